@@ -1,0 +1,38 @@
+/*
+ * keys.h - the rules for namespace names and keys (SPEC sections 2 and 3).
+ *
+ * Pure functions over byte strings: no FUSE, no storage.  Each returns 0
+ * when the name is acceptable or the negative errno the spec gives.
+ */
+#ifndef KVFS_KEYS_H
+#define KVFS_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A namespace name: 3 to 63 characters of [A-Za-z0-9_-].
+ * Returns 0 or -EINVAL.
+ */
+int kvfs_check_ns_name(const char *name, size_t len);
+
+/*
+ * Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF,
+ * no NUL.  Returns 0 or -EILSEQ.
+ */
+int kvfs_check_utf8(const char *s, size_t len);
+
+/*
+ * One segment of a key (a file or directory name inside a namespace):
+ * not empty, not "." or "..", no '/', valid UTF-8.
+ * Returns 0, -EINVAL or -EILSEQ.
+ */
+int kvfs_check_segment(const char *name, size_t len);
+
+/*
+ * A whole key: at most max bytes (else -ENAMETOOLONG), segments separated
+ * by single '/' each passing kvfs_check_segment().
+ */
+int kvfs_check_key(const char *key, size_t len, uint64_t max);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * kvfs.c - the daemon: options, the store, the mount, the request loop.
+ *
+ *     kvfs [options] STORE MOUNTPOINT
+ *
+ * Options are parsed with fuse_opt; kvfs's own (SPEC section 1) are
+ * checked before anything is opened or mounted, and a bad one stops the
+ * program with a one-line message and status 1.  Unless -f is given the
+ * daemon forks first and the parent waits to learn whether the store
+ * opened and the mount succeeded, so that errors reach the terminal and
+ * the exit status (and `mount -t fuse.kvfs`) tells the truth.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ops.h"
+
+/* What the kernel may cache; kvfs is the only writer of its store. */
+#define ENTRY_TIMEOUT		86400.0
+#define ATTR_TIMEOUT		86400.0
+#define DIR_ATTR_TIMEOUT	1.0
+
+enum { KEY_HELP, KEY_VERSION, KEY_KVOPT };
+
+struct cli {
+	char *store;
+	bool help, version, bad;
+	struct kvfs_opts opts;
+};
+
+static const struct fuse_opt cli_spec[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("max_key_size=", KEY_KVOPT),
+	FUSE_OPT_KEY("max_value_size=", KEY_KVOPT),
+	FUSE_OPT_KEY("max_metadata_size=", KEY_KVOPT),
+	FUSE_OPT_KEY("min_expiration_ttl=", KEY_KVOPT),
+	FUSE_OPT_KEY("max_namespaces=", KEY_KVOPT),
+	FUSE_OPT_KEY("max_storage=", KEY_KVOPT),
+	FUSE_OPT_KEY("write_rate_limit", KEY_KVOPT),
+	FUSE_OPT_KEY("write_rate_limit=", KEY_KVOPT),
+	FUSE_OPT_KEY("default_namespace=", KEY_KVOPT),
+	FUSE_OPT_END
+};
+
+static void usage(const char *prog)
+{
+	printf("usage: %s [options] STORE MOUNTPOINT\n\n"
+	       "Mount the key-value store in directory STORE (created if missing)\n"
+	       "at MOUNTPOINT: one directory per namespace, one file per key.\n\n"
+	       "kvfs options:\n"
+	       "    -o max_key_size=N         bytes of a key (default 512)\n"
+	       "    -o max_value_size=N       bytes of a value (default 25M)\n"
+	       "    -o max_metadata_size=N    bytes of metadata JSON (default 1024)\n"
+	       "    -o min_expiration_ttl=N   seconds, nearest expiry (default 60)\n"
+	       "    -o max_namespaces=N       namespaces in the store (default 1000)\n"
+	       "    -o max_storage=N          bytes of values, 0 = none (default 0)\n"
+	       "    -o write_rate_limit=on    one write per key per second (default off)\n"
+	       "    -o default_namespace=NAME created with a new store (default \"default\")\n"
+	       "Sizes take K, M and G suffixes (powers of 1024).\n\n",
+	       prog);
+}
+
+static int cli_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct cli *c = data;
+	char name[64], why[128];
+	const char *eq;
+	size_t nlen;
+
+	(void)outargs;
+	switch (key) {
+	case KEY_HELP:
+		c->help = true;
+		return 0;
+	case KEY_VERSION:
+		c->version = true;
+		return 0;
+	case KEY_KVOPT:
+		eq = strchr(arg, '=');
+		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (nlen >= sizeof(name))
+			nlen = sizeof(name) - 1;
+		memcpy(name, arg, nlen);
+		name[nlen] = '\0';
+		if (kvfs_opts_set(&c->opts, name, eq ? eq + 1 : "on", why,
+				  sizeof(why))) {
+			fprintf(stderr, "kvfs: invalid value '%s' for option "
+				"'%s': %s\n", eq ? eq + 1 : "", name, why);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
+	case FUSE_OPT_KEY_NONOPT:
+		if (!c->store) {
+			c->store = strdup(arg);
+			return 0;
+		}
+		return 1;
+	default:
+		return 1;
+	}
+}
+
+/* STORE as an absolute path: the daemon leaves its working directory. */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	out = malloc(strlen(cwd) + strlen(path) + 2);
+	if (out)
+		sprintf(out, "%s/%s", cwd, path);
+	return out;
+}
+
+static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/* O_TRUNC arrives with open, so a truncating writer stays atomic */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/* the kernel's write cache would own writes kvfs must see */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* directory entries carry stable inode numbers and cache well */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
+}
+
+/* Tell the waiting parent how starting went; stop talking to the tty. */
+static void report(int *fd, int status)
+{
+	char c = (char)status;
+	int null;
+
+	if (*fd < 0)
+		return;
+	if (write(*fd, &c, 1) != 1)
+		kvfs_log(KVFS_WARN, "cannot report start-up status");
+	close(*fd);
+	*fd = -1;
+	if (status)
+		return;
+	if (chdir("/") < 0)
+		kvfs_log(KVFS_WARN, "cannot leave the working directory");
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+}
+
+/* Fork; the parent waits for the child's report and exits with it. */
+static int background(void)
+{
+	int fds[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(fds) < 0) {
+		perror("kvfs: pipe");
+		exit(1);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("kvfs: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			c = 1;
+		_exit(c);
+	}
+	close(fds[0]);
+	setsid();
+	return fds[1];
+}
+
+static int run(struct kvfs *fs, struct fuse_args *args,
+	       struct fuse_cmdline_opts *fo, int *report_fd)
+{
+	struct fuse_lowlevel_ops ops;
+	struct fuse_loop_config *cfg;
+	int rc = 1;
+
+	memset(&ops, 0, sizeof(ops));
+	ops.init = kvfs_init;
+	ops_entry_init(&ops);
+	ops_file_init(&ops);
+	ops_dir_init(&ops);
+
+	fs->se = fuse_session_new(args, &ops, sizeof(ops), fs);
+	if (!fs->se)
+		return 1;
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		goto out_destroy;
+	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
+		goto out_signals;
+	report(report_fd, 0);
+	if (fo->singlethread) {
+		rc = fuse_session_loop(fs->se);
+	} else {
+		cfg = fuse_loop_cfg_create();
+		fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo->clone_fd);
+		fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
+		fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
+		rc = fuse_session_loop_mt(fs->se, cfg);
+		fuse_loop_cfg_destroy(cfg);
+	}
+	fuse_session_unmount(fs->se);
+out_signals:
+	fuse_remove_signal_handlers(fs->se);
+out_destroy:
+	fuse_session_destroy(fs->se);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts fo;
+	struct store_limits limits;
+	struct cli c;
+	struct kvfs fs;
+	char *store, fsname[PATH_MAX + 16];
+	int rc, report_fd = -1;
+
+	memset(&c, 0, sizeof(c));
+	memset(&fs, 0, sizeof(fs));
+	kvfs_opts_defaults(&c.opts);
+	if (fuse_opt_parse(&args, &c, cli_spec, cli_proc) != 0) {
+		if (!c.bad)
+			fprintf(stderr, "kvfs: cannot parse the options\n");
+		return 1;
+	}
+	if (c.help) {
+		usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_cmdline_help();
+		fuse_lowlevel_help();
+		return 0;
+	}
+	if (c.version) {
+		printf("kvfs %s\n", PACKAGE_VERSION);
+		printf("FUSE library %s, %s\n", fuse_pkgversion(),
+		       store_backend_version());
+		return 0;
+	}
+	if (!c.store) {
+		fprintf(stderr, "kvfs: missing STORE and MOUNTPOINT "
+			"(see kvfs --help)\n");
+		return 1;
+	}
+	store = absolute(c.store);
+	free(c.store);
+	if (!store || strchr(store, ',')) {
+		fprintf(stderr, "kvfs: unusable store path\n");
+		return 1;
+	}
+	snprintf(fsname, sizeof(fsname), "-ofsname=%s", store);
+	fuse_opt_add_arg(&args, fsname);
+	if (fuse_parse_cmdline(&args, &fo) != 0)
+		return 1;
+	if (!fo.mountpoint) {
+		fprintf(stderr, "kvfs: missing MOUNTPOINT (see kvfs --help)\n");
+		return 1;
+	}
+	kvfs_log_set_debug(fo.debug);
+	if (!fo.foreground)
+		report_fd = background();
+
+	limits.max_key_size = c.opts.max_key_size;
+	limits.max_namespaces = c.opts.max_namespaces;
+	limits.max_storage = c.opts.max_storage;
+	rc = store_open(store, &limits, c.opts.default_namespace, getuid(),
+			getgid(), &fs.st);
+	if (rc == -EBUSY) {
+		fprintf(stderr, "kvfs: store '%s' is in use by another kvfs\n",
+			store);
+		report(&report_fd, 1);
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "kvfs: cannot open store '%s': %s\n", store,
+			strerror(-rc));
+		report(&report_fd, 1);
+		return 1;
+	}
+	fs.opts = c.opts;
+	fs.entry_timeout = ENTRY_TIMEOUT;
+	fs.attr_timeout = ATTR_TIMEOUT;
+	fs.dir_attr_timeout = DIR_ATTR_TIMEOUT;
+	fs.storefd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	rc = fs.storefd < 0 ? -errno : nodes_new(&fs.nodes);
+	if (!rc && c.opts.write_rate_limit)
+		rc = ratelimit_new(&fs.rl);
+	if (!rc)
+		rc = run(&fs, &args, &fo, &report_fd);
+	else
+		fprintf(stderr, "kvfs: cannot start: %s\n", strerror(-rc));
+	report(&report_fd, rc ? 1 : 0);
+
+	if (fs.nodes)
+		nodes_free(fs.nodes);
+	ratelimit_free(fs.rl);
+	if (fs.storefd >= 0)
+		close(fs.storefd);
+	store_close(fs.st);
+	free(store);
+	free(fo.mountpoint);
+	fuse_opt_free_args(&args);
+	return rc ? 1 : 0;
+}

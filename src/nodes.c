@@ -1,0 +1,417 @@
+/*
+ * nodes.c - the node table: a hash of (parent, name) over nodes that live
+ * while the kernel remembers them, a handle is open on them, or a child
+ * needs them for its path.
+ *
+ * One mutex guards the table; every critical section is a few pointer
+ * moves or a path copy, never storage work.  A node's id for the kernel
+ * is its address, as in libfuse's passthrough_ll.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nodes.h"
+
+struct nodes {
+	pthread_mutex_t lock;
+	struct node root;
+	struct node **buckets;
+	size_t nbuckets, count;
+	uint64_t version;	/* renames so far */
+};
+
+static size_t hash(const struct node *parent, const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ull ^ (uintptr_t)parent;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+int nodes_new(struct nodes **out)
+{
+	struct nodes *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	t->nbuckets = 1024;
+	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
+	if (!t->buckets) {
+		free(t);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&t->lock, NULL);
+	t->root.nlookup = 1;
+	t->root.attached = true;
+	t->root.name = (char *)"";
+	t->root.ino = 1;
+	*out = t;
+	return 0;
+}
+
+void nodes_free(struct nodes *t)
+{
+	size_t i;
+
+	/* at unmount every node goes, whatever the kernel held */
+	for (i = 0; i < t->nbuckets; i++) {
+		struct node *n = t->buckets[i], *next;
+
+		for (; n; n = next) {
+			next = n->hnext;
+			n->attached = false;
+		}
+	}
+	free(t->buckets);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+struct node *nodes_root(struct nodes *t)
+{
+	return &t->root;
+}
+
+uint64_t nodes_id(const struct node *n)
+{
+	return n->parent ? (uint64_t)(uintptr_t)n : 1;
+}
+
+struct node *nodes_get(struct nodes *t, uint64_t id)
+{
+	return id == 1 ? &t->root : (struct node *)(uintptr_t)id;
+}
+
+static struct node **slot(struct nodes *t, const struct node *parent,
+			  const char *name, size_t len)
+{
+	struct node **pp = &t->buckets[hash(parent, name, len) % t->nbuckets];
+
+	while (*pp && ((*pp)->parent != parent || (*pp)->namelen != len ||
+		       memcmp((*pp)->name, name, len)))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void unhash(struct nodes *t, struct node *n)
+{
+	struct node **pp;
+
+	if (!n->attached)
+		return;
+	pp = slot(t, n->parent, n->name, n->namelen);
+	while (*pp && *pp != n)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = n->hnext;
+	n->hnext = NULL;
+	n->attached = false;
+	t->count--;
+}
+
+static void grow(struct nodes *t)
+{
+	size_t nb = t->nbuckets * 2, i;
+	struct node **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return;
+	for (i = 0; i < t->nbuckets; i++) {
+		struct node *n = t->buckets[i], *next;
+
+		for (; n; n = next) {
+			size_t h = hash(n->parent, n->name, n->namelen) % nb;
+
+			next = n->hnext;
+			n->hnext = b[h];
+			b[h] = n;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+}
+
+static void rehash(struct nodes *t, struct node *n)
+{
+	struct node **pp = slot(t, n->parent, n->name, n->namelen);
+
+	n->hnext = *pp;
+	*pp = n;
+	n->attached = true;
+	if (++t->count > t->nbuckets * 2)
+		grow(t);
+}
+
+/* Free n, and parents it kept alive, once nothing needs them. */
+static void maybe_free(struct nodes *t, struct node *n)
+{
+	while (n && n->parent && !n->nlookup && !n->opens && !n->children) {
+		struct node *parent = n->parent;
+
+		unhash(t, n);
+		free(n->name);
+		free(n);
+		parent->children--;
+		n = parent;
+	}
+}
+
+struct node *nodes_lookup(struct nodes *t, struct node *parent,
+			  const char *name, size_t len, uint64_t ino,
+			  uint64_t gen)
+{
+	struct node *n, *old;
+
+	pthread_mutex_lock(&t->lock);
+	old = *slot(t, parent, name, len);
+	if (old && old->ino == ino && old->gen == gen) {
+		old->nlookup++;
+		pthread_mutex_unlock(&t->lock);
+		return old;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n)
+		n->name = malloc(len + 1);
+	if (!n || !n->name) {
+		free(n);
+		pthread_mutex_unlock(&t->lock);
+		return NULL;
+	}
+	if (old)
+		unhash(t, old);
+	memcpy(n->name, name, len);
+	n->name[len] = '\0';
+	n->namelen = len;
+	n->parent = parent;
+	n->ino = ino;
+	n->gen = gen;
+	n->nlookup = 1;
+	parent->children++;
+	rehash(t, n);
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup)
+{
+	if (!n->parent)
+		return;
+	pthread_mutex_lock(&t->lock);
+	n->nlookup = nlookup < n->nlookup ? n->nlookup - nlookup : 0;
+	maybe_free(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_open(struct nodes *t, struct node *n)
+{
+	pthread_mutex_lock(&t->lock);
+	n->opens++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_release(struct nodes *t, struct node *n)
+{
+	pthread_mutex_lock(&t->lock);
+	n->opens--;
+	maybe_free(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* Copy the namespace and key of n into p; lock held. */
+static int build_path(const struct node *n, struct kpath *p)
+{
+	const struct node *c;
+	size_t len = 0, pos;
+
+	p->level = node_level(n);
+	p->ns[0] = '\0';
+	p->len = 0;
+	p->key[0] = '\0';
+	if (p->level == LEVEL_ROOT)
+		return 0;
+	for (c = n; c->parent->parent; c = c->parent)
+		len += c->namelen + 1;
+	if (len)
+		len--;
+	if (len > KVFS_KEY_SIZE_CEIL || c->namelen >= sizeof(p->ns))
+		return -ENAMETOOLONG;
+	memcpy(p->ns, c->name, c->namelen + 1);
+	pos = len;
+	for (c = n; c->parent->parent; c = c->parent) {
+		pos -= c->namelen;
+		memcpy(p->key + pos, c->name, c->namelen);
+		if (pos)
+			p->key[--pos] = '/';
+	}
+	p->len = len;
+	p->key[len] = '\0';
+	return 0;
+}
+
+int nodes_path(struct nodes *t, struct node *n, struct kpath *p,
+	       uint64_t *version)
+{
+	int rc;
+
+	pthread_mutex_lock(&t->lock);
+	rc = build_path(n, p);
+	if (version)
+		*version = t->version;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+bool nodes_moved(struct nodes *t, uint64_t version)
+{
+	bool moved;
+
+	pthread_mutex_lock(&t->lock);
+	moved = t->version != version;
+	pthread_mutex_unlock(&t->lock);
+	return moved;
+}
+
+int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
+		     size_t len, struct kpath *p)
+{
+	int rc = nodes_path(t, parent, p, NULL);
+
+	if (rc)
+		return rc;
+	p->level = node_level(parent) == LEVEL_ROOT ? LEVEL_NS : LEVEL_KEY;
+	if (p->level == LEVEL_NS) {
+		if (len >= sizeof(p->ns))
+			return -ENAMETOOLONG;
+		memcpy(p->ns, name, len);
+		p->ns[len] = '\0';
+		return 0;
+	}
+	if (p->len + (p->len > 0) + len > KVFS_KEY_SIZE_CEIL)
+		return -ENAMETOOLONG;
+	if (p->len)
+		p->key[p->len++] = '/';
+	memcpy(p->key + p->len, name, len);
+	p->len += len;
+	p->key[p->len] = '\0';
+	return 0;
+}
+
+void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
+		  char **name, size_t *namelen)
+{
+	pthread_mutex_lock(&t->lock);
+	if (name) {
+		*name = NULL;
+		if (n->attached && n->parent) {
+			*parent_id = nodes_id(n->parent);
+			*name = malloc(n->namelen + 1);
+			if (*name) {
+				memcpy(*name, n->name, n->namelen + 1);
+				*namelen = n->namelen;
+			}
+		}
+	}
+	unhash(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
+		  size_t len)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&t->lock);
+	n = *slot(t, parent, name, len);
+	if (n)
+		unhash(t, n);
+	pthread_mutex_unlock(&t->lock);
+}
+
+int nodes_rename(struct nodes *t, struct node *parent, const char *name,
+		 size_t len, struct node *newparent, const char *newname,
+		 size_t newlen)
+{
+	struct node *n, *victim;
+	char *copy = malloc(newlen + 1);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, newname, newlen);
+	copy[newlen] = '\0';
+	pthread_mutex_lock(&t->lock);
+	t->version++;
+	victim = *slot(t, newparent, newname, newlen);
+	if (victim)
+		unhash(t, victim);
+	n = *slot(t, parent, name, len);
+	if (!n) {
+		pthread_mutex_unlock(&t->lock);
+		free(copy);
+		return 0;
+	}
+	unhash(t, n);
+	free(n->name);
+	n->name = copy;
+	n->namelen = newlen;
+	if (newparent != parent) {
+		parent->children--;
+		newparent->children++;
+		n->parent = newparent;
+	}
+	rehash(t, n);
+	pthread_mutex_unlock(&t->lock);
+	/* a parent left without children may be free to go */
+	if (newparent != parent) {
+		pthread_mutex_lock(&t->lock);
+		maybe_free(t, parent);
+		pthread_mutex_unlock(&t->lock);
+	}
+	return 0;
+}
+
+bool nodes_attached(struct nodes *t, struct node *n)
+{
+	bool on;
+
+	pthread_mutex_lock(&t->lock);
+	on = n->attached;
+	pthread_mutex_unlock(&t->lock);
+	return on;
+}
+
+void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen)
+{
+	pthread_mutex_lock(&t->lock);
+	n->gen = gen;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_note_mtime(struct nodes *t, struct node *n,
+		      const struct timespec *ts)
+{
+	pthread_mutex_lock(&t->lock);
+	n->has_set_mtime = ts != NULL;
+	if (ts)
+		n->set_mtime = *ts;
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts)
+{
+	bool has;
+
+	pthread_mutex_lock(&t->lock);
+	has = n->has_set_mtime;
+	if (has)
+		*ts = n->set_mtime;
+	n->has_set_mtime = false;
+	pthread_mutex_unlock(&t->lock);
+	return has;
+}

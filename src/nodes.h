@@ -1,0 +1,123 @@
+/*
+ * nodes.h - the inodes the kernel knows, and the paths they stand for.
+ *
+ * The kernel names a file by a node id it got from a lookup; a node here
+ * holds its parent and its name, so that its namespace and key follow by
+ * walking up, and a rename is one node moved.  A node of a key is bound
+ * to one generation of the key's value: when a writer commits a new value
+ * the node is detached from its name and the kernel's dentry dropped, so
+ * that later opens get a fresh inode (and a fresh page cache) while
+ * readers of the old value keep theirs, as after a rename over the file.
+ */
+#ifndef KVFS_NODES_H
+#define KVFS_NODES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "options.h"
+
+struct node {
+	uint64_t nlookup;	/* lookups the kernel has not forgotten */
+	unsigned opens;		/* open file and directory handles */
+	unsigned children;	/* nodes whose parent this is */
+	struct node *parent;	/* NULL for the root */
+	struct node *hnext;	/* chain in the (parent, name) hash */
+	bool attached;		/* findable by (parent, name) */
+	uint64_t gen;		/* value generation (keys) */
+	uint64_t ino;		/* the stored inode number */
+	struct timespec set_mtime; /* set by utimensat while open ... */
+	bool has_set_mtime;	/* ... and not written since */
+	size_t namelen;
+	char *name;
+};
+
+/* What a node is: the root, a namespace, or a key or directory in one. */
+enum node_level { LEVEL_ROOT, LEVEL_NS, LEVEL_KEY };
+
+static inline enum node_level node_level(const struct node *n)
+{
+	return !n->parent ? LEVEL_ROOT : !n->parent->parent ? LEVEL_NS
+							     : LEVEL_KEY;
+}
+
+/* A node's place in the store: namespace and key. */
+struct kpath {
+	enum node_level level;
+	char ns[64];
+	size_t len;
+	char key[KVFS_KEY_SIZE_CEIL + 2];
+};
+
+struct nodes;
+
+int nodes_new(struct nodes **out);
+void nodes_free(struct nodes *t);
+
+struct node *nodes_root(struct nodes *t);
+uint64_t nodes_id(const struct node *n);
+struct node *nodes_get(struct nodes *t, uint64_t id);
+
+/*
+ * The node for name in parent after a successful lookup: the attached one
+ * if it has the same inode number and generation, else a new one that
+ * replaces it.  Counts one lookup.  NULL when out of memory.
+ */
+struct node *nodes_lookup(struct nodes *t, struct node *parent,
+			  const char *name, size_t len, uint64_t ino,
+			  uint64_t gen);
+
+/* The kernel forgets nlookup lookups of n. */
+void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup);
+
+/* Count an open handle on n, or its release. */
+void nodes_open(struct nodes *t, struct node *n);
+void nodes_release(struct nodes *t, struct node *n);
+
+/*
+ * Where n is now, and the rename count at that moment: an operation that
+ * failed with -ENOENT may retry if nodes_moved() says a rename came in
+ * between.  -ENAMETOOLONG if the path does not fit.
+ */
+int nodes_path(struct nodes *t, struct node *n, struct kpath *p,
+	       uint64_t *version);
+bool nodes_moved(struct nodes *t, uint64_t version);
+
+/* Path of the child name of parent (for lookup, create, rename). */
+int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
+		     size_t len, struct kpath *p);
+
+/*
+ * Detach n from its name (its key was deleted, replaced or given a new
+ * value).  With parent_id and name non-NULL, return what the kernel's
+ * dentry is called so the caller can invalidate it: *name is malloc'd.
+ */
+void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
+		  char **name, size_t *namelen);
+
+/* A rename: move the node at (parent, name) to (newparent, newname). */
+int nodes_rename(struct nodes *t, struct node *parent, const char *name,
+		 size_t len, struct node *newparent, const char *newname,
+		 size_t newlen);
+
+/* Detach whatever node is attached at (parent, name). */
+void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
+		  size_t len);
+
+/* n now stands for generation gen of its key (changed in place). */
+void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen);
+
+/*
+ * An mtime set explicitly while n is open outlives the writes before it:
+ * note it (ts) or forget it (NULL, on a write); take it at commit.
+ */
+void nodes_note_mtime(struct nodes *t, struct node *n,
+		      const struct timespec *ts);
+bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts);
+
+/* Is n still attached under its name? */
+bool nodes_attached(struct nodes *t, struct node *n);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * ops.h - what the FUSE operations share: the mounted filesystem's state,
+ * the open-file handle, and helpers that turn store attributes into stat.
+ *
+ * Only the files named ops_*.c include FUSE headers besides kvfs.c; they
+ * turn the store's results into replies, and the store's negative errnos
+ * into the errno of each reply.
+ */
+#ifndef KVFS_OPS_H
+#define KVFS_OPS_H
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <pthread.h>
+#include <sys/stat.h>
+
+#include "nodes.h"
+#include "options.h"
+#include "pending.h"
+#include "store.h"
+
+struct kvfs {
+	struct store *st;
+	struct kvfs_opts opts;
+	struct nodes *nodes;
+	struct fuse_session *se;
+	int storefd;		/* the store directory, for temporary files */
+	double entry_timeout;	/* what the kernel may cache, in seconds */
+	double attr_timeout;
+	double dir_attr_timeout;
+	struct ratelimit *rl;
+};
+
+/* An open key. */
+struct handle {
+	pthread_mutex_t lock;	/* one operation at a time */
+	struct node *node;
+	int flags;		/* open(2) flags */
+	uint64_t ino;
+	struct store_value *val; /* the value as opened, pinned */
+	struct pending pend;	/* the writer's content ... */
+	bool loaded;		/* ... once it holds the value */
+	bool dirty;		/* changed since the last commit */
+	int error;		/* a failed write: reported again at close */
+	struct timespec mtime;	/* of the last write */
+	struct kv_attr attr;	/* the key's attributes as last seen */
+};
+
+/* Its content, as the handle sees it. */
+static inline uint64_t handle_size(const struct handle *h)
+{
+	return h->loaded ? h->pend.size : h->val ? store_value_size(h->val)
+						 : 0;
+}
+
+static inline struct kvfs *req_fs(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static inline struct handle *fi_handle(const struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+/*
+ * Run fn on where n is now; if it fails with -ENOENT or -ESTALE because a
+ * rename moved n meanwhile, run it again on the new path.
+ */
+typedef int (*path_fn)(struct kvfs *fs, const struct kpath *p, void *arg);
+int with_path(struct kvfs *fs, struct node *n, path_fn fn, void *arg);
+
+/* stat(2) form of store attributes. */
+void kv_to_stat(const struct kv_attr *a, struct stat *st);
+
+/* The attributes of a node from the store: 0 or -errno. */
+int node_stat(struct kvfs *fs, struct node *n, struct kv_attr *a);
+
+/* Reply to a lookup-like request with the node for parent/name. */
+void reply_entry(fuse_req_t req, struct node *parent, const char *name,
+		 size_t len, const struct kv_attr *a);
+
+/* Check a new name in parent and build its path: 0 or -errno. */
+int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
+		   struct kpath *p);
+
+/* A kernel dentry to drop once no lock is held. */
+struct inval {
+	uint64_t parent;
+	char *name;
+	size_t len;
+};
+
+/* Open the key's current value into h (its base content): 0 or -errno. */
+int handle_open_value(struct kvfs *fs, struct handle *h);
+
+/* Cut or extend the handle's content (h->lock held): 0 or -errno. */
+int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
+
+/*
+ * Write the handle's content to the store if it changed (h->lock held):
+ * 0 or -errno.  The node, now of an older value, is detached from its
+ * name; if inv is not NULL it receives the dentry for inval_send().
+ */
+int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
+void inval_send(struct kvfs *fs, struct inval *inv);
+
+/* Free what the handle holds (not the handle itself). */
+void handle_close(struct kvfs *fs, struct handle *h);
+
+/* The write rate limit: may this key (by inode number) be written now? */
+int ratelimit_new(struct ratelimit **out);
+void ratelimit_free(struct ratelimit *rl);
+bool ratelimit_allow(struct ratelimit *rl, uint64_t ino);
+void ratelimit_note(struct ratelimit *rl, uint64_t ino);
+
+/* The operation tables. */
+void ops_entry_init(struct fuse_lowlevel_ops *ops);
+void ops_file_init(struct fuse_lowlevel_ops *ops);
+void ops_dir_init(struct fuse_lowlevel_ops *ops);
+
+#endif

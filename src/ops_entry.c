@@ -1,0 +1,510 @@
+/*
+ * ops_entry.c - FUSE operations on names: lookup, forget, getattr,
+ * setattr, mkdir, mknod, unlink, rmdir, rename, link, symlink, statfs.
+ *
+ * The root holds namespaces and nothing else; below a namespace every
+ * name is a key segment.  A name is checked (keys.c) only when something
+ * is created under it: a lookup of a name no key could have is ENOENT, as
+ * on any filesystem.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include "keys.h"
+#include "ops.h"
+
+int with_path(struct kvfs *fs, struct node *n, path_fn fn, void *arg)
+{
+	struct kpath p;
+	uint64_t version;
+	int rc = -ENOENT, tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		rc = nodes_path(fs->nodes, n, &p, &version);
+		if (rc)
+			return rc;
+		rc = fn(fs, &p, arg);
+		if ((rc != -ENOENT && rc != -ESTALE) ||
+		    !nodes_moved(fs->nodes, version))
+			break;
+	}
+	return rc;
+}
+
+void kv_to_stat(const struct kv_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->st_ino = a->ino;
+	st->st_mode = (a->type == KV_DIR ? S_IFDIR : S_IFREG) |
+		      (a->mode & 07777);
+	st->st_nlink = 1;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_atim = a->atime;
+	st->st_mtim = a->mtime;
+	st->st_ctim = a->ctime;
+}
+
+static int stat_fn(struct kvfs *fs, const struct kpath *p, void *arg)
+{
+	struct kv_attr *a = arg;
+
+	switch (p->level) {
+	case LEVEL_ROOT:
+		store_root_attr(fs->st, a);
+		return 0;
+	case LEVEL_NS:
+		return store_ns_stat(fs->st, p->ns, a);
+	default:
+		return store_stat(fs->st, p->ns, p->key, p->len, a);
+	}
+}
+
+int node_stat(struct kvfs *fs, struct node *n, struct kv_attr *a)
+{
+	return with_path(fs, n, stat_fn, a);
+}
+
+static double attr_timeout(const struct kvfs *fs, const struct kv_attr *a)
+{
+	/* a directory's mtime follows changes anywhere below it */
+	return a->type == KV_DIR ? fs->dir_attr_timeout : fs->attr_timeout;
+}
+
+void reply_entry(fuse_req_t req, struct node *parent, const char *name,
+		 size_t len, const struct kv_attr *a)
+{
+	struct kvfs *fs = req_fs(req);
+	struct fuse_entry_param e;
+	struct node *n;
+
+	n = nodes_lookup(fs->nodes, parent, name, len, a->ino,
+			 a->type == KV_FILE ? a->gen : 0);
+	if (!n)
+		return (void)fuse_reply_err(req, ENOMEM);
+	memset(&e, 0, sizeof(e));
+	e.ino = nodes_id(n);
+	kv_to_stat(a, &e.attr);
+	e.attr_timeout = attr_timeout(fs, a);
+	e.entry_timeout = fs->entry_timeout;
+	if (fuse_reply_entry(req, &e))
+		nodes_forget(fs->nodes, n, 1);
+}
+
+int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
+		   struct kpath *p)
+{
+	size_t len = strlen(name);
+	int rc;
+
+	if (node_level(parent) == LEVEL_ROOT) {
+		rc = kvfs_check_ns_name(name, len);
+		return rc ? rc : nodes_child_path(fs->nodes, parent, name,
+						  len, p);
+	}
+	rc = nodes_child_path(fs->nodes, parent, name, len, p);
+	if (rc == 0 && p->len > fs->opts.max_key_size)
+		rc = -ENAMETOOLONG;
+	if (rc == 0)
+		rc = kvfs_check_segment(name, len);
+	return rc;
+}
+
+static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *dir = nodes_get(fs->nodes, parent);
+	size_t len = strlen(name);
+	struct kv_attr a;
+	struct kpath p;
+	int rc;
+
+	rc = nodes_child_path(fs->nodes, dir, name, len, &p);
+	if (rc == 0 && p.level == LEVEL_NS)
+		rc = kvfs_check_ns_name(name, len) ? -ENOENT
+			: store_ns_stat(fs->st, p.ns, &a);
+	else if (rc == 0)
+		rc = store_stat(fs->st, p.ns, p.key, p.len, &a);
+	if (rc == -ENAMETOOLONG)
+		rc = -ENOENT;
+	if (rc == -ENOENT) {
+		struct fuse_entry_param e;
+
+		memset(&e, 0, sizeof(e));
+		e.entry_timeout = fs->entry_timeout;
+		return (void)fuse_reply_entry(req, &e);
+	}
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	reply_entry(req, dir, name, len, &a);
+}
+
+static void kvfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct kvfs *fs = req_fs(req);
+
+	nodes_forget(fs->nodes, nodes_get(fs->nodes, ino), nlookup);
+	fuse_reply_none(req);
+}
+
+static void kvfs_forget_multi(fuse_req_t req, size_t count,
+			      struct fuse_forget_data *forgets)
+{
+	struct kvfs *fs = req_fs(req);
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		nodes_forget(fs->nodes, nodes_get(fs->nodes, forgets[i].ino),
+			     forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+/* What an open handle sees: its own pending size and last write. */
+static void handle_view(struct handle *h, struct kv_attr *a)
+{
+	pthread_mutex_lock(&h->lock);
+	*a = h->attr;
+	a->size = handle_size(h);
+	if (h->dirty)
+		a->mtime = h->mtime;
+	pthread_mutex_unlock(&h->lock);
+}
+
+static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
+			 struct fuse_file_info *fi)
+{
+	struct kvfs *fs = req_fs(req);
+	struct kv_attr a;
+	struct stat st;
+	int rc;
+
+	if (fi && fi->fh) {
+		/* per-handle views are not cached: each opener asks */
+		handle_view(fi_handle(fi), &a);
+		kv_to_stat(&a, &st);
+		return (void)fuse_reply_attr(req, &st, 0);
+	}
+	rc = node_stat(fs, nodes_get(fs->nodes, ino), &a);
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	kv_to_stat(&a, &st);
+	fuse_reply_attr(req, &st, attr_timeout(fs, &a));
+}
+
+struct setattr_arg {
+	struct kv_attr a;
+	unsigned mask;
+	struct kv_attr out;
+};
+
+static int setattr_fn(struct kvfs *fs, const struct kpath *p, void *arg)
+{
+	struct setattr_arg *sa = arg;
+
+	switch (p->level) {
+	case LEVEL_ROOT:
+		return store_ns_setattr(fs->st, "", &sa->a, sa->mask,
+					&sa->out);
+	case LEVEL_NS:
+		return store_ns_setattr(fs->st, p->ns, &sa->a, sa->mask,
+					&sa->out);
+	default:
+		return store_setattr(fs->st, p->ns, p->key, p->len, &sa->a,
+				     sa->mask, &sa->out);
+	}
+}
+
+/* Truncate by path: a new value, committed at once. */
+static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
+			struct kv_attr *out)
+{
+	struct handle h;
+	int rc;
+
+	memset(&h, 0, sizeof(h));
+	pthread_mutex_init(&h.lock, NULL);
+	h.node = n;
+	pending_init(&h.pend, fs->storefd);
+	rc = handle_open_value(fs, &h);
+	if (!rc)
+		rc = handle_truncate(fs, &h, size);
+	if (!rc) {
+		h.error = 0;
+		rc = handle_commit(fs, &h, NULL);
+	}
+	if (!rc)
+		nodes_rebind(fs->nodes, n, h.attr.gen);
+	*out = h.attr;
+	handle_close(fs, &h);
+	return rc;
+}
+
+static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			 int to_set, struct fuse_file_info *fi)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *n = nodes_get(fs->nodes, ino);
+	struct handle *h = fi && fi->fh ? fi_handle(fi) : NULL;
+	struct setattr_arg sa;
+	struct stat st;
+	double timeout;
+	int rc = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		sa.mask |= KV_SET_MODE;
+		sa.a.mode = attr->st_mode & 07777;
+	}
+	if (to_set & FUSE_SET_ATTR_UID) {
+		sa.mask |= KV_SET_UID;
+		sa.a.uid = attr->st_uid;
+	}
+	if (to_set & FUSE_SET_ATTR_GID) {
+		sa.mask |= KV_SET_GID;
+		sa.a.gid = attr->st_gid;
+	}
+	if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+		sa.mask |= KV_SET_ATIME;
+		if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+			clock_gettime(CLOCK_REALTIME, &sa.a.atime);
+		else
+			sa.a.atime = attr->st_atim;
+	}
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		sa.mask |= KV_SET_MTIME;
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			clock_gettime(CLOCK_REALTIME, &sa.a.mtime);
+		else
+			sa.a.mtime = attr->st_mtim;
+	}
+
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (node_level(n) != LEVEL_KEY)
+			return (void)fuse_reply_err(req, EISDIR);
+		if (h) {
+			pthread_mutex_lock(&h->lock);
+			rc = handle_truncate(fs, h, (uint64_t)attr->st_size);
+			pthread_mutex_unlock(&h->lock);
+		} else {
+			rc = truncate_now(fs, n, (uint64_t)attr->st_size,
+					  &sa.out);
+		}
+		if (rc)
+			return (void)fuse_reply_err(req, -rc);
+	}
+	if (sa.mask) {
+		rc = with_path(fs, n, setattr_fn, &sa);
+		if (rc)
+			return (void)fuse_reply_err(req, -rc);
+		if (sa.mask & KV_SET_MTIME)
+			nodes_note_mtime(fs->nodes, n, &sa.a.mtime);
+		if (h) {
+			pthread_mutex_lock(&h->lock);
+			h->attr = sa.out;
+			pthread_mutex_unlock(&h->lock);
+		}
+	} else if (!(to_set & FUSE_SET_ATTR_SIZE) || h) {
+		rc = node_stat(fs, n, &sa.out);
+		if (rc)
+			return (void)fuse_reply_err(req, -rc);
+	}
+	timeout = attr_timeout(fs, &sa.out);
+	if (h) {
+		handle_view(h, &sa.out);
+		timeout = 0;
+	}
+	kv_to_stat(&sa.out, &st);
+	fuse_reply_attr(req, &st, timeout);
+}
+
+static void fill_owner(fuse_req_t req, mode_t mode, struct kv_attr *a)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+	memset(a, 0, sizeof(*a));
+	a->mode = mode & 07777 & ~ctx->umask;
+	a->uid = ctx->uid;
+	a->gid = ctx->gid;
+}
+
+/* Create a key (KV_FILE) or directory (KV_DIR) and reply with its entry. */
+static void make_child(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, enum kv_type type)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *dir = nodes_get(fs->nodes, parent);
+	struct kv_attr a, out;
+	struct kpath p;
+	int rc;
+
+	if (node_level(dir) == LEVEL_ROOT && type != KV_DIR)
+		return (void)fuse_reply_err(req, EPERM);
+	rc = new_child_path(fs, dir, name, &p);
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	fill_owner(req, mode, &a);
+	a.type = type;
+	if (p.level == LEVEL_NS) {
+		rc = store_ns_create(fs->st, p.ns, &a);
+		if (!rc)
+			rc = store_ns_stat(fs->st, p.ns, &out);
+	} else {
+		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &out);
+	}
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	reply_entry(req, dir, name, strlen(name), &out);
+}
+
+static void kvfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode)
+{
+	make_child(req, parent, name, mode, KV_DIR);
+}
+
+static void kvfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		       mode_t mode, dev_t rdev)
+{
+	(void)rdev;
+	/* a regular file is a key; devices, fifos and sockets are not */
+	if (!S_ISREG(mode))
+		return (void)fuse_reply_err(req, EPERM);
+	make_child(req, parent, name, mode, KV_FILE);
+}
+
+static void kvfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+			 const char *name)
+{
+	(void)link;
+	(void)parent;
+	(void)name;
+	fuse_reply_err(req, EPERM);
+}
+
+static void kvfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		      const char *newname)
+{
+	(void)ino;
+	(void)newparent;
+	(void)newname;
+	fuse_reply_err(req, EPERM);
+}
+
+static void remove_child(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 bool isdir)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *dir = nodes_get(fs->nodes, parent);
+	size_t len = strlen(name);
+	struct kpath p;
+	int rc;
+
+	rc = nodes_child_path(fs->nodes, dir, name, len, &p);
+	if (rc == -ENAMETOOLONG)
+		rc = -ENOENT;
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	if (p.level == LEVEL_NS)
+		rc = isdir ? store_ns_delete(fs->st, p.ns) : -EISDIR;
+	else if (isdir)
+		rc = store_rmdir(fs->st, p.ns, p.key, p.len);
+	else
+		rc = store_unlink(fs->st, p.ns, p.key, p.len);
+	if (!rc)
+		nodes_unlink(fs->nodes, dir, name, len);
+	fuse_reply_err(req, -rc);
+}
+
+static void kvfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_child(req, parent, name, false);
+}
+
+static void kvfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_child(req, parent, name, true);
+}
+
+static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			fuse_ino_t newparent, const char *newname,
+			unsigned int flags)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *dir = nodes_get(fs->nodes, parent);
+	struct node *newdir = nodes_get(fs->nodes, newparent);
+	size_t len = strlen(name);
+	struct kpath from, to;
+	unsigned kvflags = 0;
+	int rc;
+
+	if (flags & ~RENAME_NOREPLACE)
+		return (void)fuse_reply_err(req, EINVAL);
+	if (flags & RENAME_NOREPLACE)
+		kvflags |= KV_RENAME_NOREPLACE;
+	rc = nodes_child_path(fs->nodes, dir, name, len, &from);
+	if (rc == -ENAMETOOLONG)
+		rc = -ENOENT;
+	if (!rc)
+		rc = new_child_path(fs, newdir, newname, &to);
+	if (!rc && from.level != to.level)
+		rc = -EXDEV;	/* a namespace is not a directory: mv copies */
+	if (!rc && from.level == LEVEL_NS)
+		rc = store_ns_rename(fs->st, from.ns, to.ns, kvflags);
+	else if (!rc)
+		rc = store_rename(fs->st, from.ns, from.key, from.len, to.ns,
+				  to.key, to.len, kvflags);
+	if (!rc)
+		rc = nodes_rename(fs->nodes, dir, name, len, newdir, newname,
+				  strlen(newname));
+	fuse_reply_err(req, -rc);
+}
+
+static void kvfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct kvfs *fs = req_fs(req);
+	uint64_t used, file;
+	struct statvfs sv;
+
+	(void)ino;
+	if (fstatvfs(fs->storefd, &sv) < 0)
+		return (void)fuse_reply_err(req, errno);
+	store_usage(fs->st, &used, &file);
+	if (fs->opts.max_storage) {
+		uint64_t total = fs->opts.max_storage / sv.f_frsize;
+		uint64_t avail = used < fs->opts.max_storage
+			? (fs->opts.max_storage - used) / sv.f_frsize : 0;
+
+		sv.f_blocks = total;
+		if (sv.f_bfree > avail)
+			sv.f_bfree = avail;
+		if (sv.f_bavail > avail)
+			sv.f_bavail = avail;
+	}
+	sv.f_namemax = fs->opts.max_key_size < 1024 ? fs->opts.max_key_size
+						     : 1024;
+	fuse_reply_statfs(req, &sv);
+}
+
+void ops_entry_init(struct fuse_lowlevel_ops *ops)
+{
+	ops->lookup = kvfs_lookup;
+	ops->forget = kvfs_forget;
+	ops->forget_multi = kvfs_forget_multi;
+	ops->getattr = kvfs_getattr;
+	ops->setattr = kvfs_setattr;
+	ops->mkdir = kvfs_mkdir;
+	ops->mknod = kvfs_mknod;
+	ops->symlink = kvfs_symlink;
+	ops->link = kvfs_link;
+	ops->unlink = kvfs_unlink;
+	ops->rmdir = kvfs_rmdir;
+	ops->rename = kvfs_rename;
+	ops->statfs = kvfs_statfs;
+}

@@ -1,0 +1,196 @@
+/*
+ * store.h - the key-value store behind kvfs.
+ *
+ * A store holds namespaces; a namespace holds keys; a key holds a value,
+ * its file attributes and (later) metadata and expiration, all in one
+ * record found by (namespace, key).  Keys are byte strings ordered
+ * bytewise; a "directory" is a key prefix ending in '/', and an empty one
+ * is kept by a directory marker record.  This interface includes no FUSE
+ * header: the filesystem is one front end of it and a second backend (a
+ * distributed engine) can stand behind it later.
+ *
+ * Every function returns 0 (or a count) on success and a negative errno on
+ * failure; the errors each can return are listed with it.  -EIO means the
+ * storage itself failed; -ENOSPC that the disk or max_storage is full.
+ * Every change is committed before the function returns: it survives a
+ * crash of the process, and after store_sync() a crash of the machine.
+ */
+#ifndef KVFS_STORE_H
+#define KVFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct store;
+struct store_value;
+
+enum kv_type {
+	KV_FILE = 1,	/* a key with a value */
+	KV_DIR = 2,	/* a directory: a marker, or implied by keys below it */
+};
+
+/* The attributes of a namespace, key or directory. */
+struct kv_attr {
+	uint64_t ino;		/* stable while the key exists, kept by rename */
+	uint64_t gen;		/* changes with every new value of the key */
+	uint64_t size;		/* bytes of the value */
+	uint32_t type;		/* enum kv_type */
+	uint32_t mode;		/* permission bits only */
+	uint32_t uid, gid;
+	struct timespec atime, mtime, ctime, btime;
+	int64_t expiration;	/* Unix seconds, 0 = never */
+};
+
+/* What store_setattr() changes. */
+#define KV_SET_MODE	(1u << 0)
+#define KV_SET_UID	(1u << 1)
+#define KV_SET_GID	(1u << 2)
+#define KV_SET_ATIME	(1u << 3)
+#define KV_SET_MTIME	(1u << 4)
+
+/* Flags of store_rename(). */
+#define KV_RENAME_NOREPLACE	(1u << 0)
+
+/* Limits the store enforces itself; the front end checks names and sizes. */
+struct store_limits {
+	uint64_t max_key_size;		/* keys moved by a rename: -ENAMETOOLONG */
+	uint64_t max_namespaces;	/* past it: -EDQUOT */
+	uint64_t max_storage;		/* bytes of values, 0 = none: -ENOSPC */
+};
+
+/*
+ * Open (creating if needed, mode 0700) the store in directory path and lock
+ * it against a second user.  A new store gets the namespace default_ns
+ * (NULL for none), owned by uid/gid.  Errors: -EBUSY if another process
+ * has the store open, -ENOTDIR, -EACCES, -EIO, -ENOMEM.
+ */
+int store_open(const char *path, const struct store_limits *limits,
+	       const char *default_ns, uid_t uid, gid_t gid,
+	       struct store **out);
+
+/* Name and version of the storage engine, for --version. */
+const char *store_backend_version(void);
+
+/* Close the store: every change is already durable against a crash. */
+void store_close(struct store *st);
+
+/* Flush every committed change to stable storage (fsync, syncfs). */
+int store_sync(struct store *st);
+
+/* Attributes of the store's root (the directory holding the namespaces). */
+void store_root_attr(struct store *st, struct kv_attr *out);
+
+/* Bytes used by values and pages used by the store, for statfs. */
+int store_usage(struct store *st, uint64_t *value_bytes, uint64_t *file_bytes);
+
+/*
+ * Namespaces.  Names are checked by the caller (keys.h).
+ * store_ns_stat: -ENOENT.
+ * store_ns_create: -EEXIST, -EDQUOT.
+ * store_ns_delete: -ENOENT, -ENOTEMPTY.
+ * store_ns_rename: -ENOENT; to exists: -EEXIST with KV_RENAME_NOREPLACE,
+ *   else it is replaced if empty, -ENOTEMPTY if not.
+ * store_ns_setattr: as store_setattr; the namespace "" is the root.
+ */
+int store_ns_stat(struct store *st, const char *ns, struct kv_attr *out);
+int store_ns_create(struct store *st, const char *ns, const struct kv_attr *a);
+int store_ns_delete(struct store *st, const char *ns);
+int store_ns_rename(struct store *st, const char *from, const char *to,
+		    unsigned flags);
+int store_ns_setattr(struct store *st, const char *ns, const struct kv_attr *a,
+		     unsigned mask, struct kv_attr *out);
+
+/*
+ * Called for each entry of a listing, inside a read transaction (so it must
+ * not block or reply to anyone).  pos (poslen bytes) is where a later
+ * listing may resume, passed back as `after`.  Return 0 to go on, 1 to
+ * stop, or a negative errno to abort the listing with it.
+ */
+typedef int (*store_list_cb)(void *ctx, const char *name, size_t len,
+			     const struct kv_attr *attr, const char *pos,
+			     size_t poslen);
+
+/* List the namespaces whose name sorts after `after` ("" for all). */
+int store_ns_list(struct store *st, const char *after, store_list_cb cb,
+		  void *ctx);
+
+/*
+ * Keys.  key is the key string (no leading or trailing '/'), len bytes;
+ * keys are checked by the caller.  An empty key names the namespace root.
+ *
+ * store_stat: the key's attributes; a directory marker or a prefix of
+ *   other keys is a KV_DIR.  -ENOENT.
+ * store_list: the entries directly below directory dir (dirlen bytes, ""
+ *   for the namespace root), from the start or after position `after`
+ *   (afterlen bytes, as given to a callback): keys, markers and implied
+ *   directories, each once, in key order.  -ENOENT (no namespace).
+ * store_create: a new key with an empty value (type KV_FILE) or a
+ *   directory marker (KV_DIR), attributes from a.  -EEXIST, -ENOENT (no
+ *   namespace).
+ * store_unlink: delete a key and its value.  -ENOENT, -EISDIR.
+ * store_rmdir: delete an empty directory.  -ENOENT, -ENOTDIR, -ENOTEMPTY.
+ * store_rename: move a key, or a directory with every key below it, in
+ *   one transaction, within or across namespaces.  The target is replaced
+ *   as rename(2) does (a key by a key, an empty directory by a directory);
+ *   -EEXIST (NOREPLACE), -ENOTDIR, -EISDIR, -ENOTEMPTY, -ENOENT, -EINVAL
+ *   (a directory into itself).
+ * store_setattr: change the attributes named by mask.  -ENOENT.
+ */
+int store_stat(struct store *st, const char *ns, const char *key, size_t len,
+	       struct kv_attr *out);
+int store_list(struct store *st, const char *ns, const char *dir,
+	       size_t dirlen, const char *after, size_t afterlen,
+	       store_list_cb cb, void *ctx);
+int store_create(struct store *st, const char *ns, const char *key,
+		 size_t len, const struct kv_attr *a, struct kv_attr *out);
+int store_unlink(struct store *st, const char *ns, const char *key,
+		 size_t len);
+int store_rmdir(struct store *st, const char *ns, const char *key, size_t len);
+int store_rename(struct store *st, const char *ns, const char *key, size_t len,
+		 const char *tons, const char *tokey, size_t tolen,
+		 unsigned flags);
+int store_setattr(struct store *st, const char *ns, const char *key,
+		  size_t len, const struct kv_attr *a, unsigned mask,
+		  struct kv_attr *out);
+
+/*
+ * Values.
+ *
+ * store_value_open: pin the key's current value so that it can be read
+ *   whole and unchanged however the key changes meanwhile; attr receives
+ *   the key's attributes.  -ENOENT, -EISDIR.
+ * store_value_read: read up to len bytes at off; returns the count (0 at
+ *   the end).
+ * store_value_close: release the pin.
+ */
+int store_value_open(struct store *st, const char *ns, const char *key,
+		     size_t len, struct store_value **out, struct kv_attr *attr);
+ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
+			 size_t len, off_t off);
+uint64_t store_value_size(const struct store_value *v);
+uint64_t store_value_gen(const struct store_value *v);
+void store_value_close(struct store *st, struct store_value *v);
+
+/* Where store_value_put() reads the new value from. */
+struct store_src {
+	/* Read up to len bytes at off; return the count or a negative errno. */
+	ssize_t (*read)(void *ctx, void *buf, size_t len, off_t off);
+	void *ctx;
+	uint64_t size;
+};
+
+/*
+ * Give the key a new value, read from src, in a way no reader sees half of.
+ * The key must still be the one with inode number ino (a key deleted or
+ * replaced meanwhile is left alone: -ESTALE).  mtime is the time of the
+ * last write; the other attributes are kept.  out receives the new ones.
+ * Errors: -ESTALE, -ENOSPC, -EIO, or what src->read returned.
+ */
+int store_value_put(struct store *st, const char *ns, const char *key,
+		    size_t len, uint64_t ino, const struct store_src *src,
+		    const struct timespec *mtime, struct kv_attr *out);
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * store_int.h - what the store's LMDB files share and nobody else sees.
+ *
+ * Layout of the LMDB environment (one named database each):
+ *   info  counters and the root's attributes
+ *   ns    namespace name -> namespace record (a record, type KV_DIR,
+ *         whose inode number carries the namespace id)
+ *   keys  (namespace id, key) -> key record, through kvindex.c
+ *   data  (generation, chunk index) -> a chunk of a large value
+ *   gc    generation -> nothing: chunks to delete once no reader pins them
+ */
+#ifndef KVFS_STORE_INT_H
+#define KVFS_STORE_INT_H
+
+#include <pthread.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+/* Values up to this size live in their key's record. */
+#define STORE_INLINE_MAX	4096u
+/* A large value is written in transactions of at most this many bytes. */
+#define STORE_TXN_BYTES		(4u << 20)
+/* Inode numbers of namespaces and of directories without a marker. */
+#define STORE_NS_INO		(1ull << 62)
+#define STORE_IMPLIED_INO	(1ull << 63)
+
+struct pin;
+
+struct store {
+	MDB_env *env;
+	MDB_dbi info, ns, keys, data, gc;
+	int lockfd;
+	size_t chunk;			/* bytes of value per chunk */
+	struct store_limits limits;
+
+	/* Held shared by every transaction, exclusively to grow the map. */
+	pthread_rwlock_t map_lock;
+	size_t mapsize;
+
+	/* Serialises write transactions; guards the counters below. */
+	pthread_mutex_t write_lock;
+	uint64_t next_ino, next_gen, next_nsid, used_bytes, nns;
+	struct kv_attr root;
+
+	/* Reset read transactions, ready for mdb_txn_renew. */
+	pthread_mutex_t pool_lock;
+	MDB_txn **pool;
+	size_t npool, cappool;
+
+	/* Generations pinned by open values. */
+	pthread_mutex_t pin_lock;
+	struct pin **pins;
+	size_t npinbuckets;
+};
+
+/*
+ * A write transaction body: returns 0, a negative errno, or an MDB_ error
+ * code.  It may run more than once (after the map grows), so it changes
+ * nothing outside the transaction but the store's counters, which the
+ * caller restores when the transaction aborts.
+ */
+typedef int (*store_txn_fn)(struct store *st, MDB_txn *txn, void *arg);
+
+/* Run fn in a write transaction and commit it, growing the map as needed. */
+int store_write(struct store *st, store_txn_fn fn, void *arg);
+
+/* Begin and end a short read transaction, recycled through a pool. */
+int store_read_begin(struct store *st, MDB_txn **out);
+void store_read_end(struct store *st, MDB_txn *txn);
+
+/* Map an LMDB or system error code to a negative errno. */
+int store_err(int rc);
+
+/* Take the next inode number or generation (inside a write transaction). */
+uint64_t store_new_ino(struct store *st);
+uint64_t store_new_gen(struct store *st);
+
+void store_now(struct timespec *ts);
+
+/* Record a change of the root directory (a namespace came or went). */
+int store_touch_root(struct store *st, MDB_txn *txn);
+/* Change the root's attributes (a NULL: just mark it changed). */
+int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
+		      unsigned mask, struct kv_attr *out);
+
+/*
+ * Namespace ids: find a namespace's id and record, and bump its mtime
+ * after a change to one of its keys.  -ENOENT.
+ */
+int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
+	    struct kv_attr *attr);
+int ns_touch(struct store *st, MDB_txn *txn, const char *ns);
+
+/* Apply the attribute changes named by mask and set ctime. */
+void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
+		unsigned mask);
+
+/* Chunks: delete those of a generation, or queue them for collection. */
+int value_drop(struct store *st, MDB_txn *txn, uint64_t gen);
+void value_collect(struct store *st);
+
+/* Record layout (record.c). */
+struct rec {
+	struct kv_attr a;
+	bool chunked;		/* value in the data table under a.gen */
+	const void *inl;	/* else the value itself, a.size bytes */
+};
+
+/* Decode a record; -EIO if it is not one. */
+int rec_decode(const void *buf, size_t len, struct rec *out);
+/* Bytes needed to encode r with an inline value of inl_len bytes. */
+size_t rec_size(size_t inl_len);
+/* Encode into buf (rec_size() bytes); copies inl_len bytes of r->inl. */
+void rec_encode(const struct rec *r, size_t inl_len, void *buf);
+
+/* The ordered (namespace id, key) -> record index (kvindex.c). */
+int kvi_get(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *key,
+	    size_t len, MDB_val *rec);
+int kvi_put(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *key,
+	    size_t len, const void *rec, size_t reclen);
+int kvi_del(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *key,
+	    size_t len);
+
+struct kvi_cursor {
+	MDB_cursor *c;
+	uint32_t nsid;
+	MDB_val mk, mv;		/* the LMDB entry under the cursor */
+	size_t boff;		/* offset in a bucket, if mk is one */
+	char key[4096 + 8];	/* full key of the current entry */
+	size_t keylen;
+	MDB_val rec;		/* its record */
+};
+
+int kvi_open(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, struct kvi_cursor *cur);
+void kvi_close(struct kvi_cursor *cur);
+/* Move to the first key >= key in the cursor's namespace: MDB_NOTFOUND. */
+int kvi_seek(struct kvi_cursor *cur, const char *key, size_t len);
+int kvi_next(struct kvi_cursor *cur);
+/* Does any key in namespace nsid start with prefix?  0, MDB_NOTFOUND. */
+int kvi_any(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *prefix,
+	    size_t len);
+
+#endif

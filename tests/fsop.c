@@ -1,0 +1,185 @@
+/*
+ * fsop.c - one system call from the shell, printing the errno name it
+ * got ("OK" on success), so that tests can assert the exact error.
+ *
+ *   fsop rename-noreplace FROM TO     renameat2(RENAME_NOREPLACE)
+ *   fsop rename-exchange FROM TO      renameat2(RENAME_EXCHANGE)
+ *   fsop creat-excl PATH              open(O_CREAT|O_EXCL|O_WRONLY)
+ *   fsop mkdir PATH | rmdir PATH | unlink PATH | rename FROM TO
+ *   fsop link FROM TO | symlink TARGET PATH | mkfifo PATH
+ *   fsop mknod-reg PATH | mknod-chr PATH
+ *   fsop open PATH | open-w PATH | stat PATH
+ *   fsop write PATH OFFSET BYTES      pwrite BYTES at OFFSET, then close
+ *   fsop truncate PATH SIZE | ftruncate PATH SIZE
+ *   fsop write-close PATH SIZE        write SIZE bytes, report close()
+ *   fsop mmap-write PATH TEXT         write TEXT through a shared mmap
+ *   fsop mmap-read PATH               print the file through mmap
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+static int result(int rc)
+{
+	const char *name;
+
+	if (rc == 0) {
+		puts("OK");
+		return 0;
+	}
+	name = strerrorname_np(errno);
+	puts(name ? name : "UNKNOWN");
+	return 1;
+}
+
+static int write_close(const char *path, long long size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	char buf[65536];
+	long long done = 0;
+
+	if (fd < 0)
+		return result(-1);
+	memset(buf, 'w', sizeof(buf));
+	while (done < size) {
+		size_t n = size - done < (long long)sizeof(buf)
+			? (size_t)(size - done) : sizeof(buf);
+		ssize_t w = write(fd, buf, n);
+
+		if (w < 0) {
+			printf("write ");
+			result(-1);
+			break;
+		}
+		done += w;
+	}
+	return result(close(fd));
+}
+
+static int mmap_write(const char *path, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_RDWR | O_CREAT, 0644);
+	char *p;
+
+	if (fd < 0 || ftruncate(fd, (off_t)len) < 0)
+		return result(-1);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return result(-1);
+	memcpy(p, text, len);
+	if (msync(p, len, MS_SYNC) < 0)
+		return result(-1);
+	munmap(p, len);
+	return result(close(fd));
+}
+
+static int mmap_read(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat sb;
+	char *p;
+
+	if (fd < 0 || fstat(fd, &sb) < 0)
+		return result(-1);
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return result(-1);
+	fwrite(p, 1, (size_t)sb.st_size, stdout);
+	putchar('\n');
+	munmap(p, (size_t)sb.st_size);
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *op = argc > 1 ? argv[1] : "";
+	const char *a = argc > 2 ? argv[2] : "";
+	const char *b = argc > 3 ? argv[3] : "";
+	struct stat sb;
+	int fd;
+
+	if (!strcmp(op, "rename-noreplace"))
+		return result(renameat2(AT_FDCWD, a, AT_FDCWD, b,
+					RENAME_NOREPLACE));
+	if (!strcmp(op, "rename-exchange"))
+		return result(renameat2(AT_FDCWD, a, AT_FDCWD, b,
+					RENAME_EXCHANGE));
+	if (!strcmp(op, "rename"))
+		return result(rename(a, b));
+	if (!strcmp(op, "creat-excl")) {
+		fd = open(a, O_CREAT | O_EXCL | O_WRONLY, 0644);
+		return result(fd < 0 ? -1 : close(fd));
+	}
+	if (!strcmp(op, "mkdir"))
+		return result(mkdir(a, 0755));
+	if (!strcmp(op, "rmdir"))
+		return result(rmdir(a));
+	if (!strcmp(op, "unlink"))
+		return result(unlink(a));
+	if (!strcmp(op, "link"))
+		return result(link(a, b));
+	if (!strcmp(op, "symlink"))
+		return result(symlink(a, b));
+	if (!strcmp(op, "mkfifo"))
+		return result(mkfifo(a, 0644));
+	if (!strcmp(op, "mknod-reg"))
+		return result(mknod(a, S_IFREG | 0644, 0));
+	if (!strcmp(op, "mknod-chr"))
+		return result(mknod(a, S_IFCHR | 0644, makedev(1, 3)));
+	if (!strcmp(op, "stat"))
+		return result(stat(a, &sb));
+	if (!strcmp(op, "open")) {
+		fd = open(a, O_RDONLY);
+		return result(fd < 0 ? -1 : close(fd));
+	}
+	if (!strcmp(op, "open-w")) {
+		fd = open(a, O_WRONLY);
+		return result(fd < 0 ? -1 : close(fd));
+	}
+	if (!strcmp(op, "write")) {
+		fd = open(a, O_WRONLY | O_CREAT, 0644);
+		if (fd < 0)
+			return result(-1);
+		if (pwrite(fd, argv[4], strlen(argv[4]),
+			   strtoll(b, NULL, 10)) < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return result(-1);
+		}
+		return result(close(fd));
+	}
+	if (!strcmp(op, "truncate"))
+		return result(truncate(a, strtoll(b, NULL, 10)));
+	if (!strcmp(op, "ftruncate")) {
+		fd = open(a, O_WRONLY);
+		if (fd < 0)
+			return result(-1);
+		if (ftruncate(fd, strtoll(b, NULL, 10)) < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return result(-1);
+		}
+		return result(close(fd));
+	}
+	if (!strcmp(op, "write-close"))
+		return write_close(a, strtoll(b, NULL, 10));
+	if (!strcmp(op, "mmap-write"))
+		return mmap_write(a, b);
+	if (!strcmp(op, "mmap-read"))
+		return mmap_read(a);
+	fprintf(stderr, "fsop: unknown operation '%s'\n", op);
+	return 2;
+}

@@ -1,0 +1,99 @@
+/*
+ * unit_keys.c - the name and key rules and the option parsers, without a
+ * mount.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "../src/keys.h"
+#include "../src/options.h"
+#include "tap.h"
+
+#define NS(s)	kvfs_check_ns_name(s, strlen(s))
+#define KEY(s)	kvfs_check_key(s, sizeof(s) - 1, 512)
+
+int main(void)
+{
+	struct kvfs_opts o;
+	char why[128], big[600];
+	uint64_t v;
+	bool b;
+
+	/* namespace names: 3-63 of [A-Za-z0-9_-] */
+	is_int(NS("abc"), 0, "3-character namespace accepted");
+	is_int(NS("ab"), -EINVAL, "2-character namespace refused");
+	memset(big, 'a', 63);
+	big[63] = '\0';
+	is_int(NS(big), 0, "63-character namespace accepted");
+	big[63] = 'a';
+	big[64] = '\0';
+	is_int(NS(big), -EINVAL, "64-character namespace refused");
+	is_int(NS("Az0_-9"), 0, "all allowed classes accepted");
+	is_int(NS("a.b"), -EINVAL, "dot refused");
+	is_int(NS("a b"), -EINVAL, "space refused");
+	is_int(NS("caf\xc3\xa9"), -EINVAL, "non-ASCII refused");
+
+	/* UTF-8 */
+	is_int(KEY("users/123/profile"), 0, "path key accepted");
+	is_int(KEY("\xe6\x88\x91\xe7\x9a\x84"), 0, "CJK key accepted");
+	is_int(KEY("\xf0\x9f\x8c\x8d"), 0, "4-byte emoji accepted");
+	is_int(KEY("a\xff"), -EILSEQ, "0xff refused");
+	is_int(KEY("\xc0\xaf"), -EILSEQ, "overlong '/' refused");
+	is_int(KEY("\xe0\x80\xaf"), -EILSEQ, "3-byte overlong refused");
+	is_int(KEY("\xed\xa0\x80"), -EILSEQ, "surrogate refused");
+	is_int(KEY("\xf4\x90\x80\x80"), -EILSEQ, "past U+10FFFF refused");
+	is_int(KEY("\xe6\x88"), -EILSEQ, "truncated sequence refused");
+	is_int(KEY("\x80"), -EILSEQ, "lone continuation refused");
+	is_int(KEY("a//b"), -EINVAL, "empty segment refused");
+	is_int(KEY("a/./b"), -EINVAL, "'.' segment refused");
+	is_int(KEY("a/../b"), -EINVAL, "'..' segment refused");
+	is_int(KEY("/a"), -EINVAL, "leading '/' refused");
+	is_int(KEY("a/"), -EINVAL, "trailing '/' refused");
+
+	/* length: bytes, not characters */
+	memset(big, 'k', 512);
+	is_int(kvfs_check_key(big, 512, 512), 0, "512-byte key accepted");
+	is_int(kvfs_check_key(big, 513, 512), -ENAMETOOLONG,
+	       "513-byte key refused");
+	memcpy(big + 510, "\xc3\xa9", 2);
+	is_int(kvfs_check_key(big, 512, 512), 0,
+	       "512 bytes ending in a 2-byte character accepted");
+
+	/* sizes */
+	is_int(kvfs_parse_size("25M", &v), 0, "25M parses");
+	is_int(v, 26214400, "25M is 26,214,400 bytes");
+	is_int(kvfs_parse_size("1k", &v), 0, "lowercase suffix parses");
+	is_int(v, 1024, "1k is 1024");
+	is_int(kvfs_parse_size("2G", &v), 0, "2G parses");
+	is_int(v, 2147483648ll, "2G is 2^31");
+	is_int(kvfs_parse_size("", &v), -EINVAL, "empty size refused");
+	is_int(kvfs_parse_size("M", &v), -EINVAL, "suffix alone refused");
+	is_int(kvfs_parse_size("-1", &v), -EINVAL, "negative size refused");
+	is_int(kvfs_parse_size("1.5M", &v), -EINVAL, "fraction refused");
+	is_int(kvfs_parse_size("10T", &v), -EINVAL, "unknown suffix refused");
+	is_int(kvfs_parse_size("18446744073709551616", &v), -ERANGE,
+	       "2^64 overflows");
+	is_int(kvfs_parse_size("17179869184G", &v), -ERANGE,
+	       "suffix overflow caught");
+	is_int(kvfs_parse_bool("on", &b), 0, "on parses");
+	is_int(kvfs_parse_bool("maybe", &b), -EINVAL, "maybe refused");
+
+	/* the option table */
+	kvfs_opts_defaults(&o);
+	is_int(o.max_value_size, 26214400, "default max_value_size 25M");
+	is_int(o.max_key_size, 512, "default max_key_size 512");
+	is_int(kvfs_opts_set(&o, "max_value_size", "1G", why, sizeof(why)), 0,
+	       "max_value_size=1G accepted");
+	is_int(o.max_value_size, 1073741824, "max_value_size set");
+	is_int(kvfs_opts_set(&o, "max_key_size", "0", why, sizeof(why)),
+	       -EINVAL, "max_key_size=0 refused");
+	is_int(kvfs_opts_set(&o, "max_namespaces", "1k", why, sizeof(why)),
+	       -EINVAL, "count with a suffix refused");
+	is_int(kvfs_opts_set(&o, "default_namespace", "x", why, sizeof(why)),
+	       -EINVAL, "bad default_namespace refused");
+	is_int(kvfs_opts_set(&o, "nonsense", "1", why, sizeof(why)), -ENOENT,
+	       "unknown option reported");
+	return tap_done();
+}

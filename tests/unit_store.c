@@ -1,0 +1,226 @@
+/*
+ * unit_store.c - the store through its interface, without FUSE: a real
+ * LMDB environment in a temporary directory.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../src/store.h"
+#include "tap.h"
+
+struct names {
+	char buf[8192];
+	size_t len;
+	int count;
+};
+
+static int collect(void *ctx, const char *name, size_t len,
+		   const struct kv_attr *a, const char *pos, size_t poslen)
+{
+	struct names *n = ctx;
+
+	(void)pos;
+	(void)poslen;
+	if (n->len + len + 3 >= sizeof(n->buf))
+		return 1;
+	memcpy(n->buf + n->len, name, len);
+	n->len += len;
+	if (a->type == KV_DIR)
+		n->buf[n->len++] = '/';
+	n->buf[n->len++] = ' ';
+	n->buf[n->len] = '\0';
+	n->count++;
+	return 0;
+}
+
+static const char *list(struct store *st, const char *ns, const char *dir)
+{
+	static struct names n;
+
+	memset(&n, 0, sizeof(n));
+	if (store_list(st, ns, dir, strlen(dir), "", 0, collect, &n))
+		return "(error)";
+	return n.buf;
+}
+
+struct membuf {
+	const char *data;
+};
+
+static ssize_t mem_read(void *ctx, void *buf, size_t len, off_t off)
+{
+	struct membuf *m = ctx;
+
+	memcpy(buf, m->data + off, len);
+	return (ssize_t)len;
+}
+
+static int put(struct store *st, const char *ns, const char *key,
+	       const char *data, size_t size)
+{
+	struct membuf m = { data };
+	struct store_src src = { mem_read, &m, size };
+	struct kv_attr a;
+	struct timespec now;
+	int rc;
+
+	rc = store_stat(st, ns, key, strlen(key), &a);
+	if (rc)
+		return rc;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return store_value_put(st, ns, key, strlen(key), a.ino, &src, &now,
+			       &a);
+}
+
+static int get(struct store *st, const char *ns, const char *key, char *buf,
+	       size_t cap, ssize_t *got)
+{
+	struct store_value *v;
+	struct kv_attr a;
+	int rc;
+
+	rc = store_value_open(st, ns, key, strlen(key), &v, &a);
+	if (rc)
+		return rc;
+	*got = store_value_read(st, v, buf, cap, 0);
+	store_value_close(st, v);
+	return 0;
+}
+
+int main(void)
+{
+	struct store_limits lim = { 512, 3, 0 };
+	char dir[] = "/tmp/kvfs-unit-XXXXXX", big[600], *val, *back;
+	struct store *st, *second;
+	struct store_value *v;
+	struct kv_attr a, b, file = { .type = KV_FILE, .mode = 0644 };
+	struct kv_attr d = { .type = KV_DIR, .mode = 0755 };
+	size_t vsize = 9u << 20, i;
+	ssize_t got;
+
+	if (!mkdtemp(dir))
+		return 99;
+	is_int(store_open(dir, &lim, "default", 0, 0, &st), 0, "store opens");
+	is_int(store_open(dir, &lim, "default", 0, 0, &second), -EBUSY,
+	       "a second open of the same store is refused");
+	is_int(store_ns_stat(st, "default", &a), 0,
+	       "default namespace created");
+
+	/* namespaces */
+	is_int(store_ns_create(st, "app", &d), 0, "namespace created");
+	is_int(store_ns_create(st, "app", &d), -EEXIST, "duplicate: EEXIST");
+	is_int(store_ns_create(st, "ns3", &d), 0, "third namespace");
+	is_int(store_ns_create(st, "ns4", &d), -EDQUOT,
+	       "past max_namespaces: EDQUOT");
+	is_int(store_ns_delete(st, "ns3"), 0, "empty namespace deleted");
+
+	/* keys, markers and listings */
+	is_int(store_create(st, "app", "users", 5, &d, &a), 0, "mkdir users");
+	is_int(store_create(st, "app", "users/123", 9, &d, &a), 0,
+	       "mkdir users/123");
+	is_int(store_create(st, "app", "users/123/profile", 17, &file, &a), 0,
+	       "create users/123/profile");
+	is_int(store_create(st, "app", "users/123/profile", 17, &file, &a),
+	       -EEXIST, "create again: EEXIST");
+	is_int(store_create(st, "app", "users-x", 7, &file, &a), 0,
+	       "create users-x (sorts between users and users/)");
+	is_int(store_create(st, "app", "users.y", 7, &file, &a), 0,
+	       "create users.y");
+	ok(!strcmp(list(st, "app", ""), "users/ users-x users.y "),
+	   "root listing has each entry once: '%s'", list(st, "app", ""));
+	ok(!strcmp(list(st, "app", "users"), "123/ "),
+	   "users lists 123: '%s'", list(st, "app", "users"));
+	is_int(store_rmdir(st, "app", "users", 5), -ENOTEMPTY,
+	       "rmdir non-empty: ENOTEMPTY");
+	is_int(store_unlink(st, "app", "users", 5), -EISDIR,
+	       "unlink a directory: EISDIR");
+	is_int(store_rmdir(st, "app", "users-x", 7), -ENOTDIR,
+	       "rmdir a key: ENOTDIR");
+	is_int(store_ns_delete(st, "app"), -ENOTEMPTY,
+	       "delete non-empty namespace: ENOTEMPTY");
+
+	/* values */
+	is_int(put(st, "app", "users/123/profile", "hello", 5), 0,
+	       "small value put");
+	back = malloc(vsize);
+	is_int(get(st, "app", "users/123/profile", back, 100, &got), 0,
+	       "small value read");
+	ok(got == 5 && !memcmp(back, "hello", 5), "small value round trip");
+	val = malloc(vsize);
+	for (i = 0; i < vsize; i++)
+		val[i] = (char)(i * 7 + i / 4099);
+	is_int(store_create(st, "app", "big", 3, &file, &a), 0, "create big");
+	is_int(put(st, "app", "big", val, vsize), 0,
+	       "9 MiB value put in several transactions");
+	is_int(get(st, "app", "big", back, vsize, &got), 0, "9 MiB value read");
+	ok(got == (ssize_t)vsize && !memcmp(back, val, vsize),
+	   "9 MiB value round trip");
+
+	/* a pinned value survives its replacement and deletion */
+	is_int(store_value_open(st, "app", "big", 3, &v, &a), 0, "pin big");
+	is_int(put(st, "app", "big", "new", 3), 0, "replace big");
+	is_int(store_unlink(st, "app", "big", 3), 0, "delete big");
+	got = store_value_read(st, v, back, vsize, 0);
+	ok(got == (ssize_t)vsize && !memcmp(back, val, vsize),
+	   "pinned reader still reads the whole old value");
+	store_value_close(st, v);
+	is_int(store_stat(st, "app", "big", 3, &a), -ENOENT, "big is gone");
+
+	/* renames */
+	is_int(store_rename(st, "app", "users", 5, "default", "people", 6, 0),
+	       0, "directory renamed across namespaces");
+	is_int(store_stat(st, "default", "people/123/profile", 18, &a), 0,
+	       "key moved with its directory");
+	is_int(get(st, "default", "people/123/profile", back, 100, &got), 0,
+	       "moved value readable");
+	ok(got == 5 && !memcmp(back, "hello", 5), "moved value intact");
+	is_int(store_stat(st, "app", "users/123/profile", 17, &a), -ENOENT,
+	       "old key gone");
+	is_int(store_rename(st, "app", "users-x", 7, "app", "users.y", 7,
+			    KV_RENAME_NOREPLACE), -EEXIST,
+	       "RENAME_NOREPLACE onto a key: EEXIST");
+	is_int(store_rename(st, "default", "people", 6, "default",
+			    "people/123/x", 12, 0), -EINVAL,
+	       "directory into itself: EINVAL");
+	is_int(store_ns_rename(st, "app", "app2", 0), 0, "namespace renamed");
+	is_int(store_stat(st, "app2", "users-x", 7, &a), 0,
+	       "keys follow the namespace");
+
+	/* keys past LMDB's 511-byte limit, sharing long prefixes */
+	memset(big, 'p', 520);
+	big[0] = 'L';
+	is_int(store_create(st, "default", big, 512, &file, &a), 0,
+	       "512-byte key created");
+	is_int(store_create(st, "default", big, 510, &file, &b), 0,
+	       "510-byte key sharing its prefix created");
+	ok(a.ino != b.ino, "they are different keys");
+	is_int(store_stat(st, "default", big, 512, &b), 0, "512-byte key found");
+	is_int(b.ino, a.ino, "by its own record");
+	is_int(store_stat(st, "default", big, 511, &b), -ENOENT,
+	       "511-byte prefix of it is not a key");
+	is_int(store_unlink(st, "default", big, 510), 0, "510-byte key deleted");
+	is_int(store_stat(st, "default", big, 512, &b), 0,
+	       "512-byte key still there");
+
+	store_close(st);
+	is_int(store_open(dir, &lim, "default", 0, 0, &st), 0, "store reopens");
+	is_int(get(st, "default", "people/123/profile", back, 100, &got), 0,
+	       "value read after reopen");
+	ok(got == 5 && !memcmp(back, "hello", 5), "value persisted");
+	is_int(store_stat(st, "default", big, 512, &b), 0,
+	       "512-byte key persisted");
+	store_close(st);
+	free(val);
+	free(back);
+	{
+		char cmd[64];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			return 99;
+	}
+	return tap_done();
+}
