@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,9 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	fs->se = fuse_session_new(args, &ops, sizeof(ops), fs);
 	if (!fs->se)
 		return 1;
+	/* a shell starts background jobs with SIGINT ignored; kvfs is asked
+	 * for a clean unmount on it wherever it was started from */
+	signal(SIGINT, SIG_DFL);
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		goto out_destroy;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
@@ -230,6 +234,9 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 		rc = fuse_session_loop_mt(fs->se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
+	/* the loop reports the signal that ended it: a requested exit */
+	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
+		rc = 0;
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

@@ -306,19 +306,24 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen)
 {
+	struct node *cur;
+
 	pthread_mutex_lock(&t->lock);
+	/* the node now at n's name: n, or a newer one a lookup made since */
+	cur = n->parent ? *slot(t, n->parent, n->name, n->namelen) : NULL;
 	if (name) {
 		*name = NULL;
-		if (n->attached && n->parent) {
-			*parent_id = nodes_id(n->parent);
-			*name = malloc(n->namelen + 1);
+		if (cur) {
+			*parent_id = nodes_id(cur->parent);
+			*name = malloc(cur->namelen + 1);
 			if (*name) {
-				memcpy(*name, n->name, n->namelen + 1);
-				*namelen = n->namelen;
+				memcpy(*name, cur->name, cur->namelen + 1);
+				*namelen = cur->namelen;
 			}
 		}
 	}
-	unhash(t, n);
+	if (cur)
+		unhash(t, cur);
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -90,7 +90,7 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 		     size_t len, struct kpath *p);
 
 /*
- * Detach n from its name (its key was deleted, replaced or given a new
+ * Detach the node at n's name, n or a newer one (the key was given a new
  * value).  With parent_id and name non-NULL, return what the kernel's
  * dentry is called so the caller can invalidate it: *name is malloc'd.
  */

@@ -1,2 +1,77 @@
 #!/bin/sh
-echo 1..0
+# SPEC 1: invocation, options, locking, signals.
+. "$(dirname "$0")/lib.sh"
+
+out=$("$KVFS_BIN" --help 2>&1)
+is "$?" 0 "--help exits 0"
+case $out in *max_value_size*default_namespace*) pass "--help lists the options" ;;
+	*) fail "--help lists the options" ;; esac
+is "$("$KVFS_BIN" --version | head -1)" "kvfs 0.1.0" "--version"
+
+# every bad value: status 1, one line, nothing created or mounted
+for opt in max_key_size=abc max_key_size=0 max_key_size=5000 \
+	max_value_size=10X max_value_size=-1 max_value_size=1.5M \
+	max_value_size= max_metadata_size=100K max_metadata_size=1 \
+	min_expiration_ttl=1m min_expiration_ttl=-5 max_namespaces=0 \
+	max_namespaces=1k max_storage=1Q max_storage=99999999999999999999 \
+	write_rate_limit=maybe default_namespace=ab 'default_namespace=a b'; do
+	err=$("$KVFS_BIN" -o "$opt" "$STORE" "$MNT" 2>&1)
+	st=$?
+	lines=$(printf '%s\n' "$err" | wc -l)
+	if [ "$st" -eq 1 ] && [ "$lines" -eq 1 ] && ! is_mounted &&
+	   [ ! -e "$STORE" ]; then
+		pass "bad option '$opt' refused: $err"
+	else
+		fail "bad option '$opt' refused (status $st, $lines lines: $err)"
+	fi
+done
+case $("$KVFS_BIN" -o max_value_size=10X "$STORE" "$MNT" 2>&1) in
+	"kvfs: invalid value '10X' for option 'max_value_size': "*) pass "message names value and option" ;;
+	*) fail "message names value and option" ;; esac
+
+"$KVFS_BIN" "$STORE" 2>/dev/null
+is "$?" 1 "missing mountpoint: status 1"
+
+# sizes take K, M, G
+mount_kvfs -o max_value_size=1K,max_key_size=1k
+errno_is OK "1K value fits" fill "$MNT/default/k" x 1024
+errno_is EFBIG "1K+1 does not" fill "$MNT/default/k2" x 1025
+umount_kvfs
+
+is "$(stat -c %a "$STORE")" 700 "store directory created 0700"
+
+# the store is locked
+mount_kvfs
+mkdir -p "$TEST_DIR/mnt2"
+err=$("$KVFS_BIN" "$STORE" "$TEST_DIR/mnt2" 2>&1)
+is "$?" 1 "second kvfs on the same store: status 1"
+is "$err" "kvfs: store '$STORE' is in use by another kvfs" "clear message"
+grep -q " $TEST_DIR/mnt2 " /proc/mounts && fail "second mount absent" ||
+	pass "second mount absent"
+
+# clean unmount on SIGTERM and SIGINT, data kept
+errno_is OK "write before SIGTERM" put "$MNT/default/t" term
+kill -TERM "$KVFS_PID"
+wait "$KVFS_PID"
+is "$?" 0 "SIGTERM: daemon exits 0"
+KVFS_PID=
+is_mounted && fail "SIGTERM unmounts" || pass "SIGTERM unmounts"
+mount_kvfs
+is "$(cat "$MNT/default/t")" term "data kept across SIGTERM"
+kill -INT "$KVFS_PID"
+wait "$KVFS_PID"
+is "$?" 0 "SIGINT: daemon exits 0"
+KVFS_PID=
+is_mounted && fail "SIGINT unmounts" || pass "SIGINT unmounts"
+
+# background mode: the command returns once mounted
+"$KVFS_BIN" "$STORE" "$MNT"
+is "$?" 0 "background start exits 0"
+is_mounted && pass "mounted in the background" || fail "mounted in the background"
+is "$(cat "$MNT/default/t")" term "background daemon serves"
+fusermount3 -u "$MNT"
+for _ in $(seq 1 50); do [ -e "$STORE/kvfs.lock" ] && flock -n "$STORE/kvfs.lock" true && break; sleep 0.1; done
+mount_kvfs
+is "$(cat "$MNT/default/t")" term "store free again after unmount"
+
+done_testing

@@ -1,2 +1,97 @@
 #!/bin/sh
-echo 1..0
+# SPEC 3: keys as files, path-like keys as directories, names and limits.
+. "$(dirname "$0")/lib.sh"
+
+mount_kvfs
+D=$MNT/default
+
+mkdir -p "$D/users/123"
+echo v1 > "$D/users/123/profile"
+is "$(cat "$D/users/123/profile")" v1 "path-like key users/123/profile"
+is "$(ls "$D")" users "prefix is a directory"
+is "$(stat -c %F "$D/users/123")" directory "nested prefix is a directory"
+
+# key length counts bytes of the whole key
+k512=$(printf 'k%.0s' $(seq 1 512))
+errno_is OK "512-byte key" put "$D/$k512" x
+errno_is ENAMETOOLONG "513-byte key: ENAMETOOLONG" put "$D/${k512}k" x
+is "$(cat "$D/$k512")" x "512-byte key reads back"
+k506=$(printf 'p%.0s' $(seq 1 506))
+errno_is OK "512 bytes across segments (users/ + 506)" put "$D/users/$k506" y
+errno_is ENAMETOOLONG "513 bytes across segments: ENAMETOOLONG" \
+	put "$D/users/${k506}p" y
+e256=$(printf 'é%.0s' $(seq 1 256))
+errno_is OK "256 two-byte characters (512 bytes)" put "$D/$e256" z
+errno_is ENAMETOOLONG "257 two-byte characters (514 bytes)" \
+	put "$D/${e256}é" z
+errno_is ENAMETOOLONG "mkdir past the limit: ENAMETOOLONG" \
+	mkdir "$D/${k512}k"
+# keys sharing a 507-byte prefix (LMDB keys stop at 511 bytes)
+p507=$(printf 'q%.0s' $(seq 1 507))
+errno_is OK "key of 510 bytes" put "$D/${p507}abc" 510
+errno_is OK "key of 511 bytes, same prefix" put "$D/${p507}abcd" 511
+errno_is OK "key of 507 bytes, same prefix" put "$D/${p507}" 507
+is "$(cat "$D/${p507}abc") $(cat "$D/${p507}abcd") $(cat "$D/$p507")" \
+	"510 511 507" "each long key holds its own value"
+is "$(ls "$D" | grep -c '^q')" 3 "and each is listed once"
+rm "$D/${p507}abc"
+is "$(cat "$D/${p507}abcd")" 511 "deleting one leaves the others"
+
+# UTF-8
+errno_is EILSEQ "invalid UTF-8: EILSEQ" put "$(printf "$D/bad\\377")" x
+errno_is EILSEQ "overlong UTF-8: EILSEQ" mkdir "$(printf "$D/\\300\\257")"
+errno_is EILSEQ "surrogate: EILSEQ" put "$(printf "$D/\\355\\240\\200")" x
+errno_is OK "Unicode key" put "$D/我的钥匙" "🌍 Hello 你好"
+is "$(cat "$D/我的钥匙")" "🌍 Hello 你好" "Unicode key and value"
+
+# a key a and a key a/b cannot both exist
+echo a > "$D/a"
+errno_is EEXIST "mkdir over a key: EEXIST" mkdir "$D/a"
+errno_is ENOTDIR "key below a key: ENOTDIR" put "$D/a/b" x
+mkdir "$D/dir"
+errno_is EISDIR "write to a directory: EISDIR" put "$D/dir" x
+errno_is EEXIST "O_EXCL on an existing key: EEXIST" creat-excl "$D/a"
+is "$(cat "$D/a")" a "refusals keep the key"
+
+# delete
+rm "$D/a"
+errno_is ENOENT "rm deletes the key" stat "$D/a"
+errno_is ENOENT "open of a missing key: ENOENT" open "$D/a"
+
+# every file is a key with a value
+echo t > "$D/target"
+errno_is EPERM "hard link: EPERM" link "$D/target" "$D/hl"
+errno_is EPERM "symlink: EPERM" symlink target "$D/sl"
+errno_is EPERM "mkfifo: EPERM" mkfifo "$D/fifo"
+errno_is EPERM "mknod of a device: EPERM" mknod-chr "$D/dev"
+errno_is OK "mknod of a regular file makes a key" mknod-reg "$D/reg"
+is "$(stat -c %s "$D/reg")" 0 "an empty one"
+ln -s target "$D/sl2" 2>/dev/null; errno_is ENOENT "ln -s left nothing" stat "$D/sl2"
+
+# empty directories persist until removed
+mkdir "$D/empty"
+rmdir "$D/dir"
+errno_is ENOENT "rmdir removes" stat "$D/dir"
+errno_is ENOTEMPTY "rmdir of a non-empty directory: ENOTEMPTY" \
+	rmdir "$D/users"
+errno_is ENOTDIR "rmdir of a key: ENOTDIR" rmdir "$D/target"
+rm "$D/users/123/profile"
+is "$(stat -c %F "$D/users/123")" directory \
+	"a directory outlives its last key"
+remount
+is "$(stat -c %F "$D/empty")" directory "an empty directory persists"
+is "$(stat -c %F "$D/users/123")" directory "so does an emptied one"
+
+# cp, rsync-like tools
+seq 1 1000 > "$TEST_DIR/src"
+cp "$TEST_DIR/src" "$D/copied"
+cmp -s "$TEST_DIR/src" "$D/copied" && pass "cp into kvfs" || fail "cp into kvfs"
+mkdir -p "$TEST_DIR/tree/a/b"
+echo 1 > "$TEST_DIR/tree/a/one"; echo 2 > "$TEST_DIR/tree/a/b/two"
+cp -r "$TEST_DIR/tree" "$D/tree"
+is "$(cat "$D/tree/a/one" "$D/tree/a/b/two" | tr '\n' ' ')" "1 2 " "cp -r of a tree"
+(cd "$D" && tar cf "$TEST_DIR/t.tar" tree) && mkdir "$TEST_DIR/x" &&
+	tar xf "$TEST_DIR/t.tar" -C "$TEST_DIR/x"
+is "$(cat "$TEST_DIR/x/tree/a/b/two")" 2 "tar out of kvfs"
+
+done_testing

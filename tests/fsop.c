@@ -14,6 +14,13 @@
  *   fsop write-close PATH SIZE        write SIZE bytes, report close()
  *   fsop mmap-write PATH TEXT         write TEXT through a shared mmap
  *   fsop mmap-read PATH               print the file through mmap
+ *   fsop put PATH TEXT [SECS]         O_TRUNC write of TEXT; open, write and
+ *                                     close must all succeed for "OK"; with
+ *                                     SECS, sleep that long before close
+ *   fsop append PATH TEXT [SECS]      the same with O_APPEND
+ *   fsop fill PATH CHAR SIZE          the same with SIZE bytes of CHAR
+ *   fsop uniform PATH SIZE...         read it all: "OK" if every byte is the
+ *                                     same and the size one of SIZE...
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -99,6 +106,71 @@ static int mmap_read(const char *path)
 	return 0;
 }
 
+/* Write size bytes of c (or text) with O_TRUNC and close, all checked. */
+static double hold;	/* seconds to keep the file open after writing */
+
+static int put(const char *path, const char *text, int c, long long size,
+	       int mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | mode, 0644);
+	static char buf[131072];
+	long long done = 0;
+
+	if (fd < 0)
+		return result(-1);
+	if (!text)
+		memset(buf, c, sizeof(buf));
+	while (done < size) {
+		const char *src = text ? text + done : buf;
+		size_t n = size - done < (long long)sizeof(buf)
+			? (size_t)(size - done) : sizeof(buf);
+		ssize_t w = write(fd, src, n);
+
+		if (w < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return result(-1);
+		}
+		done += w;
+	}
+	if (hold > 0)
+		usleep((useconds_t)(hold * 1e6));
+	return result(close(fd));
+}
+
+static int uniform(const char *path, int nsizes, char **sizes)
+{
+	static char buf[65536];
+	long long total = 0;
+	int fd = open(path, O_RDONLY), first = -1, i;
+	ssize_t n;
+
+	if (fd < 0)
+		return result(-1);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			if (first < 0)
+				first = (unsigned char)buf[i];
+			if ((unsigned char)buf[i] != first) {
+				printf("MIX at %lld\n", total + i);
+				close(fd);
+				return 1;
+			}
+		}
+		total += n;
+	}
+	close(fd);
+	if (n < 0)
+		return result(-1);
+	for (i = 0; i < nsizes; i++)
+		if (total == strtoll(sizes[i], NULL, 10))
+			return result(0);
+	printf("SIZE %lld\n", total);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -180,6 +252,16 @@ int main(int argc, char **argv)
 		return mmap_write(a, b);
 	if (!strcmp(op, "mmap-read"))
 		return mmap_read(a);
+	if ((!strcmp(op, "put") || !strcmp(op, "append")) && argc > 4)
+		hold = strtod(argv[4], NULL);
+	if (!strcmp(op, "put"))
+		return put(a, b, 0, (long long)strlen(b), O_TRUNC);
+	if (!strcmp(op, "append"))
+		return put(a, b, 0, (long long)strlen(b), O_APPEND);
+	if (!strcmp(op, "fill") && argc > 4)
+		return put(a, NULL, b[0], strtoll(argv[4], NULL, 10), O_TRUNC);
+	if (!strcmp(op, "uniform"))
+		return uniform(a, argc - 3, argv + 3);
 	fprintf(stderr, "fsop: unknown operation '%s'\n", op);
 	return 2;
 }

@@ -1,0 +1,152 @@
+# lib.sh - shared by the shell tests: a fresh store and a real mount per
+# script, TAP output, and assertions on exact bytes and errno names.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   mount_kvfs [-o opts]        mount a fresh store at $MNT ($STORE on disk)
+#   is GOT WANT DESC            pass if GOT equals WANT
+#   errno_is WANT DESC OP ARGS  run "fsop OP ARGS" and compare its errno name
+#   done_testing                print the plan; exit non-zero on a failure
+#
+# A script that cannot run here (no /dev/fuse, not root for mount -t)
+# prints "1..0 # SKIP why" and exits 0.
+
+set -u
+
+top_builddir=$(cd "$(dirname "$0")/.." && pwd)
+: "${KVFS_BIN:=$top_builddir/kvfs}"
+: "${FSOP:=$top_builddir/tests/fsop}"
+
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvfs-test.XXXXXX")
+STORE=$TEST_DIR/store
+MNT=$TEST_DIR/mnt
+KVFS_PID=
+mkdir -p "$MNT"
+
+tap_n=0
+tap_failed=0
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+[ -c /dev/fuse ] || skip_all "no /dev/fuse"
+command -v fusermount3 >/dev/null || skip_all "no fusermount3"
+[ -x "$KVFS_BIN" ] || skip_all "kvfs not built at $KVFS_BIN"
+[ -x "$FSOP" ] || skip_all "fsop not built at $FSOP"
+
+pass() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+
+fail() {
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+
+# is GOT WANT DESC
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3"
+		printf '#   got:  %.200s\n#   want: %.200s\n' "$1" "$2"
+	fi
+}
+
+# ok DESC CMD...: the command succeeds
+ok() {
+	desc=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		pass "$desc"
+	else
+		fail "$desc (exit $?: $*)"
+	fi
+}
+
+# errno_is WANT DESC OP ARGS...
+errno_is() {
+	want=$1
+	desc=$2
+	shift 2
+	is "$("$FSOP" "$@" 2>&1)" "$want" "$desc"
+}
+
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+	exit $?
+}
+
+is_mounted() {
+	grep -q " $MNT fuse" /proc/mounts
+}
+
+# mount_kvfs [kvfs options...]: mount $STORE at $MNT in the foreground
+# (the daemon's pid in $KVFS_PID) and wait until the mount answers.
+mount_kvfs() {
+	"$KVFS_BIN" -f "$@" "$STORE" "$MNT" 2>>"$TEST_DIR/kvfs.err" &
+	KVFS_PID=$!
+	for _ in $(seq 1 100); do
+		if is_mounted; then
+			return 0
+		fi
+		if ! kill -0 "$KVFS_PID" 2>/dev/null; then
+			echo "# kvfs exited: $(cat "$TEST_DIR/kvfs.err")"
+			KVFS_PID=
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "# kvfs did not mount"
+	return 1
+}
+
+# umount_kvfs: unmount and wait for the daemon to exit; its status is
+# returned.
+umount_kvfs() {
+	status=0
+	if is_mounted; then
+		fusermount3 -u "$MNT" || fusermount3 -uz "$MNT"
+	fi
+	if [ -n "$KVFS_PID" ]; then
+		wait "$KVFS_PID" || status=$?
+		KVFS_PID=
+	fi
+	return $status
+}
+
+# kill_kvfs: SIGKILL the daemon and clear the dead mount.
+kill_kvfs() {
+	kill -9 "$KVFS_PID" 2>/dev/null
+	wait "$KVFS_PID" 2>/dev/null
+	KVFS_PID=
+	fusermount3 -uz "$MNT" 2>/dev/null
+	for _ in $(seq 1 100); do
+		is_mounted || return 0
+		sleep 0.05
+	done
+}
+
+# remount [opts]: unmount cleanly and mount the same store again.
+remount() {
+	umount_kvfs && mount_kvfs "$@"
+}
+
+# daemon_rss_peak: the daemon's peak resident set, in KiB.
+daemon_rss_peak() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$KVFS_PID/status"
+}
+
+cleanup() {
+	if [ -n "$KVFS_PID" ]; then
+		kill "$KVFS_PID" 2>/dev/null
+		wait "$KVFS_PID" 2>/dev/null
+	fi
+	fusermount3 -uz "$MNT" 2>/dev/null
+	rm -rf "$TEST_DIR"
+}
+trap cleanup EXIT
