@@ -134,9 +134,13 @@ static char *absolute(const char *path)
 static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
-	/* O_TRUNC arrives with open, so a truncating writer stays atomic */
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
-		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * With atomic_o_trunc the kernel zeroes the inode's size at an
+	 * open(O_TRUNC), under readers of the old value; without it the
+	 * truncation comes as a SETATTR that kvfs gives to the opener alone
+	 * (ops_entry.c, reply_open_trunc).
+	 */
+	conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
 	/* the kernel's write cache would own writes kvfs must see */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 	/* directory entries carry stable inode numbers and cache well */
@@ -229,8 +233,11 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	} else {
 		cfg = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(cfg, (unsigned)fo->clone_fd);
-		fuse_loop_cfg_set_idle_threads(cfg, fo->max_idle_threads);
-		fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
+		if (fo->max_idle_threads != UINT_MAX)
+			fuse_loop_cfg_set_idle_threads(cfg,
+						       fo->max_idle_threads);
+		if (fo->max_threads != UINT_MAX)
+			fuse_loop_cfg_set_max_threads(cfg, fo->max_threads);
 		rc = fuse_session_loop_mt(fs->se, cfg);
 		fuse_loop_cfg_destroy(cfg);
 	}
@@ -289,6 +296,7 @@ int main(int argc, char *argv[])
 	}
 	snprintf(fsname, sizeof(fsname), "-ofsname=%s", store);
 	fuse_opt_add_arg(&args, fsname);
+	fuse_opt_add_arg(&args, "-osubtype=kvfs");
 	if (fuse_parse_cmdline(&args, &fo) != 0)
 		return 1;
 	if (!fo.mountpoint) {

@@ -420,3 +420,59 @@ bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts)
 	pthread_mutex_unlock(&t->lock);
 	return has;
 }
+
+struct opener {
+	void *h;
+	int pid;
+	struct opener *next;
+};
+
+int nodes_set_opener(struct nodes *t, struct node *n, void *h, int pid)
+{
+	struct opener *o = malloc(sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->h = h;
+	o->pid = pid;
+	pthread_mutex_lock(&t->lock);
+	o->next = n->openers;
+	n->openers = o;
+	pthread_mutex_unlock(&t->lock);
+	return 0;
+}
+
+/* Unlink and return the first opener matching h (or, h NULL, pid). */
+static void *take(struct node *n, void *h, int pid)
+{
+	struct opener **pp, *o;
+	void *found;
+
+	for (pp = &n->openers; *pp; pp = &(*pp)->next) {
+		o = *pp;
+		if (h ? o->h == h : o->pid == pid) {
+			*pp = o->next;
+			found = o->h;
+			free(o);
+			return found;
+		}
+	}
+	return NULL;
+}
+
+void *nodes_take_opener(struct nodes *t, struct node *n, int pid)
+{
+	void *h;
+
+	pthread_mutex_lock(&t->lock);
+	h = take(n, NULL, pid);
+	pthread_mutex_unlock(&t->lock);
+	return h;
+}
+
+void nodes_clear_opener(struct nodes *t, struct node *n, void *h)
+{
+	pthread_mutex_lock(&t->lock);
+	take(n, h, 0);
+	pthread_mutex_unlock(&t->lock);
+}

@@ -19,6 +19,8 @@
 
 #include "options.h"
 
+struct opener;
+
 struct node {
 	uint64_t nlookup;	/* lookups the kernel has not forgotten */
 	unsigned opens;		/* open file and directory handles */
@@ -30,6 +32,7 @@ struct node {
 	uint64_t ino;		/* the stored inode number */
 	struct timespec set_mtime; /* set by utimensat while open ... */
 	bool has_set_mtime;	/* ... and not written since */
+	struct opener *openers;	/* writer handles just opened */
 	size_t namelen;
 	char *name;
 };
@@ -116,6 +119,16 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen);
 void nodes_note_mtime(struct nodes *t, struct node *n,
 		      const struct timespec *ts);
 bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts);
+
+/*
+ * The writer handles just opened on n, and by which process, to which the
+ * truncation of an open(O_TRUNC) that follows belongs: add one, take the
+ * one of process pid (once), or clear h once it writes or closes.
+ * nodes_set_opener returns -ENOMEM or 0.
+ */
+int nodes_set_opener(struct nodes *t, struct node *n, void *h, int pid);
+void *nodes_take_opener(struct nodes *t, struct node *n, int pid);
+void nodes_clear_opener(struct nodes *t, struct node *n, void *h);
 
 /* Is n still attached under its name? */
 bool nodes_attached(struct nodes *t, struct node *n);

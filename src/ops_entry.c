@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -246,6 +247,38 @@ static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
 	return rc;
 }
 
+/*
+ * Without atomic_o_trunc the kernel truncates an open(O_TRUNC) with a
+ * SETATTR of size 0, without a handle, from the opening process, right
+ * after OPEN.  It belongs to the writer that process just opened and has
+ * not written through yet: its content starts empty and is committed at
+ * close.  (A truncate(2) to 0 by a process between its own open for
+ * writing and its first write is taken the same way: it too becomes
+ * visible when that writer closes.)  Readers of the
+ * same inode keep the size of the value they read: an O_WRONLY writer
+ * never reads through the page cache, so the reply keeps the committed
+ * size; an O_RDWR writer reads its own content through it.
+ */
+static void reply_open_trunc(fuse_req_t req, struct kvfs *fs, struct node *n,
+			     struct handle *h)
+{
+	struct kv_attr a;
+	struct stat st;
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = handle_truncate(fs, h, 0);
+	a = h->attr;
+	if ((h->flags & O_ACCMODE) == O_RDWR)
+		a.size = 0;
+	pthread_mutex_unlock(&h->lock);
+	(void)n;
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	kv_to_stat(&a, &st);
+	fuse_reply_attr(req, &st, 0);
+}
+
 static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			 int to_set, struct fuse_file_info *fi)
 {
@@ -288,6 +321,12 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (node_level(n) != LEVEL_KEY)
 			return (void)fuse_reply_err(req, EISDIR);
+		if (!h && attr->st_size == 0 &&
+		    (h = nodes_take_opener(fs->nodes, n,
+					   fuse_req_ctx(req)->pid))) {
+			/* open(O_TRUNC): the truncation is the opener's */
+			return reply_open_trunc(req, fs, n, h);
+		}
 		if (h) {
 			pthread_mutex_lock(&h->lock);
 			rc = handle_truncate(fs, h, (uint64_t)attr->st_size);

@@ -208,12 +208,19 @@ static bool is_writer(int flags)
 static void handle_start(struct kvfs *fs, struct handle *h,
 			 struct fuse_file_info *fi)
 {
+	bool same_gen = !h->val || store_value_gen(h->val) == h->node->gen;
+
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (is_writer(h->flags)) {
-		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY;
+		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
 	} else {
-		fi->keep_cache = h->val &&
-				 store_value_gen(h->val) == h->node->gen;
+		/*
+		 * The node's page cache holds its generation's bytes.  An
+		 * open that raced a commit got a newer value on the older
+		 * node: it reads around that cache, never mixing the two.
+		 */
+		fi->keep_cache = same_gen;
+		fi->direct_io = !same_gen;
 		fi->noflush = 1;
 	}
 	nodes_open(fs->nodes, h->node);
@@ -234,18 +241,17 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	if (!rc && is_writer(fi->flags) && fs->rl &&
 	    !ratelimit_allow(fs->rl, h->ino))
 		rc = -EAGAIN;
+	/* an open(O_TRUNC) sends its truncation next (reply_open_trunc) */
+	if (!rc && is_writer(fi->flags))
+		rc = nodes_set_opener(fs->nodes, n, h, fuse_req_ctx(req)->pid);
 	if (rc) {
 		handle_close(fs, h);
 		free(h);
 		return (void)fuse_reply_err(req, -rc);
 	}
-	if (is_writer(fi->flags) && (fi->flags & O_TRUNC)) {
-		h->loaded = true;
-		h->dirty = store_value_size(h->val) > 0;
-		clock_gettime(CLOCK_REALTIME, &h->mtime);
-	}
 	handle_start(fs, h, fi);
 	if (fuse_reply_open(req, fi)) {
+		nodes_clear_opener(fs->nodes, n, h);
 		nodes_release(fs->nodes, n);
 		handle_close(fs, h);
 		free(h);
@@ -359,6 +365,7 @@ static void kvfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		nodes_note_mtime(fs->nodes, h->node, NULL);
 	}
 	pthread_mutex_unlock(&h->lock);
+	nodes_clear_opener(fs->nodes, h->node, h);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	fuse_reply_write(req, size);
@@ -409,6 +416,7 @@ static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
 	struct node *n = h->node;
 
 	(void)ino;
+	nodes_clear_opener(fs->nodes, n, h);
 	/* pages of a shared mmap may be written back after the last flush */
 	pthread_mutex_lock(&h->lock);
 	handle_commit(fs, h, &inv);

@@ -49,6 +49,9 @@ struct store {
 	MDB_txn **pool;
 	size_t npool, cappool;
 
+	/* Chunks were queued in gc since the last collection. */
+	bool gc_queued;
+
 	/* Generations pinned by open values. */
 	pthread_mutex_t pin_lock;
 	struct pin **pins;
@@ -97,9 +100,14 @@ int ns_touch(struct store *st, MDB_txn *txn, const char *ns);
 void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
 		unsigned mask);
 
-/* Chunks: delete those of a generation, or queue them for collection. */
+/*
+ * Chunks: queue those of a generation no longer current for collection,
+ * and collect (in transactions of their own, after the commit that made
+ * them stale) those no reader pins.
+ */
 int value_drop(struct store *st, MDB_txn *txn, uint64_t gen);
 void value_collect(struct store *st);
+void value_collect_queued(struct store *st);
 
 /* Record layout (record.c). */
 struct rec {

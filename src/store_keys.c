@@ -301,8 +301,10 @@ int store_unlink(struct store *st, const char *ns, const char *key,
 		 size_t len)
 {
 	struct key_arg ka = { .ns = ns, .key = key, .len = len };
+	int rc = store_write(st, unlink_txn, &ka);
 
-	return store_write(st, unlink_txn, &ka);
+	value_collect_queued(st);
+	return rc;
 }
 
 static int rmdir_txn(struct store *st, MDB_txn *txn, void *arg)
@@ -455,8 +457,10 @@ int store_rename(struct store *st, const char *ns, const char *key, size_t len,
 {
 	struct key_arg ka = { .ns = ns, .key = key, .len = len, .tons = tons,
 			      .tokey = tokey, .tolen = tolen, .flags = flags };
+	int rc = store_write(st, rename_txn, &ka);
 
-	return store_write(st, rename_txn, &ka);
+	value_collect_queued(st);
+	return rc;
 }
 
 static int setattr_txn(struct store *st, MDB_txn *txn, void *arg)

@@ -150,10 +150,20 @@ int value_drop(struct store *st, MDB_txn *txn, uint64_t gen)
 	unsigned char kb[8];
 	MDB_val k = { sizeof(kb), kb }, v = { 0, NULL };
 
-	if (!pinned(st, gen))
-		return chunks_delete(st, txn, gen);
+	/*
+	 * Never deleted here: a reader may be pinning gen right now while it
+	 * is still current in its snapshot.  Once this commit makes gen
+	 * stale, value_collect() can tell pinned from unpinned for good.
+	 */
 	be64(kb, gen);
+	__atomic_store_n(&st->gc_queued, true, __ATOMIC_RELEASE);
 	return mdb_put(txn, st->gc, &k, &v, 0);
+}
+
+void value_collect_queued(struct store *st)
+{
+	if (__atomic_exchange_n(&st->gc_queued, false, __ATOMIC_ACQ_REL))
+		value_collect(st);
 }
 
 static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
@@ -493,9 +503,9 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 	return ns_touch(st, txn, pa->ns);
 }
 
-int store_value_put(struct store *st, const char *ns, const char *key,
-		    size_t len, uint64_t ino, const struct store_src *src,
-		    const struct timespec *mtime, struct kv_attr *out)
+static int value_put(struct store *st, const char *ns, const char *key,
+		     size_t len, uint64_t ino, const struct store_src *src,
+		     const struct timespec *mtime, struct kv_attr *out)
 {
 	struct put_arg pa = { .ns = ns, .key = key, .len = len, .ino = ino,
 			      .src = src, .mtime = mtime, .out = out };
@@ -535,7 +545,18 @@ int store_value_put(struct store *st, const char *ns, const char *key,
 	}
 	if (!rc)
 		rc = store_write(st, switch_txn, &pa);
-	if (pin_put(st, pa.gen) && rc)
-		value_collect(st);
+	pin_put(st, pa.gen);
+	if (rc)
+		__atomic_store_n(&st->gc_queued, true, __ATOMIC_RELEASE);
+	return rc;
+}
+
+int store_value_put(struct store *st, const char *ns, const char *key,
+		    size_t len, uint64_t ino, const struct store_src *src,
+		    const struct timespec *mtime, struct kv_attr *out)
+{
+	int rc = value_put(st, ns, key, len, ino, src, mtime, out);
+
+	value_collect_queued(st);
 	return rc;
 }
