@@ -252,88 +252,45 @@ out_destroy:
 	return rc ? 1 : 0;
 }
 
-int main(int argc, char *argv[])
+/* Open the store, mount and serve until unmounted: the exit status. */
+static int serve(const struct kvfs_opts *opts, const char *store,
+		 struct fuse_args *args, struct fuse_cmdline_opts *fo)
 {
-	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct fuse_cmdline_opts fo;
 	struct store_limits limits;
-	struct cli c;
 	struct kvfs fs;
-	char *store, fsname[PATH_MAX + 16];
 	int rc, report_fd = -1;
 
-	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
-	kvfs_opts_defaults(&c.opts);
-	if (fuse_opt_parse(&args, &c, cli_spec, cli_proc) != 0) {
-		if (!c.bad)
-			fprintf(stderr, "kvfs: cannot parse the options\n");
-		return 1;
-	}
-	if (c.help) {
-		usage(argv[0]);
-		printf("FUSE options:\n");
-		fuse_cmdline_help();
-		fuse_lowlevel_help();
-		return 0;
-	}
-	if (c.version) {
-		printf("kvfs %s\n", PACKAGE_VERSION);
-		printf("FUSE library %s, %s\n", fuse_pkgversion(),
-		       store_backend_version());
-		return 0;
-	}
-	if (!c.store) {
-		fprintf(stderr, "kvfs: missing STORE and MOUNTPOINT "
-			"(see kvfs --help)\n");
-		return 1;
-	}
-	store = absolute(c.store);
-	free(c.store);
-	if (!store || strchr(store, ',')) {
-		fprintf(stderr, "kvfs: unusable store path\n");
-		return 1;
-	}
-	snprintf(fsname, sizeof(fsname), "-ofsname=%s", store);
-	fuse_opt_add_arg(&args, fsname);
-	fuse_opt_add_arg(&args, "-osubtype=kvfs");
-	if (fuse_parse_cmdline(&args, &fo) != 0)
-		return 1;
-	if (!fo.mountpoint) {
-		fprintf(stderr, "kvfs: missing MOUNTPOINT (see kvfs --help)\n");
-		return 1;
-	}
-	kvfs_log_set_debug(fo.debug);
-	if (!fo.foreground)
+	fs.storefd = -1;
+	kvfs_log_set_debug(fo->debug);
+	if (!fo->foreground)
 		report_fd = background();
 
-	limits.max_key_size = c.opts.max_key_size;
-	limits.max_namespaces = c.opts.max_namespaces;
-	limits.max_storage = c.opts.max_storage;
-	rc = store_open(store, &limits, c.opts.default_namespace, getuid(),
+	limits.max_key_size = opts->max_key_size;
+	limits.max_namespaces = opts->max_namespaces;
+	limits.max_storage = opts->max_storage;
+	rc = store_open(store, &limits, opts->default_namespace, getuid(),
 			getgid(), &fs.st);
-	if (rc == -EBUSY) {
+	if (rc == -EBUSY)
 		fprintf(stderr, "kvfs: store '%s' is in use by another kvfs\n",
 			store);
-		report(&report_fd, 1);
-		return 1;
-	}
-	if (rc) {
+	else if (rc)
 		fprintf(stderr, "kvfs: cannot open store '%s': %s\n", store,
 			strerror(-rc));
+	if (rc) {
 		report(&report_fd, 1);
 		return 1;
 	}
-	fs.opts = c.opts;
+	fs.opts = *opts;
 	fs.entry_timeout = ENTRY_TIMEOUT;
 	fs.attr_timeout = ATTR_TIMEOUT;
 	fs.dir_attr_timeout = DIR_ATTR_TIMEOUT;
 	fs.storefd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	rc = fs.storefd < 0 ? -errno : nodes_new(&fs.nodes);
-	if (!rc && c.opts.write_rate_limit)
+	if (!rc && opts->write_rate_limit)
 		rc = ratelimit_new(&fs.rl);
 	if (!rc)
-		rc = run(&fs, &args, &fo, &report_fd);
+		rc = run(&fs, args, fo, &report_fd);
 	else
 		fprintf(stderr, "kvfs: cannot start: %s\n", strerror(-rc));
 	report(&report_fd, rc ? 1 : 0);
@@ -344,8 +301,63 @@ int main(int argc, char *argv[])
 	if (fs.storefd >= 0)
 		close(fs.storefd);
 	store_close(fs.st);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_cmdline_opts fo;
+	struct cli c;
+	char *store = NULL, fsname[PATH_MAX + 16];
+	int status = 1;
+
+	memset(&c, 0, sizeof(c));
+	memset(&fo, 0, sizeof(fo));
+	kvfs_opts_defaults(&c.opts);
+	if (fuse_opt_parse(&args, &c, cli_spec, cli_proc) != 0) {
+		if (!c.bad)
+			fprintf(stderr, "kvfs: cannot parse the options\n");
+		goto out;
+	}
+	if (c.help || c.version) {
+		if (c.help) {
+			usage(argv[0]);
+			printf("FUSE options:\n");
+			fuse_cmdline_help();
+			fuse_lowlevel_help();
+		} else {
+			printf("kvfs %s\n", PACKAGE_VERSION);
+			printf("FUSE library %s, %s\n", fuse_pkgversion(),
+			       store_backend_version());
+		}
+		status = 0;
+		goto out;
+	}
+	if (!c.store) {
+		fprintf(stderr, "kvfs: missing STORE and MOUNTPOINT "
+			"(see kvfs --help)\n");
+		goto out;
+	}
+	store = absolute(c.store);
+	if (!store || strchr(store, ',')) {
+		fprintf(stderr, "kvfs: unusable store path\n");
+		goto out;
+	}
+	snprintf(fsname, sizeof(fsname), "-ofsname=%s", store);
+	if (fuse_opt_add_arg(&args, fsname) ||
+	    fuse_opt_add_arg(&args, "-osubtype=kvfs") ||
+	    fuse_parse_cmdline(&args, &fo) != 0)
+		goto out;
+	if (!fo.mountpoint) {
+		fprintf(stderr, "kvfs: missing MOUNTPOINT (see kvfs --help)\n");
+		goto out;
+	}
+	status = serve(&c.opts, store, &args, &fo);
+out:
+	free(c.store);
 	free(store);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);
-	return rc ? 1 : 0;
+	return status;
 }

@@ -16,6 +16,12 @@
 
 #include "nodes.h"
 
+struct opener {
+	void *h;
+	int pid;
+	struct opener *next;
+};
+
 struct nodes {
 	pthread_mutex_t lock;
 	struct node root;
@@ -55,19 +61,27 @@ int nodes_new(struct nodes **out)
 	return 0;
 }
 
+static void free_node(struct node *n)
+{
+	while (n->openers) {
+		struct opener *o = n->openers;
+
+		n->openers = o->next;
+		free(o);
+	}
+	if (n->prev)
+		n->prev->next = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	free(n->name);
+	free(n);
+}
+
 void nodes_free(struct nodes *t)
 {
-	size_t i;
-
-	/* at unmount every node goes, whatever the kernel held */
-	for (i = 0; i < t->nbuckets; i++) {
-		struct node *n = t->buckets[i], *next;
-
-		for (; n; n = next) {
-			next = n->hnext;
-			n->attached = false;
-		}
-	}
+	/* at unmount every node goes, whatever the kernel still held */
+	while (t->root.next)
+		free_node(t->root.next);
 	free(t->buckets);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -156,8 +170,7 @@ static void maybe_free(struct nodes *t, struct node *n)
 		struct node *parent = n->parent;
 
 		unhash(t, n);
-		free(n->name);
-		free(n);
+		free_node(n);
 		parent->children--;
 		n = parent;
 	}
@@ -194,6 +207,11 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	n->gen = gen;
 	n->nlookup = 1;
 	parent->children++;
+	n->prev = &t->root;
+	n->next = t->root.next;
+	if (n->next)
+		n->next->prev = n;
+	t->root.next = n;
 	rehash(t, n);
 	pthread_mutex_unlock(&t->lock);
 	return n;
@@ -421,11 +439,6 @@ bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts)
 	return has;
 }
 
-struct opener {
-	void *h;
-	int pid;
-	struct opener *next;
-};
 
 int nodes_set_opener(struct nodes *t, struct node *n, void *h, int pid)
 {

@@ -27,6 +27,7 @@ struct node {
 	unsigned children;	/* nodes whose parent this is */
 	struct node *parent;	/* NULL for the root */
 	struct node *hnext;	/* chain in the (parent, name) hash */
+	struct node *prev, *next; /* every live node, to free at unmount */
 	bool attached;		/* findable by (parent, name) */
 	uint64_t gen;		/* value generation (keys) */
 	uint64_t ino;		/* the stored inode number */

@@ -76,6 +76,13 @@ errno_is() {
 }
 
 done_testing() {
+	# the daemon's stderr: a sanitizer report there fails the script
+	umount_kvfs >/dev/null 2>&1
+	if grep -q -e 'Sanitizer' -e 'runtime error' "$TEST_DIR/kvfs.err" \
+	   2>/dev/null; then
+		fail "the daemon ran clean under the sanitizers"
+		sed 's/^/# /' "$TEST_DIR/kvfs.err" | head -40
+	fi
 	echo "1..$tap_n"
 	[ "$tap_failed" -eq 0 ]
 	exit $?

@@ -1,0 +1,23 @@
+# deps.sh - sourced by the setup scripts: install the Debian packages
+# kvfs needs to build, run and be tested, if any is missing.
+KVFS_PACKAGES="build-essential autoconf automake libtool pkg-config
+	fuse3 libfuse3-dev liblmdb-dev lmdb-utils libjansson-dev attr
+	util-linux"
+
+install_deps() {
+	# shellcheck disable=SC2086
+	if ! dpkg -s $KVFS_PACKAGES >/dev/null 2>&1; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# shellcheck disable=SC2086
+		apt-get install -y -qq $KVFS_PACKAGES >/dev/null
+	fi
+	[ -c /dev/fuse ] || modprobe fuse 2>/dev/null || true
+}
+
+build_kvfs() {
+	autoreconf -fi >/dev/null 2>&1
+	# shellcheck disable=SC2086
+	./configure -q ${KVFS_CONFIGURE_FLAGS:-}
+	make -j"$(nproc)" >/dev/null
+}
