@@ -178,7 +178,7 @@ static void maybe_free(struct nodes *t, struct node *n)
 
 struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  const char *name, size_t len, uint64_t ino,
-			  uint64_t gen)
+			  uint64_t gen, uint64_t size)
 {
 	struct node *n, *old;
 
@@ -205,6 +205,7 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	n->parent = parent;
 	n->ino = ino;
 	n->gen = gen;
+	n->size = size;
 	n->nlookup = 1;
 	parent->children++;
 	n->prev = &t->root;
@@ -409,10 +410,20 @@ bool nodes_attached(struct nodes *t, struct node *n)
 	return on;
 }
 
-void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen)
+void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
+		  uint64_t size)
 {
 	pthread_mutex_lock(&t->lock);
 	n->gen = gen;
+	n->size = size;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a)
+{
+	pthread_mutex_lock(&t->lock);
+	if (a->type == KV_FILE && a->gen != n->gen)
+		a->size = n->size;
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "options.h"
+#include "store.h"
 
 struct opener;
 
@@ -29,7 +30,8 @@ struct node {
 	struct node *hnext;	/* chain in the (parent, name) hash */
 	struct node *prev, *next; /* every live node, to free at unmount */
 	bool attached;		/* findable by (parent, name) */
-	uint64_t gen;		/* value generation (keys) */
+	uint64_t gen;		/* value generation (keys) ... */
+	uint64_t size;		/* ... and its size */
 	uint64_t ino;		/* the stored inode number */
 	struct timespec set_mtime; /* set by utimensat while open ... */
 	bool has_set_mtime;	/* ... and not written since */
@@ -71,7 +73,7 @@ struct node *nodes_get(struct nodes *t, uint64_t id);
  */
 struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  const char *name, size_t len, uint64_t ino,
-			  uint64_t gen);
+			  uint64_t gen, uint64_t size);
 
 /* The kernel forgets nlookup lookups of n. */
 void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup);
@@ -111,7 +113,15 @@ void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len);
 
 /* n now stands for generation gen of its key (changed in place). */
-void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen);
+void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
+		  uint64_t size);
+
+/*
+ * A key's attributes as node n shows them: the size of n's generation when
+ * the key has moved on to a newer one, so that readers still holding n
+ * read the whole of the value they opened.
+ */
+void nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a);
 
 /*
  * An mtime set explicitly while n is open outlives the writes before it:

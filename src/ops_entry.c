@@ -87,7 +87,7 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 	struct node *n;
 
 	n = nodes_lookup(fs->nodes, parent, name, len, a->ino,
-			 a->type == KV_FILE ? a->gen : 0);
+			 a->type == KV_FILE ? a->gen : 0, a->size);
 	if (!n)
 		return (void)fuse_reply_err(req, ENOMEM);
 	memset(&e, 0, sizeof(e));
@@ -183,6 +183,7 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	struct kvfs *fs = req_fs(req);
 	struct kv_attr a;
+	struct node *n;
 	struct stat st;
 	int rc;
 
@@ -192,9 +193,11 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		kv_to_stat(&a, &st);
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
-	rc = node_stat(fs, nodes_get(fs->nodes, ino), &a);
+	n = nodes_get(fs->nodes, ino);
+	rc = node_stat(fs, n, &a);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
+	nodes_own_size(fs->nodes, n, &a);
 	kv_to_stat(&a, &st);
 	fuse_reply_attr(req, &st, attr_timeout(fs, &a));
 }
@@ -241,7 +244,7 @@ static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
 		rc = handle_commit(fs, &h, NULL);
 	}
 	if (!rc)
-		nodes_rebind(fs->nodes, n, h.attr.gen);
+		nodes_rebind(fs->nodes, n, h.attr.gen, h.attr.size);
 	*out = h.attr;
 	handle_close(fs, &h);
 	return rc;

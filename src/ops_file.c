@@ -284,7 +284,8 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
-	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino, a.gen);
+	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino, a.gen,
+			 0);
 	h = n ? handle_new(fs, n, fi->flags) : NULL;
 	if (!h) {
 		if (n)

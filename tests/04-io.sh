@@ -88,14 +88,21 @@ is "$(cat "$D/sh")" "" "after the shell's first close: truncated"
 wait $bg
 is "$(cat "$D/sh")" v2 "after its last: the value"
 
-# an open reader keeps reading the value it opened
+# an open reader keeps reading the value it opened, all of it, though its
+# fstat and reads come after the rewrite
 head -c 1048576 /dev/zero | tr '\0' A > "$D/pin"
 exec 5<"$D/pin"
-head -c 10 <&5 >/dev/null
-head -c 1048576 /dev/zero | tr '\0' B > "$D/pin"
-rest=$(cat <&5 | tr -d A | wc -c)
+"$FSOP" fill "$D/pin" B 1000 >/dev/null
+cat <&5 > "$TEST_DIR/pinned"
 exec 5<&-
-is "$rest" 0 "a reader open across a rewrite sees only the old bytes"
-is "$(head -c 3 "$D/pin")" BBB "new readers see the new value"
+is "$(wc -c < "$TEST_DIR/pinned") $(tr -d A < "$TEST_DIR/pinned" | wc -c)" \
+	"1048576 0" "a reader open across a rewrite reads the whole old value"
+is "$(cat "$D/pin" | tr -d B | wc -c) $(stat -c %s "$D/pin")" "0 1000" \
+	"new readers see the new value"
+exec 5<"$D/pin"
+head -c 3000 /dev/zero | tr '\0' C > "$D/pin"
+is "$(cat <&5)" "$(head -c 1000 /dev/zero | tr '\0' B)" \
+	"also when the new value is longer"
+exec 5<&-
 
 done_testing
