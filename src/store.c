@@ -291,9 +291,14 @@ static int lock_store(const char *path)
 
 static size_t initial_mapsize(const char *path)
 {
+	const char *start = getenv("KVFS_INITIAL_MAP");
 	char datapath[PATH_MAX];
 	struct stat sb;
 	size_t size = MAP_MIN;
+
+	/* tests start small to see the map grow under load */
+	if (start && atoll(start) >= 65536)
+		size = (size_t)atoll(start);
 
 	snprintf(datapath, sizeof(datapath), "%s/data.mdb", path);
 	if (stat(datapath, &sb) == 0)

@@ -64,6 +64,13 @@ is "$?" 0 "SIGINT: daemon exits 0"
 KVFS_PID=
 is_mounted && fail "SIGINT unmounts" || pass "SIGINT unmounts"
 
+# FUSE options pass through: ro, allow_other, default_permissions
+mount_kvfs -o ro,allow_other,default_permissions
+is "$(cat "$MNT/default/t")" term "ro: reads work"
+errno_is EROFS "ro: writes are EROFS" put "$MNT/default/t" x
+errno_is EROFS "ro: mkdir is EROFS" mkdir "$MNT/default/d"
+umount_kvfs
+
 # background mode: the command returns once mounted
 "$KVFS_BIN" "$STORE" "$MNT"
 is "$?" 0 "background start exits 0"
