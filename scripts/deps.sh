@@ -1,7 +1,7 @@
 # deps.sh - sourced by the setup scripts: install the Debian packages
 # kvfs needs to build, run and be tested, if any is missing.
 KVFS_PACKAGES="build-essential autoconf automake libtool pkg-config
-	fuse3 libfuse3-dev liblmdb-dev lmdb-utils libjansson-dev attr
+	fuse3 libfuse3-dev liblmdb-dev lmdb-utils libjansson-dev attr rsync
 	util-linux"
 
 install_deps() {

@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "ops.h"
+#include "sweep.h"
 
 /* What the kernel may cache; kvfs is the only writer of its store. */
 #define ENTRY_TIMEOUT		86400.0
@@ -216,6 +217,7 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	ops_entry_init(&ops);
 	ops_file_init(&ops);
 	ops_dir_init(&ops);
+	ops_xattr_init(&ops);
 
 	fs->se = fuse_session_new(args, &ops, sizeof(ops), fs);
 	if (!fs->se)
@@ -227,6 +229,13 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 		goto out_destroy;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
+	rc = sweeper_start(fs, &fs->sweeper);
+	if (rc) {
+		fprintf(stderr, "kvfs: cannot start the expiry sweep: %s\n",
+			strerror(-rc));
+		rc = 1;
+		goto out_unmount;
+	}
 	report(report_fd, 0);
 	if (fo->singlethread) {
 		rc = fuse_session_loop(fs->se);
@@ -244,6 +253,9 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	/* the loop reports the signal that ended it: a requested exit */
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
+	sweeper_stop(fs->sweeper);
+	fs->sweeper = NULL;
+out_unmount:
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

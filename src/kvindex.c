@@ -288,19 +288,3 @@ int kvi_next(struct kvi_cursor *cur)
 
 	return rc ? rc : cur_load(cur);
 }
-
-int kvi_any(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *prefix,
-	    size_t len)
-{
-	struct kvi_cursor cur;
-	int rc;
-
-	rc = kvi_open(txn, dbi, nsid, &cur);
-	if (rc)
-		return rc;
-	rc = kvi_seek(&cur, prefix, len);
-	if (!rc && (cur.keylen < len || memcmp(cur.key, prefix, len)))
-		rc = MDB_NOTFOUND;
-	kvi_close(&cur);
-	return rc;
-}

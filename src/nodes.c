@@ -346,6 +346,38 @@ void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 	pthread_mutex_unlock(&t->lock);
 }
 
+int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
+		      size_t len, uint64_t *parent_id, char **name,
+		      size_t *namelen)
+{
+	struct node *n;
+	size_t off = 0;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&t->lock);
+	n = *slot(t, &t->root, ns, strlen(ns));
+	while (n && off < len) {
+		const char *seg = key + off, *end = memchr(seg, '/', len - off);
+		size_t seglen = end ? (size_t)(end - seg) : len - off;
+
+		n = *slot(t, n, seg, seglen);
+		off += seglen + (end ? 1 : 0);
+	}
+	if (n && len) {
+		*parent_id = nodes_id(n->parent);
+		*name = malloc(n->namelen + 1);
+		rc = -ENOMEM;
+		if (*name) {
+			memcpy(*name, n->name, n->namelen + 1);
+			*namelen = n->namelen;
+			unhash(t, n);
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len)
 {

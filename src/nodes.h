@@ -103,6 +103,15 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen);
 
+/*
+ * Detach the node of key (len bytes) in namespace ns, if the kernel has
+ * one, and return its dentry as nodes_detach() does: 0, -ENOENT (no
+ * node), -ENOMEM.
+ */
+int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
+		      size_t len, uint64_t *parent_id, char **name,
+		      size_t *namelen);
+
 /* A rename: move the node at (parent, name) to (newparent, newname). */
 int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 		 size_t len, struct node *newparent, const char *newname,

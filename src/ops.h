@@ -30,6 +30,7 @@ struct kvfs {
 	double attr_timeout;
 	double dir_attr_timeout;
 	struct ratelimit *rl;
+	struct sweeper *sweeper;
 };
 
 /* An open key. */
@@ -70,6 +71,12 @@ static inline struct handle *fi_handle(const struct fuse_file_info *fi)
  */
 typedef int (*path_fn)(struct kvfs *fs, const struct kpath *p, void *arg);
 int with_path(struct kvfs *fs, struct node *n, path_fn fn, void *arg);
+
+/*
+ * How long the kernel may cache an entry or attributes (base seconds):
+ * never past the key's expiration.
+ */
+double cache_timeout(double base, const struct kv_attr *a);
 
 /* stat(2) form of store attributes. */
 void kv_to_stat(const struct kv_attr *a, struct stat *st);
@@ -119,5 +126,6 @@ void ratelimit_note(struct ratelimit *rl, uint64_t ino);
 void ops_entry_init(struct fuse_lowlevel_ops *ops);
 void ops_file_init(struct fuse_lowlevel_ops *ops);
 void ops_dir_init(struct fuse_lowlevel_ops *ops);
+void ops_xattr_init(struct fuse_lowlevel_ops *ops);
 
 #endif

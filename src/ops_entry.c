@@ -73,10 +73,24 @@ int node_stat(struct kvfs *fs, struct node *n, struct kv_attr *a)
 	return with_path(fs, n, stat_fn, a);
 }
 
+double cache_timeout(double base, const struct kv_attr *a)
+{
+	struct timespec now;
+	double left;
+
+	if (!a->expiration)
+		return base;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* end a little early: the kernel counts from when the reply lands */
+	left = (double)(a->expiration - now.tv_sec) - now.tv_nsec / 1e9 - 0.05;
+	return left < 0 ? 0 : left < base ? left : base;
+}
+
 static double attr_timeout(const struct kvfs *fs, const struct kv_attr *a)
 {
 	/* a directory's mtime follows changes anywhere below it */
-	return a->type == KV_DIR ? fs->dir_attr_timeout : fs->attr_timeout;
+	return cache_timeout(a->type == KV_DIR ? fs->dir_attr_timeout
+					       : fs->attr_timeout, a);
 }
 
 void reply_entry(fuse_req_t req, struct node *parent, const char *name,
@@ -94,7 +108,7 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 	e.ino = nodes_id(n);
 	kv_to_stat(a, &e.attr);
 	e.attr_timeout = attr_timeout(fs, a);
-	e.entry_timeout = fs->entry_timeout;
+	e.entry_timeout = cache_timeout(fs->entry_timeout, a);
 	if (fuse_reply_entry(req, &e))
 		nodes_forget(fs->nodes, n, 1);
 }

@@ -2,8 +2,9 @@
  * record.c - the on-disk form of a key record.
  *
  * A fixed little header (native byte order, like LMDB itself) with the
- * attributes, followed by the value when it is small.  The version byte
- * lets a later kvfs read records written by this one.
+ * attributes; then, if the key has metadata, its length (32 bits) and the
+ * JSON bytes; then the value when it is small.  The version byte lets a
+ * later kvfs read records written by this one.
  */
 #include "config.h"
 
@@ -14,6 +15,7 @@
 
 #define REC_VERSION	1
 #define REC_CHUNKED	0x1
+#define REC_META	0x2
 
 struct rec_time {
 	int64_t sec;
@@ -42,19 +44,22 @@ static void get_time(struct timespec *ts, const struct rec_time *d)
 	ts->tv_nsec = d->nsec;
 }
 
-size_t rec_size(size_t inl_len)
+size_t rec_size(const struct rec *r, size_t inl_len)
 {
-	return sizeof(struct rec_disk) + inl_len;
+	size_t meta = r->metalen ? sizeof(uint32_t) + r->metalen : 0;
+
+	return sizeof(struct rec_disk) + meta + inl_len;
 }
 
 void rec_encode(const struct rec *r, size_t inl_len, void *buf)
 {
+	char *p = (char *)buf + sizeof(struct rec_disk);
 	struct rec_disk d;
 
 	memset(&d, 0, sizeof(d));
 	d.version = REC_VERSION;
 	d.type = (uint8_t)r->a.type;
-	d.flags = r->chunked ? REC_CHUNKED : 0;
+	d.flags = (r->chunked ? REC_CHUNKED : 0) | (r->metalen ? REC_META : 0);
 	d.mode = r->a.mode;
 	d.uid = r->a.uid;
 	d.gid = r->a.gid;
@@ -67,17 +72,26 @@ void rec_encode(const struct rec *r, size_t inl_len, void *buf)
 	put_time(&d.ctime, &r->a.ctime);
 	put_time(&d.btime, &r->a.btime);
 	memcpy(buf, &d, sizeof(d));
+	if (r->metalen) {
+		uint32_t n = (uint32_t)r->metalen;
+
+		memcpy(p, &n, sizeof(n));
+		memcpy(p + sizeof(n), r->meta, r->metalen);
+		p += sizeof(n) + r->metalen;
+	}
 	if (inl_len)
-		memcpy((char *)buf + sizeof(d), r->inl, inl_len);
+		memcpy(p, r->inl, inl_len);
 }
 
 int rec_decode(const void *buf, size_t len, struct rec *out)
 {
+	const char *p = (const char *)buf + sizeof(struct rec_disk);
 	struct rec_disk d;
 
 	if (len < sizeof(d))
 		return -EIO;
 	memcpy(&d, buf, sizeof(d));
+	len -= sizeof(d);
 	if (d.version != REC_VERSION ||
 	    (d.type != KV_FILE && d.type != KV_DIR))
 		return -EIO;
@@ -95,10 +109,23 @@ int rec_decode(const void *buf, size_t len, struct rec *out)
 	get_time(&out->a.ctime, &d.ctime);
 	get_time(&out->a.btime, &d.btime);
 	out->chunked = d.flags & REC_CHUNKED;
-	if (!out->chunked) {
-		if (len - sizeof(d) != d.size)
+	if (d.flags & REC_META) {
+		uint32_t n;
+
+		if (len < sizeof(n))
 			return -EIO;
-		out->inl = (const char *)buf + sizeof(d);
+		memcpy(&n, p, sizeof(n));
+		if (n == 0 || len - sizeof(n) < n)
+			return -EIO;
+		out->meta = p + sizeof(n);
+		out->metalen = n;
+		p += sizeof(n) + n;
+		len -= sizeof(n) + n;
+	}
+	if (!out->chunked) {
+		if (len != d.size)
+			return -EIO;
+		out->inl = p;
 	}
 	return 0;
 }

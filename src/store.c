@@ -48,6 +48,14 @@ void store_now(struct timespec *ts)
 	clock_gettime(CLOCK_REALTIME, ts);
 }
 
+int64_t store_clock(void)
+{
+	struct timespec ts;
+
+	store_now(&ts);
+	return ts.tv_sec;
+}
+
 int store_err(int rc)
 {
 	switch (rc) {
@@ -233,7 +241,8 @@ static int init_txn(struct store *st, MDB_txn *txn, void *arg)
 	    (rc = mdb_dbi_open(txn, "ns", MDB_CREATE, &st->ns)) ||
 	    (rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys)) ||
 	    (rc = mdb_dbi_open(txn, "data", MDB_CREATE, &st->data)) ||
-	    (rc = mdb_dbi_open(txn, "gc", MDB_CREATE, &st->gc)))
+	    (rc = mdb_dbi_open(txn, "gc", MDB_CREATE, &st->gc)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &st->expiry)))
 		return rc;
 	rc = mdb_get(txn, st->info, (MDB_val *)&state_key, &v);
 	if (rc == 0) {
@@ -260,7 +269,7 @@ static int init_txn(struct store *st, MDB_txn *txn, void *arg)
 	store_now(&root.a.btime);
 	root.a.atime = root.a.mtime = root.a.ctime = root.a.btime;
 	rec_encode(&root, 0, buf);
-	v.mv_size = rec_size(0);
+	v.mv_size = rec_size(&root, 0);
 	v.mv_data = buf;
 	rc = mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
 	if (rc)
@@ -477,7 +486,7 @@ int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
 	if (out)
 		*out = r.a;
 	rec_encode(&r, 0, buf);
-	v.mv_size = rec_size(0);
+	v.mv_size = rec_size(&r, 0);
 	v.mv_data = buf;
 	return mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
 }

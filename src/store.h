@@ -2,8 +2,9 @@
  * store.h - the key-value store behind kvfs.
  *
  * A store holds namespaces; a namespace holds keys; a key holds a value,
- * its file attributes and (later) metadata and expiration, all in one
- * record found by (namespace, key).  Keys are byte strings ordered
+ * its file attributes, its metadata (JSON bytes) and its expiration, all
+ * in one record found by (namespace, key).  From the second a key expires
+ * it is absent to every function here; store_sweep() reclaims its space.  Keys are byte strings ordered
  * bytewise; a "directory" is a key prefix ending in '/', and an empty one
  * is kept by a directory marker record.  This interface includes no FUSE
  * header: the filesystem is one front end of it and a second backend (a
@@ -192,5 +193,57 @@ struct store_src {
 int store_value_put(struct store *st, const char *ns, const char *key,
 		    size_t len, uint64_t ino, const struct store_src *src,
 		    const struct timespec *mtime, struct kv_attr *out);
+
+/* Flags of store_meta_set() and store_expire_set(), as setxattr(2)'s. */
+#define KV_XATTR_CREATE		(1u << 0)	/* -EEXIST if set already */
+#define KV_XATTR_REPLACE	(1u << 1)	/* -ENODATA if not set */
+
+/*
+ * Metadata and expiration of a key (directories have neither).
+ *
+ * store_meta_get: the metadata's length; its bytes are copied to buf when
+ *   it fits in size bytes.  -ENODATA (none, or a directory), -ENOENT.
+ * store_meta_set: set the metadata to the len bytes at json (checked by
+ *   the caller), or remove it (json NULL).  -ENOENT, -EISDIR, -ENODATA
+ *   (removing none), -EEXIST/-ENODATA per flags.
+ * store_expire_set: make the key expire at Unix second expiration (0:
+ *   never), out receiving its attributes.  Errors as store_meta_set.
+ * Both keep the value and change ctime.
+ */
+int store_meta_get(struct store *st, const char *ns, const char *key,
+		   size_t len, void *buf, size_t size);
+int store_meta_set(struct store *st, const char *ns, const char *key,
+		   size_t len, const void *json, size_t jsonlen,
+		   unsigned flags);
+int store_expire_set(struct store *st, const char *ns, const char *key,
+		     size_t len, int64_t expiration, unsigned flags,
+		     struct kv_attr *out);
+
+/*
+ * Expired keys.  Called after the sweep has deleted a key, outside any
+ * transaction; ns is NULL if the key's namespace is gone.
+ */
+typedef void (*store_expired_cb)(void *ctx, const char *ns, const char *key,
+				 size_t len);
+
+/* What the sweep has done since the store was opened. */
+struct store_sweep_stats {
+	uint64_t deleted;	/* expired keys deleted */
+	uint64_t visited;	/* expiry index entries looked at */
+};
+
+/*
+ * Delete at most max keys that expired at or before Unix second now, in
+ * one transaction, finding them through the expiry index (never a scan of
+ * the keys); cb (if not NULL) hears of each.  Returns the number deleted
+ * or a negative errno.
+ */
+int store_sweep(struct store *st, int64_t now, unsigned max,
+		store_expired_cb cb, void *ctx);
+
+/* The earliest expiration of any key (Unix seconds), 0 if none expires. */
+int64_t store_next_expiry(struct store *st);
+
+void store_sweep_stats(struct store *st, struct store_sweep_stats *out);
 
 #endif

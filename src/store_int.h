@@ -8,6 +8,8 @@
  *   keys  (namespace id, key) -> key record, through kvindex.c
  *   data  (generation, chunk index) -> a chunk of a large value
  *   gc    generation -> nothing: chunks to delete once no reader pins them
+ *   expiry  (expiration, inode number) -> (namespace id, key): the keys
+ *         that expire, in the order they do, for the sweep
  */
 #ifndef KVFS_STORE_INT_H
 #define KVFS_STORE_INT_H
@@ -27,10 +29,11 @@
 #define STORE_IMPLIED_INO	(1ull << 63)
 
 struct pin;
+struct rec;
 
 struct store {
 	MDB_env *env;
-	MDB_dbi info, ns, keys, data, gc;
+	MDB_dbi info, ns, keys, data, gc, expiry;
 	int lockfd;
 	size_t chunk;			/* bytes of value per chunk */
 	struct store_limits limits;
@@ -51,6 +54,9 @@ struct store {
 
 	/* Chunks were queued in gc since the last collection. */
 	bool gc_queued;
+
+	/* Work of the expiry sweep so far (guarded by write_lock). */
+	uint64_t swept, sweep_visits;
 
 	/* Generations pinned by open values. */
 	pthread_mutex_t pin_lock;
@@ -81,6 +87,33 @@ uint64_t store_new_ino(struct store *st);
 uint64_t store_new_gen(struct store *st);
 
 void store_now(struct timespec *ts);
+/* The current time in Unix seconds, as expirations count it. */
+int64_t store_clock(void);
+
+/* Big-endian 64-bit numbers, for LMDB keys that sort as numbers. */
+static inline void be64(unsigned char *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static inline uint64_t get_be64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Has a key with these attributes expired at time now? */
+static inline bool attr_expired(const struct kv_attr *a, int64_t now)
+{
+	return a->expiration != 0 && a->expiration <= now;
+}
 
 /* Record a change of the root directory (a namespace came or went). */
 int store_touch_root(struct store *st, MDB_txn *txn);
@@ -95,6 +128,31 @@ int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
 int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
 	    struct kv_attr *attr);
 int ns_touch(struct store *st, MDB_txn *txn, const char *ns);
+
+/*
+ * Keys (store_keys.c) for the other store files.  key_get: a key's record,
+ * expired or not (r points into the map until the next write); key_put:
+ * write one.  key_live_below: does a key that has not expired lie below
+ * prefix?  0 (yes), MDB_NOTFOUND (no).  key_drop: delete a key's record,
+ * its value and its expiry entry.
+ */
+int key_get(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
+	    size_t len, struct rec *r);
+int key_put(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
+	    size_t len, const struct rec *r);
+int key_live_below(struct store *st, MDB_txn *txn, uint32_t nsid,
+		   const char *prefix, size_t len, int64_t now);
+int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
+	     size_t len, const struct rec *r);
+
+/*
+ * The expiry index (store_expiry.c): note that the key (nsid, key) with
+ * inode number ino expires at exp, or forget it.  Forgetting an entry
+ * that is not there is not an error.
+ */
+int expiry_put(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino,
+	       uint32_t nsid, const char *key, size_t len);
+int expiry_del(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino);
 
 /* Apply the attribute changes named by mask and set ctime. */
 void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
@@ -114,13 +172,16 @@ struct rec {
 	struct kv_attr a;
 	bool chunked;		/* value in the data table under a.gen */
 	const void *inl;	/* else the value itself, a.size bytes */
+	const void *meta;	/* the metadata JSON, metalen bytes (0: none) */
+	size_t metalen;
 };
 
 /* Decode a record; -EIO if it is not one. */
 int rec_decode(const void *buf, size_t len, struct rec *out);
 /* Bytes needed to encode r with an inline value of inl_len bytes. */
-size_t rec_size(size_t inl_len);
-/* Encode into buf (rec_size() bytes); copies inl_len bytes of r->inl. */
+size_t rec_size(const struct rec *r, size_t inl_len);
+/* Encode into buf (rec_size() bytes); copies the metadata and inl_len
+ * bytes of r->inl. */
 void rec_encode(const struct rec *r, size_t inl_len, void *buf);
 
 /* The ordered (namespace id, key) -> record index (kvindex.c). */
@@ -146,8 +207,5 @@ void kvi_close(struct kvi_cursor *cur);
 /* Move to the first key >= key in the cursor's namespace: MDB_NOTFOUND. */
 int kvi_seek(struct kvi_cursor *cur, const char *key, size_t len);
 int kvi_next(struct kvi_cursor *cur);
-/* Does any key in namespace nsid start with prefix?  0, MDB_NOTFOUND. */
-int kvi_any(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *prefix,
-	    size_t len);
 
 #endif

@@ -8,6 +8,11 @@
  * prefix without a marker make an "implied" directory that exists while
  * they do.  Renaming a directory moves every key below it in one
  * transaction.
+ *
+ * A key whose expiration has come is absent here from that second on,
+ * though its record stays until the sweep (store_expiry.c) deletes it: it
+ * is not found, not listed, keeps no directory alive, and a key created
+ * or renamed in its place replaces it.
  */
 #include "config.h"
 
@@ -30,12 +35,11 @@ static uint64_t implied_ino(uint32_t nsid, const char *key, size_t len)
 	return STORE_IMPLIED_INO | (h & (STORE_NS_INO - 1));
 }
 
-/* The record of a key, a copy safe to keep past later writes. */
-static int rec_put(struct store *st, MDB_txn *txn, uint32_t nsid,
-		   const char *key, size_t len, const struct rec *r)
+int key_put(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
+	    size_t len, const struct rec *r)
 {
 	size_t inl = r->a.type == KV_FILE && !r->chunked ? r->a.size : 0;
-	size_t n = rec_size(inl);
+	size_t n = rec_size(r, inl);
 	char stackbuf[512], *buf = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
 	int rc;
 
@@ -48,8 +52,8 @@ static int rec_put(struct store *st, MDB_txn *txn, uint32_t nsid,
 	return rc;
 }
 
-static int rec_get(struct store *st, MDB_txn *txn, uint32_t nsid,
-		   const char *key, size_t len, struct rec *r)
+int key_get(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
+	    size_t len, struct rec *r)
 {
 	MDB_val v;
 	int rc;
@@ -60,9 +64,36 @@ static int rec_get(struct store *st, MDB_txn *txn, uint32_t nsid,
 	return rec_decode(v.mv_data, v.mv_size, r) ? MDB_CORRUPTED : 0;
 }
 
-/* Does any key lie below directory key? 0 (yes), MDB_NOTFOUND (no). */
+int key_live_below(struct store *st, MDB_txn *txn, uint32_t nsid,
+		   const char *prefix, size_t len, int64_t now)
+{
+	struct kvi_cursor cur;
+	int rc;
+
+	rc = kvi_open(txn, st->keys, nsid, &cur);
+	if (rc)
+		return rc;
+	for (rc = kvi_seek(&cur, prefix, len); !rc; rc = kvi_next(&cur)) {
+		struct rec r;
+
+		if (cur.keylen < len || memcmp(cur.key, prefix, len)) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if (rec_decode(cur.rec.mv_data, cur.rec.mv_size, &r)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (!attr_expired(&r.a, now))
+			break;
+	}
+	kvi_close(&cur);
+	return rc;
+}
+
+/* Does a live key lie below directory key? 0 (yes), MDB_NOTFOUND (no). */
 static int has_children(struct store *st, MDB_txn *txn, uint32_t nsid,
-			const char *key, size_t len)
+			const char *key, size_t len, int64_t now)
 {
 	char pfx[KEYBUF];
 
@@ -70,24 +101,26 @@ static int has_children(struct store *st, MDB_txn *txn, uint32_t nsid,
 		return MDB_NOTFOUND;
 	memcpy(pfx, key, len);
 	pfx[len] = '/';
-	return kvi_any(txn, st->keys, nsid, pfx, len + 1);
+	return key_live_below(st, txn, nsid, pfx, len + 1, now);
 }
 
 /*
  * What key is: its record, or an implied directory (*implied set, attrs
- * made from the namespace's).  MDB_NOTFOUND if it is neither.
+ * made from the namespace's).  MDB_NOTFOUND if it is neither, or expired.
  */
 static int key_find(struct store *st, MDB_txn *txn, uint32_t nsid,
 		    const struct kv_attr *nsattr, const char *key, size_t len,
-		    struct rec *r, bool *implied)
+		    int64_t now, struct rec *r, bool *implied)
 {
 	int rc;
 
 	*implied = false;
-	rc = rec_get(st, txn, nsid, key, len, r);
-	if (rc != MDB_NOTFOUND)
+	rc = key_get(st, txn, nsid, key, len, r);
+	if (rc == 0 && !attr_expired(&r->a, now))
+		return 0;
+	if (rc && rc != MDB_NOTFOUND)
 		return rc;
-	rc = has_children(st, txn, nsid, key, len);
+	rc = has_children(st, txn, nsid, key, len, now);
 	if (rc)
 		return rc;
 	memset(r, 0, sizeof(*r));
@@ -96,6 +129,20 @@ static int key_find(struct store *st, MDB_txn *txn, uint32_t nsid,
 	r->a.size = 0;
 	*implied = true;
 	return 0;
+}
+
+/* In a write: delete the record of an expired key before taking its place. */
+static int reap_expired(struct store *st, MDB_txn *txn, uint32_t nsid,
+			const char *key, size_t len, int64_t now)
+{
+	struct rec r;
+	int rc;
+
+	rc = key_get(st, txn, nsid, key, len, &r);
+	if (rc)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	return attr_expired(&r.a, now) ? key_drop(st, txn, nsid, key, len, &r)
+				       : 0;
 }
 
 int store_stat(struct store *st, const char *ns, const char *key, size_t len,
@@ -115,7 +162,8 @@ int store_stat(struct store *st, const char *ns, const char *key, size_t len,
 	if (!rc && len == 0)
 		*out = nsattr;
 	else if (!rc) {
-		rc = key_find(st, txn, nsid, &nsattr, key, len, &r, &implied);
+		rc = key_find(st, txn, nsid, &nsattr, key, len, store_clock(),
+			      &r, &implied);
 		if (!rc)
 			*out = r.a;
 	}
@@ -131,6 +179,7 @@ int store_list(struct store *st, const char *ns, const char *dir,
 	struct kvi_cursor cur;
 	char pfx[KEYBUF], seek[KEYBUF];
 	size_t plen = dirlen ? dirlen + 1 : 0;
+	int64_t now = store_clock();
 	MDB_txn *txn;
 	uint32_t nsid;
 	int rc;
@@ -175,7 +224,9 @@ int store_list(struct store *st, const char *ns, const char *dir,
 				rc = MDB_CORRUPTED;
 				break;
 			}
-			rc = cb(ctx, rest, restlen, &r.a, rest, restlen);
+			if (!attr_expired(&r.a, now))
+				rc = cb(ctx, rest, restlen, &r.a, rest,
+					restlen);
 			if (!rc)
 				rc = kvi_next(&cur);
 			continue;
@@ -184,8 +235,15 @@ int store_list(struct store *st, const char *ns, const char *dir,
 		 * unless its marker was listed already, then skip past it */
 		nlen = (size_t)(slash - rest);
 		memcpy(seek, cur.key, plen + nlen);
-		if (rec_get(st, txn, nsid, seek, plen + nlen, &r) ==
-		    MDB_NOTFOUND) {
+		rc = key_get(st, txn, nsid, seek, plen + nlen, &r);
+		if (rc == 0 && attr_expired(&r.a, now))
+			rc = MDB_NOTFOUND;	/* an expired key `a` */
+		if (rc == MDB_NOTFOUND)
+			rc = has_children(st, txn, nsid, seek, plen + nlen,
+					  now);
+		else if (rc == 0)
+			rc = MDB_KEYEXIST;	/* listed as itself */
+		if (rc == 0) {
 			char pos[KEYBUF];
 
 			memset(&r, 0, sizeof(r));
@@ -196,6 +254,8 @@ int store_list(struct store *st, const char *ns, const char *dir,
 			rc = cb(ctx, rest, nlen, &r.a, pos, nlen + 1);
 			if (rc)
 				break;
+		} else if (rc != MDB_NOTFOUND && rc != MDB_KEYEXIST) {
+			break;
 		}
 		seek[plen + nlen] = '/' + 1;
 		rc = kvi_seek(&cur, seek, plen + nlen + 1);
@@ -223,6 +283,7 @@ struct key_arg {
 static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
+	int64_t now = store_clock();
 	struct kv_attr nsattr;
 	uint32_t nsid;
 	struct rec r;
@@ -230,9 +291,12 @@ static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 	int rc;
 
 	rc = ns_find(st, txn, ka->ns, &nsid, &nsattr);
+	if (!rc)
+		rc = reap_expired(st, txn, nsid, ka->key, ka->len, now);
 	if (rc)
 		return rc;
-	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, &r, &implied);
+	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, now, &r,
+		      &implied);
 	if (rc != MDB_NOTFOUND)
 		return rc ? rc : -EEXIST;
 	memset(&r, 0, sizeof(r));
@@ -244,7 +308,7 @@ static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 	r.a.expiration = 0;
 	store_now(&r.a.btime);
 	r.a.atime = r.a.mtime = r.a.ctime = r.a.btime;
-	rc = rec_put(st, txn, nsid, ka->key, ka->len, &r);
+	rc = key_put(st, txn, nsid, ka->key, ka->len, &r);
 	if (rc)
 		return rc;
 	*ka->out = r.a;
@@ -260,13 +324,14 @@ int store_create(struct store *st, const char *ns, const char *key,
 	return store_write(st, create_txn, &ka);
 }
 
-/* Delete the record of a key and the value it holds. */
-static int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid,
-		    const char *key, size_t len, const struct rec *r)
+int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
+	     size_t len, const struct rec *r)
 {
 	int rc;
 
 	rc = kvi_del(txn, st->keys, nsid, key, len);
+	if (!rc && r->a.expiration)
+		rc = expiry_del(st, txn, r->a.expiration, r->a.ino);
 	if (rc)
 		return rc;
 	if (r->a.type != KV_FILE)
@@ -279,6 +344,7 @@ static int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid,
 static int unlink_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
+	int64_t now = store_clock();
 	struct kv_attr nsattr;
 	uint32_t nsid;
 	struct rec r;
@@ -288,7 +354,8 @@ static int unlink_txn(struct store *st, MDB_txn *txn, void *arg)
 	rc = ns_find(st, txn, ka->ns, &nsid, &nsattr);
 	if (rc)
 		return rc;
-	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, &r, &implied);
+	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, now, &r,
+		      &implied);
 	if (rc)
 		return rc;
 	if (r.a.type != KV_FILE)
@@ -310,6 +377,7 @@ int store_unlink(struct store *st, const char *ns, const char *key,
 static int rmdir_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
+	int64_t now = store_clock();
 	struct kv_attr nsattr;
 	uint32_t nsid;
 	struct rec r;
@@ -319,12 +387,13 @@ static int rmdir_txn(struct store *st, MDB_txn *txn, void *arg)
 	rc = ns_find(st, txn, ka->ns, &nsid, &nsattr);
 	if (rc)
 		return rc;
-	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, &r, &implied);
+	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, now, &r,
+		      &implied);
 	if (rc)
 		return rc;
 	if (r.a.type != KV_DIR)
 		return -ENOTDIR;
-	if (implied || has_children(st, txn, nsid, ka->key, ka->len) == 0)
+	if (implied || has_children(st, txn, nsid, ka->key, ka->len, now) == 0)
 		return -ENOTEMPTY;
 	rc = kvi_del(txn, st->keys, nsid, ka->key, ka->len);
 	return rc ? rc : ns_touch(st, txn, ka->ns);
@@ -337,10 +406,13 @@ int store_rmdir(struct store *st, const char *ns, const char *key, size_t len)
 	return store_write(st, rmdir_txn, &ka);
 }
 
-/* Move every key below directory from (in nsid) to below to (in tonsid). */
+/*
+ * Move every key below directory from (in nsid) to below to (in tonsid),
+ * with its expiry entry; expired keys are deleted on the way.
+ */
 static int move_tree(struct store *st, MDB_txn *txn, uint32_t nsid,
 		     const char *from, size_t flen, uint32_t tonsid,
-		     const char *to, size_t tlen)
+		     const char *to, size_t tlen, int64_t now)
 {
 	char pfx[KEYBUF], nk[KEYBUF];
 	struct kvi_cursor cur;
@@ -355,12 +427,23 @@ static int move_tree(struct store *st, MDB_txn *txn, uint32_t nsid,
 		return rc;
 	while ((rc = kvi_seek(&cur, pfx, flen + 1)) == 0) {
 		size_t restlen = cur.keylen - flen - 1;
+		struct rec r;
 		void *copy;
 		size_t n;
 
 		if (cur.keylen <= flen || memcmp(cur.key, pfx, flen + 1)) {
 			rc = MDB_NOTFOUND;
 			break;
+		}
+		if (rec_decode(cur.rec.mv_data, cur.rec.mv_size, &r)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (attr_expired(&r.a, now)) {
+			rc = key_drop(st, txn, nsid, cur.key, cur.keylen, &r);
+			if (rc)
+				break;
+			continue;
 		}
 		if (tlen + 1 + restlen > st->limits.max_key_size) {
 			rc = -ENAMETOOLONG;
@@ -379,6 +462,9 @@ static int move_tree(struct store *st, MDB_txn *txn, uint32_t nsid,
 			rc = kvi_put(txn, st->keys, tonsid, nk,
 				     tlen + 1 + restlen, copy, n);
 		free(copy);
+		if (!rc && r.a.expiration)
+			rc = expiry_put(st, txn, r.a.expiration, r.a.ino,
+					tonsid, nk, tlen + 1 + restlen);
 		if (rc)
 			break;
 	}
@@ -389,6 +475,7 @@ static int move_tree(struct store *st, MDB_txn *txn, uint32_t nsid,
 static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
+	int64_t now = store_clock();
 	struct kv_attr nsattr, tonsattr;
 	uint32_t nsid, tonsid;
 	struct rec r, t;
@@ -400,7 +487,8 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 		rc = ns_find(st, txn, ka->tons, &tonsid, &tonsattr);
 	if (rc)
 		return rc;
-	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, &r, &implied);
+	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, now, &r,
+		      &implied);
 	if (rc)
 		return rc;
 	if (nsid == tonsid && ka->len == ka->tolen &&
@@ -409,8 +497,10 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (r.a.type == KV_DIR && nsid == tonsid && ka->tolen > ka->len &&
 	    ka->tokey[ka->len] == '/' && !memcmp(ka->key, ka->tokey, ka->len))
 		return -EINVAL;
-	rc = key_find(st, txn, tonsid, &tonsattr, ka->tokey, ka->tolen, &t,
-		      &timplied);
+	rc = reap_expired(st, txn, tonsid, ka->tokey, ka->tolen, now);
+	if (!rc)
+		rc = key_find(st, txn, tonsid, &tonsattr, ka->tokey, ka->tolen,
+			      now, &t, &timplied);
 	if (rc == 0) {
 		if (ka->flags & KV_RENAME_NOREPLACE)
 			return -EEXIST;
@@ -419,7 +509,7 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 		if (r.a.type == KV_DIR && t.a.type == KV_FILE)
 			return -ENOTDIR;
 		if (t.a.type == KV_DIR && (timplied ||
-		    has_children(st, txn, tonsid, ka->tokey, ka->tolen) == 0))
+		    has_children(st, txn, tonsid, ka->tokey, ka->tolen, now) == 0))
 			return -ENOTEMPTY;
 		rc = key_drop(st, txn, tonsid, ka->tokey, ka->tolen, &t);
 		if (rc)
@@ -429,19 +519,22 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 	}
 	if (!implied) {
 		/* dropping the target may have moved the source's bytes */
-		rc = rec_get(st, txn, nsid, ka->key, ka->len, &r);
+		rc = key_get(st, txn, nsid, ka->key, ka->len, &r);
 		if (rc)
 			return rc;
 		store_now(&r.a.ctime);
-		rc = rec_put(st, txn, tonsid, ka->tokey, ka->tolen, &r);
+		rc = key_put(st, txn, tonsid, ka->tokey, ka->tolen, &r);
 		if (!rc)
 			rc = kvi_del(txn, st->keys, nsid, ka->key, ka->len);
+		if (!rc && r.a.expiration)
+			rc = expiry_put(st, txn, r.a.expiration, r.a.ino,
+					tonsid, ka->tokey, ka->tolen);
 		if (rc)
 			return rc;
 	}
 	if (r.a.type == KV_DIR) {
 		rc = move_tree(st, txn, nsid, ka->key, ka->len, tonsid,
-			       ka->tokey, ka->tolen);
+			       ka->tokey, ka->tolen, now);
 		if (rc)
 			return rc;
 	}
@@ -466,6 +559,7 @@ int store_rename(struct store *st, const char *ns, const char *key, size_t len,
 static int setattr_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
+	int64_t now = store_clock();
 	struct kv_attr nsattr;
 	uint32_t nsid;
 	struct rec r;
@@ -473,9 +567,12 @@ static int setattr_txn(struct store *st, MDB_txn *txn, void *arg)
 	int rc;
 
 	rc = ns_find(st, txn, ka->ns, &nsid, &nsattr);
+	if (!rc)
+		rc = reap_expired(st, txn, nsid, ka->key, ka->len, now);
 	if (rc)
 		return rc;
-	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, &r, &implied);
+	rc = key_find(st, txn, nsid, &nsattr, ka->key, ka->len, now, &r,
+		      &implied);
 	if (rc)
 		return rc;
 	if (implied) {
@@ -485,7 +582,7 @@ static int setattr_txn(struct store *st, MDB_txn *txn, void *arg)
 	}
 	attr_apply(&r.a, ka->a, ka->flags);
 	*ka->out = r.a;
-	return rec_put(st, txn, nsid, ka->key, ka->len, &r);
+	return key_put(st, txn, nsid, ka->key, ka->len, &r);
 }
 
 int store_setattr(struct store *st, const char *ns, const char *key,

@@ -91,24 +91,6 @@ static bool pinned(struct store *st, uint64_t gen)
 	return on;
 }
 
-static void be64(unsigned char *p, uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-static uint64_t get_be64(const unsigned char *p)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 static void chunk_key(unsigned char kb[12], uint64_t gen, uint64_t idx)
 {
 	be64(kb, gen);
@@ -444,10 +426,12 @@ static int stage_txn(struct store *st, MDB_txn *txn, void *arg)
 static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct put_arg *pa = arg;
-	uint64_t size = pa->src->size, used;
+	uint64_t size = pa->src->size, used, oldgen;
 	uint32_t nsid;
 	struct rec r;
-	bool chunked = pa->inl == NULL;
+	bool chunked = pa->inl == NULL, oldchunked;
+	size_t n;
+	char *buf;
 	int rc;
 
 	rc = value_rec(st, txn, pa->ns, pa->key, pa->len, &nsid, &r);
@@ -460,45 +444,39 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 							    : st->used_bytes);
 	if (st->limits.max_storage && used + size > st->limits.max_storage)
 		return -ENOSPC;
-	if (chunked && !pa->staged) {
+	if (chunked && !pa->staged)
 		pa->gen = store_new_gen(st);
-		rc = write_chunks(st, txn, pa);
-		if (rc)
-			return rc;
-	}
-	if (chunked && pa->staged) {
-		unsigned char kb[8];
-		MDB_val k = { sizeof(kb), kb };
-
-		be64(kb, pa->gen);
-		rc = mdb_del(txn, st->gc, &k, NULL);
-		if (rc)
-			return rc;
-	}
-	if (r.chunked) {
-		rc = value_drop(st, txn, r.a.gen);
-		if (rc)
-			return rc;
-	}
+	oldgen = r.a.gen;
+	oldchunked = r.chunked;
 	r.a.gen = chunked ? pa->gen : store_new_gen(st);
 	r.a.size = size;
 	r.chunked = chunked;
 	r.inl = pa->inl;
 	r.a.mtime = *pa->mtime;
 	store_now(&r.a.ctime);
-	st->used_bytes = used + size;
-	{
-		size_t n = rec_size(chunked ? 0 : size);
-		char *buf = malloc(n);
+	/* encode first: r.meta points into a page the writes below move */
+	n = rec_size(&r, chunked ? 0 : size);
+	buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	rec_encode(&r, chunked ? 0 : size, buf);
+	if (chunked && !pa->staged)
+		rc = write_chunks(st, txn, pa);
+	if (!rc && chunked && pa->staged) {
+		unsigned char kb[8];
+		MDB_val k = { sizeof(kb), kb };
 
-		if (!buf)
-			return -ENOMEM;
-		rec_encode(&r, chunked ? 0 : size, buf);
-		rc = kvi_put(txn, st->keys, nsid, pa->key, pa->len, buf, n);
-		free(buf);
+		be64(kb, pa->gen);
+		rc = mdb_del(txn, st->gc, &k, NULL);
 	}
+	if (!rc && oldchunked)
+		rc = value_drop(st, txn, oldgen);
+	if (!rc)
+		rc = kvi_put(txn, st->keys, nsid, pa->key, pa->len, buf, n);
+	free(buf);
 	if (rc)
 		return rc;
+	st->used_bytes = used + size;
 	*pa->out = r.a;
 	return ns_touch(st, txn, pa->ns);
 }

@@ -21,6 +21,14 @@
  *   fsop fill PATH CHAR SIZE          the same with SIZE bytes of CHAR
  *   fsop uniform PATH SIZE...         read it all: "OK" if every byte is the
  *                                     same and the size one of SIZE...
+ *   fsop setxattr PATH NAME VALUE [create|replace]
+ *   fsop getxattr PATH NAME SIZE      with a SIZE-byte buffer (0: the size
+ *                                     query): "OK n" and n bytes returned
+ *   fsop listxattr PATH SIZE          the same for the list of names
+ *   fsop removexattr PATH NAME
+ *   fsop populate DIR COUNT SIZE      create DIR/k0 ... of SIZE bytes each
+ *   fsop expire DIR COUNT STEP TTL    set expiration_ttl TTL on DIR/k0 and
+ *                                     every STEP-th key up to COUNT
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -31,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static int result(int rc)
@@ -68,6 +77,71 @@ static int write_close(const char *path, long long size)
 		done += w;
 	}
 	return result(close(fd));
+}
+
+static int sized(ssize_t n)
+{
+	if (n < 0)
+		return result(-1);
+	printf("OK %zd\n", n);
+	return 0;
+}
+
+static int get_xattr(const char *path, const char *name, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t n = getxattr(path, name, buf, size);
+	int rc = sized(n);
+
+	free(buf);
+	return rc;
+}
+
+static int list_xattr(const char *path, size_t size)
+{
+	char *buf = size ? malloc(size) : NULL;
+	ssize_t n = listxattr(path, buf, size);
+	int rc = sized(n);
+
+	free(buf);
+	return rc;
+}
+
+static int populate(const char *dir, long count, long size)
+{
+	char path[4096], *buf = calloc(1, size ? (size_t)size : 1);
+	long i;
+
+	for (i = 0; buf && i < count; i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/k%ld", dir, i);
+		memset(buf, 'a' + (int)(i % 26), (size_t)size);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, buf, (size_t)size) != size ||
+		    close(fd) < 0)
+			break;
+	}
+	free(buf);
+	if (i < count)
+		printf("%s: ", path);
+	return result(i < count ? -1 : 0);
+}
+
+static int expire(const char *dir, long count, long step, const char *ttl)
+{
+	char path[4096];
+	long i;
+
+	for (i = 0; i < count; i += step > 0 ? step : 1) {
+		snprintf(path, sizeof(path), "%s/k%ld", dir, i);
+		if (setxattr(path, "user.kv.expiration_ttl", ttl, strlen(ttl),
+			     0) < 0) {
+			printf("%s: ", path);
+			return result(-1);
+		}
+	}
+	return result(0);
 }
 
 static int mmap_write(const char *path, const char *text)
@@ -262,6 +336,24 @@ int main(int argc, char **argv)
 		return put(a, NULL, b[0], strtoll(argv[4], NULL, 10), O_TRUNC);
 	if (!strcmp(op, "uniform"))
 		return uniform(a, argc - 3, argv + 3);
+	if (!strcmp(op, "setxattr") && argc > 4) {
+		int flags = argc < 6 ? 0 : !strcmp(argv[5], "create")
+			? XATTR_CREATE : XATTR_REPLACE;
+
+		return result(setxattr(a, b, argv[4], strlen(argv[4]), flags));
+	}
+	if (!strcmp(op, "getxattr") && argc > 4)
+		return get_xattr(a, b, strtoul(argv[4], NULL, 10));
+	if (!strcmp(op, "listxattr"))
+		return list_xattr(a, strtoul(b, NULL, 10));
+	if (!strcmp(op, "removexattr"))
+		return result(removexattr(a, b));
+	if (!strcmp(op, "populate") && argc > 4)
+		return populate(a, strtol(b, NULL, 10),
+				strtol(argv[4], NULL, 10));
+	if (!strcmp(op, "expire") && argc > 5)
+		return expire(a, strtol(b, NULL, 10), strtol(argv[4], NULL, 10),
+			      argv[5]);
 	fprintf(stderr, "fsop: unknown operation '%s'\n", op);
 	return 2;
 }

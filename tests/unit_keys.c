@@ -8,11 +8,75 @@
 #include <stdint.h>
 
 #include "../src/keys.h"
+#include "../src/kvxattr.h"
 #include "../src/options.h"
 #include "tap.h"
 
 #define NS(s)	kvfs_check_ns_name(s, strlen(s))
 #define KEY(s)	kvfs_check_key(s, sizeof(s) - 1, 512)
+
+#define S(lit) (lit), (sizeof(lit) - 1)
+
+/* The xattr names and values of SPEC section 4. */
+static void test_xattr_values(void)
+{
+	int64_t v = -1;
+	char buf[24];
+
+	is_int(kvx_classify("user.kv.metadata"), KVX_NAME_METADATA, "metadata");
+	is_int(kvx_classify("user.kv.expiration"), KVX_NAME_EXPIRATION,
+	       "expiration");
+	is_int(kvx_classify("user.kv.expiration_ttl"), KVX_NAME_TTL, "ttl");
+	is_int(kvx_classify("user.kv.metadatax"), KVX_NONE, "a longer name");
+	is_int(kvx_classify("user.kv"), KVX_NONE, "a shorter name");
+	is_int(kvx_classify("trusted.kv.metadata"), KVX_NONE, "trusted.*");
+
+	is_int(kvx_check_metadata(S("{}"), 1024), 0, "{}");
+	is_int(kvx_check_metadata(S("\"s\""), 1024), 0, "a string");
+	is_int(kvx_check_metadata(S("-1.5e-3"), 1024), 0, "a number");
+	is_int(kvx_check_metadata(S("[\"\\u0000\"]"), 1024), 0,
+	       "an escaped NUL");
+	is_int(kvx_check_metadata(S(" {} \n"), 1024), 0, "white space around");
+	is_int(kvx_check_metadata(S(""), 1024), -EINVAL, "empty");
+	is_int(kvx_check_metadata(S("{} {}"), 1024), -EINVAL, "two values");
+	is_int(kvx_check_metadata("{\"a\":\"\0\"}", 8, 1024), -EINVAL,
+	       "a raw NUL");
+	is_int(kvx_check_metadata(S("[\"\xc0\xaf\"]"), 1024), -EINVAL,
+	       "overlong UTF-8");
+	is_int(kvx_check_metadata(S("[1,2,3]"), 7), 0, "at max");
+	is_int(kvx_check_metadata(S("[1,2,3]"), 6), -ERANGE, "one past max");
+
+	is_int(kvx_parse_seconds(S("0"), &v), 0, "0");
+	is_int(kvx_parse_seconds(S("9223372036854775807"), &v), 0, "INT64_MAX");
+	is_int(v, INT64_MAX, "read whole");
+	is_int(kvx_parse_seconds(S("9223372036854775808"), &v), -EINVAL,
+	       "one past INT64_MAX");
+	is_int(kvx_parse_seconds(S("-1"), &v), -EINVAL, "negative");
+	is_int(kvx_parse_seconds(S("+1"), &v), -EINVAL, "a sign");
+	is_int(kvx_parse_seconds(S("1 "), &v), -EINVAL, "a space");
+	is_int(kvx_parse_seconds("12\0" "3", 4, &v), -EINVAL, "a NUL inside");
+	is_int(kvx_parse_seconds(S(""), &v), -EINVAL, "empty");
+
+	is_int(kvx_expiration(KVX_NAME_TTL, S("60"), 1000, 60, &v), 0,
+	       "ttl at the minimum");
+	is_int(v, 1060, "from now");
+	is_int(kvx_expiration(KVX_NAME_TTL, S("59"), 1000, 60, &v), -EINVAL,
+	       "ttl one short");
+	is_int(kvx_expiration(KVX_NAME_EXPIRATION, S("1060"), 1000, 60, &v),
+	       0, "expiration at the minimum");
+	is_int(kvx_expiration(KVX_NAME_EXPIRATION, S("1059"), 1000, 60, &v),
+	       -EINVAL, "expiration one short");
+	is_int(kvx_expiration(KVX_NAME_TTL, S("9223372036854775807"), 1000, 60,
+			      &v), -EINVAL, "a ttl past the end of time");
+	is_int(kvx_expiration(KVX_NAME_METADATA, S("100"), 0, 0, &v), -EINVAL,
+	       "not an expiration attribute");
+
+	is_int(kvx_format(KVX_NAME_EXPIRATION, 1700000000, 5, buf), 10,
+	       "expiration formatted");
+	ok(!memcmp(buf, "1700000000", 10), "as decimal");
+	is_int(kvx_format(KVX_NAME_TTL, 1060, 1000, buf), 2, "ttl formatted");
+	ok(!memcmp(buf, "60", 2), "as seconds left");
+}
 
 int main(void)
 {
@@ -95,5 +159,6 @@ int main(void)
 	       -EINVAL, "bad default_namespace refused");
 	is_int(kvfs_opts_set(&o, "nonsense", "1", why, sizeof(why)), -ENOENT,
 	       "unknown option reported");
+	test_xattr_values();
 	return tap_done();
 }

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../src/store.h"
@@ -73,6 +74,78 @@ static int put(struct store *st, const char *ns, const char *key,
 	clock_gettime(CLOCK_REALTIME, &now);
 	return store_value_put(st, ns, key, strlen(key), a.ino, &src, &now,
 			       &a);
+}
+
+struct heard {
+	char what[256];
+	size_t len;
+};
+
+static void heard(void *ctx, const char *ns, const char *key, size_t len)
+{
+	struct heard *h = ctx;
+
+	h->len += (size_t)snprintf(h->what + h->len, sizeof(h->what) - h->len,
+				   "%s:%.*s ", ns ? ns : "-", (int)len, key);
+}
+
+/* Metadata and expiration: kept by rewrites and renames, absent once
+ * expired, swept through the index. */
+static void test_xattrs(struct store *st)
+{
+	struct kv_attr f = { .type = KV_FILE, .mode = 0644 }, a;
+	struct store_sweep_stats ss;
+	struct heard h = { "", 0 };
+	int64_t now = time(NULL);
+	char buf[64], *bigval = calloc(1, 100000);
+
+	is_int(store_create(st, "default", "m", 1, &f, &a), 0, "key m");
+	is_int(store_meta_get(st, "default", "m", 1, buf, sizeof(buf)),
+	       -ENODATA, "no metadata yet");
+	is_int(store_meta_set(st, "default", "m", 1, "{\"a\":1}", 7, 0), 0,
+	       "metadata set");
+	is_int(store_meta_get(st, "default", "m", 1, NULL, 0), 7,
+	       "its size");
+	is_int(store_meta_get(st, "default", "m", 1, buf, sizeof(buf)), 7,
+	       "read back");
+	ok(!memcmp(buf, "{\"a\":1}", 7), "byte for byte");
+	is_int(store_meta_set(st, "default", "m", 1, "[]", 2, KV_XATTR_CREATE),
+	       -EEXIST, "XATTR_CREATE of a set one: EEXIST");
+	is_int(put(st, "default", "m", "small", 5), 0, "inline rewrite");
+	is_int(put(st, "default", "m", bigval, 100000), 0, "chunked rewrite");
+	is_int(store_meta_get(st, "default", "m", 1, buf, sizeof(buf)), 7,
+	       "metadata kept through rewrites");
+	is_int(store_expire_set(st, "default", "m", 1, now + 1000, 0, &a), 0,
+	       "expiration set");
+	is_int(a.expiration, now + 1000, "in the attributes");
+	is_int(store_next_expiry(st), now + 1000, "the next expiry");
+	is_int(store_rename(st, "default", "m", 1, "app2", "m2", 2, 0), 0,
+	       "renamed across namespaces");
+	is_int(store_sweep(st, now, 10, heard, &h), 0,
+	       "nothing to sweep before it expires");
+	is_int(store_sweep(st, now + 1000, 10, heard, &h), 1,
+	       "swept at its second");
+	ok(!strcmp(h.what, "app2:m2 "), "under its new name: %s", h.what);
+	is_int(store_stat(st, "app2", "m2", 2, &a), -ENOENT, "gone");
+	is_int(store_next_expiry(st), 0, "nothing left to expire");
+
+	is_int(store_create(st, "default", "x", 1, &f, &a), 0, "key x");
+	is_int(store_meta_set(st, "default", "x", 1, "1", 1, 0), 0, "meta");
+	is_int(store_expire_set(st, "default", "x", 1, now - 1, 0, &a), 0,
+	       "an expiration already past (the store does not check)");
+	is_int(store_stat(st, "default", "x", 1, &a), -ENOENT,
+	       "absent before any sweep");
+	ok(!strstr(list(st, "default", ""), "x "), "not listed");
+	is_int(store_create(st, "default", "x", 1, &f, &a), 0,
+	       "created anew in its place");
+	is_int(store_meta_get(st, "default", "x", 1, buf, sizeof(buf)),
+	       -ENODATA, "without the old metadata");
+	is_int(store_sweep(st, now, 10, NULL, NULL), 0,
+	       "its index entry went with it");
+	store_sweep_stats(st, &ss);
+	is_int(ss.deleted, 1, "one key swept in all");
+	is_int(store_unlink(st, "default", "x", 1), 0, "x deleted");
+	free(bigval);
 }
 
 static int get(struct store *st, const char *ns, const char *key, char *buf,
@@ -204,6 +277,8 @@ int main(void)
 	is_int(store_unlink(st, "default", big, 510), 0, "510-byte key deleted");
 	is_int(store_stat(st, "default", big, 512, &b), 0,
 	       "512-byte key still there");
+
+	test_xattrs(st);
 
 	store_close(st);
 	is_int(store_open(dir, &lim, "default", 0, 0, &st), 0, "store reopens");

@@ -1,0 +1,94 @@
+/*
+ * kvxattr.c - names and values of the kv extended attributes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "kvxattr.h"
+
+enum kvx_name kvx_classify(const char *name)
+{
+	if (!strcmp(name, KVX_METADATA))
+		return KVX_NAME_METADATA;
+	if (!strcmp(name, KVX_EXPIRATION))
+		return KVX_NAME_EXPIRATION;
+	if (!strcmp(name, KVX_EXPIRATION_TTL))
+		return KVX_NAME_TTL;
+	return KVX_NONE;
+}
+
+int kvx_check_metadata(const void *value, size_t len, uint64_t max)
+{
+	json_error_t err;
+	json_t *j;
+
+	if (len > max)
+		return -ERANGE;
+	/* any JSON value, strings with \u0000 included; nothing after it */
+	j = json_loadb(value, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	if (!j)
+		return -EINVAL;
+	json_decref(j);
+	return 0;
+}
+
+int kvx_parse_seconds(const void *value, size_t len, int64_t *out)
+{
+	const unsigned char *p = value;
+	int64_t v = 0;
+	size_t i;
+
+	if (len == 0)
+		return -EINVAL;
+	for (i = 0; i < len; i++) {
+		int d = p[i] - '0';
+
+		if (d < 0 || d > 9 || v > (INT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int kvx_expiration(enum kvx_name which, const void *value, size_t len,
+		   int64_t now, uint64_t min_ttl, int64_t *out)
+{
+	int64_t v;
+	int rc;
+
+	rc = kvx_parse_seconds(value, len, &v);
+	if (rc)
+		return rc;
+	if (which == KVX_NAME_TTL) {
+		if (v > INT64_MAX - now)
+			return -EINVAL;
+		v += now;
+	} else if (which != KVX_NAME_EXPIRATION) {
+		return -EINVAL;
+	}
+	if (min_ttl > (uint64_t)INT64_MAX || now > INT64_MAX - (int64_t)min_ttl
+	    || v < now + (int64_t)min_ttl)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+size_t kvx_format(enum kvx_name which, int64_t expiration, int64_t now,
+		  char *buf)
+{
+	int64_t v = expiration;
+	char tmp[24];
+	int n;
+
+	if (which == KVX_NAME_TTL)
+		v = expiration > now ? expiration - now : 0;
+	n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
+	memcpy(buf, tmp, (size_t)n);
+	return (size_t)n;
+}

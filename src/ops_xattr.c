@@ -1,0 +1,217 @@
+/*
+ * ops_xattr.c - extended attributes: a key's metadata and expiration
+ * (SPEC section 4).
+ *
+ * Keys have user.kv.metadata (JSON, byte for byte as set) and
+ * user.kv.expiration (Unix seconds); user.kv.expiration_ttl is a view of
+ * the same expiration in seconds from now.  listxattr names the first two
+ * only, so that cp -a and rsync -X copy an expiration once and exactly.
+ * Every other name is one kvfs has no room for: setting it is ENOTSUP,
+ * reading or removing it ENODATA, answered without touching the store.
+ * Directories, namespaces and the root have no attributes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <time.h>
+
+#include "kvxattr.h"
+#include "ops.h"
+#include "sweep.h"
+
+struct xattr_arg {
+	enum kvx_name which;
+	const char *value;	/* a new value, or NULL to remove */
+	size_t size;		/* its bytes, or the caller's buffer size */
+	unsigned flags;
+	int64_t expiration;
+	char *buf;		/* what a get returns */
+	size_t len;
+	struct kv_attr attr;
+};
+
+static unsigned store_flags(int flags)
+{
+	return (flags & XATTR_CREATE ? KV_XATTR_CREATE : 0) |
+	       (flags & XATTR_REPLACE ? KV_XATTR_REPLACE : 0);
+}
+
+static int set_fn(struct kvfs *fs, const struct kpath *p, void *arg)
+{
+	struct xattr_arg *xa = arg;
+
+	if (p->level != LEVEL_KEY)
+		return -ENOTSUP;
+	if (xa->which == KVX_NAME_METADATA)
+		return store_meta_set(fs->st, p->ns, p->key, p->len, xa->value,
+				      xa->size, xa->flags);
+	return store_expire_set(fs->st, p->ns, p->key, p->len, xa->expiration,
+				xa->flags, &xa->attr);
+}
+
+/* The kernel may hold the key's dentry and attributes with a timeout set
+ * before it expired: drop them so that the next lookup caps it. */
+static void expiry_changed(struct kvfs *fs, struct node *n)
+{
+	struct inval inv = { 0 };
+
+	nodes_detach(fs->nodes, n, &inv.parent, &inv.name, &inv.len);
+	inval_send(fs, &inv);
+	fuse_lowlevel_notify_inval_inode(fs->se, nodes_id(n), -1, 0);
+	sweeper_kick(fs->sweeper);
+}
+
+static void kvfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			  const char *value, size_t size, int flags)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *n = nodes_get(fs->nodes, ino);
+	struct xattr_arg xa = { .which = kvx_classify(name), .value = value,
+				.size = size, .flags = store_flags(flags) };
+	int rc;
+
+	switch (xa.which) {
+	case KVX_NAME_METADATA:
+		rc = kvx_check_metadata(value, size,
+					fs->opts.max_metadata_size);
+		break;
+	case KVX_NAME_EXPIRATION:
+	case KVX_NAME_TTL:
+		rc = kvx_expiration(xa.which, value, size, time(NULL),
+				    fs->opts.min_expiration_ttl,
+				    &xa.expiration);
+		break;
+	default:
+		rc = -ENOTSUP;
+		break;
+	}
+	if (rc == 0)
+		rc = with_path(fs, n, set_fn, &xa);
+	if (rc == -EISDIR)
+		rc = -ENOTSUP;
+	if (rc == 0 && xa.which != KVX_NAME_METADATA)
+		expiry_changed(fs, n);
+	fuse_reply_err(req, -rc);
+}
+
+static int get_fn(struct kvfs *fs, const struct kpath *p, void *arg)
+{
+	struct xattr_arg *xa = arg;
+	struct kv_attr a;
+	int rc;
+
+	if (p->level != LEVEL_KEY)
+		return -ENODATA;
+	if (xa->which == KVX_NAME_METADATA) {
+		rc = store_meta_get(fs->st, p->ns, p->key, p->len, xa->buf,
+				    xa->size);
+		if (rc >= 0)
+			xa->len = (size_t)rc;
+		return rc < 0 ? rc : 0;
+	}
+	rc = store_stat(fs->st, p->ns, p->key, p->len, &a);
+	if (rc)
+		return rc;
+	if (a.type != KV_FILE || a.expiration == 0)
+		return -ENODATA;
+	xa->len = kvx_format(xa->which, a.expiration, time(NULL), xa->buf);
+	return 0;
+}
+
+static void kvfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			  size_t size)
+{
+	struct kvfs *fs = req_fs(req);
+	struct xattr_arg xa = { .which = kvx_classify(name), .size = size };
+	char num[24];
+	int rc;
+
+	if (xa.which == KVX_NONE)
+		return (void)fuse_reply_err(req, ENODATA);
+	xa.buf = xa.which == KVX_NAME_METADATA ? size ? malloc(size) : NULL
+					       : num;
+	if (xa.which == KVX_NAME_METADATA && size && !xa.buf)
+		return (void)fuse_reply_err(req, ENOMEM);
+	rc = with_path(fs, nodes_get(fs->nodes, ino), get_fn, &xa);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, xa.len);
+	else if (xa.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, xa.buf, xa.len);
+	if (xa.buf != num)
+		free(xa.buf);
+}
+
+static int list_fn(struct kvfs *fs, const struct kpath *p, void *arg)
+{
+	struct xattr_arg *xa = arg;
+	struct kv_attr a;
+	int rc;
+
+	xa->len = 0;
+	if (p->level != LEVEL_KEY)
+		return 0;
+	rc = store_stat(fs->st, p->ns, p->key, p->len, &a);
+	if (rc || a.type != KV_FILE)
+		return rc;
+	rc = store_meta_get(fs->st, p->ns, p->key, p->len, NULL, 0);
+	if (rc < 0 && rc != -ENODATA)
+		return rc;
+	if (rc >= 0) {
+		memcpy(xa->buf, KVX_METADATA, sizeof(KVX_METADATA));
+		xa->len = sizeof(KVX_METADATA);
+	}
+	if (a.expiration) {
+		memcpy(xa->buf + xa->len, KVX_EXPIRATION,
+		       sizeof(KVX_EXPIRATION));
+		xa->len += sizeof(KVX_EXPIRATION);
+	}
+	return 0;
+}
+
+static void kvfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct kvfs *fs = req_fs(req);
+	char names[sizeof(KVX_METADATA) + sizeof(KVX_EXPIRATION)];
+	struct xattr_arg xa = { .buf = names };
+	int rc;
+
+	rc = with_path(fs, nodes_get(fs->nodes, ino), list_fn, &xa);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, xa.len);
+	else if (xa.len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, names, xa.len);
+}
+
+static void kvfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *n = nodes_get(fs->nodes, ino);
+	struct xattr_arg xa = { .which = kvx_classify(name) };
+	int rc;
+
+	if (xa.which == KVX_NONE)
+		return (void)fuse_reply_err(req, ENODATA);
+	rc = with_path(fs, n, set_fn, &xa);
+	if (rc == -ENOTSUP || rc == -EISDIR)
+		rc = -ENODATA;
+	fuse_reply_err(req, -rc);
+}
+
+void ops_xattr_init(struct fuse_lowlevel_ops *ops)
+{
+	ops->setxattr = kvfs_setxattr;
+	ops->getxattr = kvfs_getxattr;
+	ops->listxattr = kvfs_listxattr;
+	ops->removexattr = kvfs_removexattr;
+}
