@@ -97,6 +97,20 @@ static void kvfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fuse_reply_err(req, -rc);
 }
 
+/* Answer a get or list: the bytes, their size (size 0), or an error. */
+static void reply_value(fuse_req_t req, int rc, size_t size, const char *buf,
+			size_t len)
+{
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, len);
+}
+
 static int get_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 {
 	struct xattr_arg *xa = arg;
@@ -136,14 +150,7 @@ static void kvfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (xa.which == KVX_NAME_METADATA && size && !xa.buf)
 		return (void)fuse_reply_err(req, ENOMEM);
 	rc = with_path(fs, nodes_get(fs->nodes, ino), get_fn, &xa);
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else if (size == 0)
-		fuse_reply_xattr(req, xa.len);
-	else if (xa.len > size)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, xa.buf, xa.len);
+	reply_value(req, rc, size, xa.buf, xa.len);
 	if (xa.buf != num)
 		free(xa.buf);
 }
@@ -183,14 +190,7 @@ static void kvfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	int rc;
 
 	rc = with_path(fs, nodes_get(fs->nodes, ino), list_fn, &xa);
-	if (rc)
-		fuse_reply_err(req, -rc);
-	else if (size == 0)
-		fuse_reply_xattr(req, xa.len);
-	else if (xa.len > size)
-		fuse_reply_err(req, ERANGE);
-	else
-		fuse_reply_buf(req, names, xa.len);
+	reply_value(req, rc, size, names, xa.len);
 }
 
 static void kvfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

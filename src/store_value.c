@@ -213,6 +213,8 @@ static int value_rec(struct store *st, MDB_txn *txn, const char *ns,
 		return rc;
 	if (rec_decode(v.mv_data, v.mv_size, r))
 		return MDB_CORRUPTED;
+	if (attr_expired(&r->a, store_clock()))
+		return MDB_NOTFOUND;	/* a writer's commit is then dropped */
 	return r->a.type == KV_FILE ? 0 : -EISDIR;
 }
 

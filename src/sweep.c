@@ -46,9 +46,12 @@ static void expired(void *ctx, const char *ns, const char *key, size_t len)
 static int64_t sweep_due(struct sweeper *sw, bool *more)
 {
 	struct store_sweep_stats before, after;
-	int64_t now = time(NULL);
+	int64_t now = time(NULL), next = store_next_expiry(sw->fs->st);
 	int n;
 
+	*more = false;
+	if (next == 0 || next > now)
+		return next;
 	store_sweep_stats(sw->fs->st, &before);
 	n = store_sweep(sw->fs->st, now, SWEEP_BATCH, expired, sw->fs);
 	*more = n == SWEEP_BATCH;
