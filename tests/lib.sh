@@ -15,6 +15,7 @@ set -u
 top_builddir=$(cd "$(dirname "$0")/.." && pwd)
 : "${KVFS_BIN:=$top_builddir/kvfs}"
 : "${FSOP:=$top_builddir/tests/fsop}"
+: "${KVCTL:=$top_builddir/kvctl}"
 
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvfs-test.XXXXXX")
 STORE=$TEST_DIR/store

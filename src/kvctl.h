@@ -1,0 +1,116 @@
+/*
+ * kvctl.h - what the kvctl commands share.
+ *
+ * kvctl speaks the Workers KV / Azion KV API in the shell, on a mounted
+ * kvfs: a namespace is a directory NSDIR, a key the path below it, its
+ * metadata and expiration the xattrs of SPEC section 4.  Every command is
+ * a function taking its own argv and returning the exit status: 0, 1 for
+ * an error (said on stderr), 2 for a usage error.
+ */
+#ifndef KVFS_KVCTL_H
+#define KVFS_KVCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#define KC_USAGE	2
+
+/* The commands. */
+int kc_cmd_get(int argc, char **argv);
+int kc_cmd_put(int argc, char **argv);
+int kc_cmd_delete(int argc, char **argv);
+int kc_cmd_list(int argc, char **argv);
+int kc_cmd_namespace(int argc, char **argv);
+int kc_cmd_import(int argc, char **argv);
+int kc_cmd_export(int argc, char **argv);
+
+/* Print "kvctl: " and the message to stderr; return 1. */
+int kc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print a usage line and the hint to see --help; return KC_USAGE. */
+int kc_usage(const char *usage);
+
+/* Print j (consumed) to stdout with a newline, indented if pretty: 0/1. */
+int kc_print(json_t *j, bool pretty);
+
+/* "dir/key", malloc'd (aborts when out of memory, as every kc_ alloc). */
+char *kc_path(const char *dir, const char *key, size_t keylen);
+void *kc_alloc(size_t n);
+
+/* All of a file's bytes (fd or path; a NUL is kept past the end): 0 or
+ * -errno. */
+int kc_read_fd(int fd, char **buf, size_t *len);
+int kc_read_path(const char *path, char **buf, size_t *len);
+
+/* Base64 (RFC 4648, with padding).  Decoding returns -EINVAL on bad
+ * input; both return malloc'd buffers. */
+char *kc_base64_encode(const void *data, size_t len);
+int kc_base64_decode(const char *text, size_t len, char **out,
+		     size_t *outlen);
+
+/* Is this valid UTF-8 that a JSON string can carry? */
+bool kc_is_text(const char *data, size_t len);
+
+/* A key's metadata (parsed; NULL if none) and expiration (0 if none):
+ * 0 or -errno (-ENOENT, or -EINVAL for metadata that is not JSON). */
+int kc_meta(const char *path, json_t **out);
+int kc_expiration(const char *path, int64_t *out);
+
+/*
+ * A key's value, metadata and expiration as one version of it: a put
+ * replaces the key (a new inode number), so they are read again until the
+ * key's inode number is the same before and after.  0 or -errno (-ENOENT,
+ * -EISDIR, -EINVAL for metadata that is not JSON, -EAGAIN if it never
+ * held still).  meta and exp may be NULL.
+ */
+int kc_read_key(const char *path, char **data, size_t *len, json_t **meta,
+		int64_t *exp);
+
+/* "2025-01-24T14:15:22Z" */
+json_t *kc_iso8601(time_t t);
+
+/* What a key's value, metadata and expiration are to become. */
+struct kc_value {
+	const char *data;	/* the value, len bytes ... */
+	size_t len;
+	int fd;			/* ... or read from fd to its end (-1: data) */
+	const char *meta;	/* metadata JSON, metalen bytes, or NULL */
+	size_t metalen;
+	int64_t expiration;	/* absolute, or 0 ... */
+	int64_t ttl;		/* ... seconds from now (wins), or 0 */
+};
+
+/*
+ * Put key in nsdir atomically: value, metadata and expiration are written
+ * to a temporary key in the same directory, renamed over the key once
+ * whole; the directories the key needs are made first.  0 or -errno, with
+ * the step that failed in *what.
+ */
+int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
+	   const char **what);
+
+/* A temporary key of kc_put(): left out of list and export. */
+bool kc_is_temp(const char *name);
+
+/* Why a put or delete failed with err at step what; or say it on stderr
+ * (and return 1). */
+const char *kc_put_reason(int err, const char *what);
+int kc_put_error(const char *key, int err, const char *what);
+
+/*
+ * Every key of nsdir that starts with prefix and sorts after `after` (NULL:
+ * from the start), in byte order of the whole key, until cb returns
+ * non-zero (which kc_walk returns) or the keys run out (0), or -errno.
+ */
+typedef int (*kc_walk_cb)(void *ctx, const char *key, const char *path);
+int kc_walk(const char *nsdir, const char *prefix, const char *after,
+	    kc_walk_cb cb, void *ctx);
+
+/* Check a key before use: 0, or -errno with a reason. */
+int kc_check_key(const char *key, size_t len, const char **why);
+
+#endif

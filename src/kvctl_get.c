@@ -1,0 +1,184 @@
+/*
+ * kvctl_get.c - kvctl get: one key's value as it is, or several keys as
+ * one JSON object, like get(key) and get(keys[]) of Workers KV, with
+ * getWithMetadata's {"value", "metadata"} on --with-metadata.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kvctl.h"
+
+enum type { TYPE_TEXT, TYPE_JSON, TYPE_BINARY };
+
+struct get_opts {
+	enum type type;
+	bool with_metadata, pretty;
+};
+
+/* The value as JSON: a string (text), the parsed value (json) or base64
+ * (binary).  NULL with *why set if it cannot be. */
+static json_t *value_json(const char *data, size_t len, enum type type,
+			  const char **why)
+{
+	json_t *j;
+	char *b;
+
+	switch (type) {
+	case TYPE_JSON:
+		j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+			       NULL);
+		*why = "the value is not JSON (try --type text)";
+		return j;
+	case TYPE_BINARY:
+		b = kc_base64_encode(data, len);
+		j = json_string(b);
+		free(b);
+		return j;
+	default:
+		j = json_stringn(data, len);
+		*why = "the value is not UTF-8 text (try --type binary)";
+		return j;
+	}
+}
+
+/* One key as JSON; *missing when it does not exist (j NULL, no error). */
+static int get_json(const char *nsdir, const char *key,
+		    const struct get_opts *o, json_t **out, bool *missing)
+{
+	char *path = kc_path(nsdir, key, strlen(key)), *data = NULL;
+	const char *why = NULL;
+	json_t *val = NULL, *meta = NULL;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	*missing = false;
+	rc = kc_read_key(path, &data, &len, o->with_metadata ? &meta : NULL,
+			 NULL);
+	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR) {
+		*missing = true;
+		rc = 0;
+		goto out;
+	}
+	if (rc) {
+		rc = kc_error("%s: %s", key, rc == -EINVAL
+			      ? "the metadata is not JSON" : strerror(-rc));
+		goto out;
+	}
+	val = value_json(data, len, o->type, &why);
+	if (!val) {
+		json_decref(meta);
+		rc = kc_error("%s: %s", key, why);
+		goto out;
+	}
+	if (o->with_metadata)
+		*out = json_pack("{s:o,s:o}", "value", val, "metadata",
+				 meta ? meta : json_null());
+	else
+		*out = val;
+out:
+	free(data);
+	free(path);
+	return rc;
+}
+
+/* One key without metadata, not as JSON: its bytes as they are. */
+static int get_raw(const char *nsdir, const char *key, const struct get_opts *o)
+{
+	char *path = kc_path(nsdir, key, strlen(key)), *data = NULL;
+	size_t len;
+	int rc;
+
+	rc = kc_read_path(path, &data, &len);
+	free(path);
+	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR)
+		return kc_error("%s: no such key", key);
+	if (rc)
+		return kc_error("%s: %s", key, strerror(-rc));
+	if (o->type == TYPE_TEXT && !kc_is_text(data, len)) {
+		free(data);
+		return kc_error("%s: the value is not UTF-8 text (try --type "
+				"binary)", key);
+	}
+	rc = fwrite(data, 1, len, stdout) != len || fflush(stdout);
+	free(data);
+	return rc ? kc_error("cannot write the output") : 0;
+}
+
+static const char get_usage[] =
+	"get NSDIR KEY [KEY...] [--type text|json|binary] [--with-metadata]\n"
+	"           [--pretty]";
+
+int kc_cmd_get(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "with-metadata", no_argument, NULL, 'm' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct get_opts o = { TYPE_TEXT, false, false };
+	json_t *all, *j;
+	bool missing;
+	int c, i, rc;
+
+	while ((c = getopt_long(argc, argv, "t:mph", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (!strcmp(optarg, "text"))
+				o.type = TYPE_TEXT;
+			else if (!strcmp(optarg, "json"))
+				o.type = TYPE_JSON;
+			else if (!strcmp(optarg, "binary"))
+				o.type = TYPE_BINARY;
+			else
+				return kc_error("--type: text, json or binary, "
+						"not '%s'", optarg);
+			break;
+		case 'm': o.with_metadata = true; break;
+		case 'p': o.pretty = true; break;
+		case 'h':
+			printf("usage: kvctl %s\n\n"
+			       "One KEY: its value (text and binary as they are, "
+			       "json parsed and printed\ncompact, or indented "
+			       "with --pretty); exit status 1 if it does not "
+			       "exist.\nSeveral: one JSON object {key: value "
+			       "or null}, binary values in base64.\n"
+			       "--with-metadata: {\"value\", \"metadata\"} for "
+			       "each key.\n", get_usage);
+			return 0;
+		default:
+			return kc_usage(get_usage);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		return kc_usage(get_usage);
+	if (argc == 2 && !o.with_metadata && o.type != TYPE_JSON)
+		return get_raw(argv[0], argv[1], &o);
+	if (argc == 2) {
+		rc = get_json(argv[0], argv[1], &o, &j, &missing);
+		if (missing)
+			return kc_error("%s: no such key", argv[1]);
+		return rc ? rc : kc_print(j, o.pretty);
+	}
+	all = json_object();
+	for (i = 1; i < argc; i++) {
+		rc = get_json(argv[0], argv[i], &o, &j, &missing);
+		if (rc) {
+			json_decref(all);
+			return rc;
+		}
+		json_object_set_new(all, argv[i], missing ? json_null() : j);
+	}
+	return kc_print(all, o.pretty);
+}

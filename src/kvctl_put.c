@@ -1,0 +1,321 @@
+/*
+ * kvctl_put.c - kvctl put and delete.
+ *
+ * A put writes the value, metadata and expiration on a temporary key in
+ * the target's directory and renames it over the target, so a reader sees
+ * the old key or the whole new one.  Keys are KV keys, not paths: a put
+ * makes the directories its key needs, and a delete removes those it
+ * leaves empty.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "kvctl.h"
+#include "kvxattr.h"
+
+#define TEMP_PREFIX	".kvctl-put."
+
+bool kc_is_temp(const char *name)
+{
+	return !strncmp(name, TEMP_PREFIX, sizeof(TEMP_PREFIX) - 1);
+}
+
+/* mkdir -p of the directories above key in nsdir. */
+static int make_parents(const char *nsdir, const char *key)
+{
+	const char *slash;
+
+	for (slash = strchr(key, '/'); slash; slash = strchr(slash + 1, '/')) {
+		char *dir = kc_path(nsdir, key, (size_t)(slash - key));
+		int rc = mkdir(dir, 0777) < 0 && errno != EEXIST ? -errno : 0;
+
+		free(dir);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int copy_fd(int to, int from)
+{
+	static char buf[1 << 20];
+
+	for (;;) {
+		ssize_t r = read(from, buf, sizeof(buf));
+		int rc;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : 0;
+		rc = write_all(to, buf, (size_t)r);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Attributes first, so that the value's commit at close is the last. */
+static int fill(int fd, const struct kc_value *v, const char **what)
+{
+	char num[24];
+	int rc;
+
+	if (v->meta && fsetxattr(fd, KVX_METADATA, v->meta, v->metalen, 0)) {
+		*what = "metadata";
+		return -errno;
+	}
+	if (v->ttl || v->expiration) {
+		snprintf(num, sizeof(num), "%lld",
+			 (long long)(v->ttl ? v->ttl : v->expiration));
+		if (fsetxattr(fd, v->ttl ? KVX_EXPIRATION_TTL : KVX_EXPIRATION,
+			      num, strlen(num), 0)) {
+			*what = "expiration";
+			return -errno;
+		}
+	}
+	*what = "value";
+	rc = v->fd >= 0 ? copy_fd(fd, v->fd) : write_all(fd, v->data, v->len);
+	return rc;
+}
+
+int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
+	   const char **what)
+{
+	const char *slash = strrchr(key, '/');
+	size_t dirlen = slash ? (size_t)(slash - key) + 1 : 0;
+	char *tmpkey = kc_alloc(dirlen + sizeof(TEMP_PREFIX) + 24), *tmp,
+	     *target;
+	int fd, rc, tries;
+
+	*what = "directories";
+	rc = make_parents(nsdir, key);
+	if (rc) {
+		free(tmpkey);
+		return rc;
+	}
+	target = kc_path(nsdir, key, strlen(key));
+	*what = "temporary key";
+	for (tries = 0, fd = -1, tmp = NULL; fd < 0 && tries < 100; tries++) {
+		memcpy(tmpkey, key, dirlen);
+		snprintf(tmpkey + dirlen, sizeof(TEMP_PREFIX) + 24, "%s%d.%d",
+			 TEMP_PREFIX, (int)getpid(), rand());
+		free(tmp);
+		tmp = kc_path(nsdir, tmpkey, strlen(tmpkey));
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	rc = fd < 0 ? -errno : fill(fd, v, what);
+	if (fd >= 0 && close(fd) < 0 && !rc)
+		rc = -errno;	/* the value's commit failed (EFBIG, ENOSPC) */
+	if (!rc) {
+		*what = "rename";
+		if (rename(tmp, target) < 0)
+			rc = -errno;
+	}
+	if (rc && fd >= 0)
+		unlink(tmp);
+	free(tmp);
+	free(tmpkey);
+	free(target);
+	return rc;
+}
+
+const char *kc_put_reason(int err, const char *what)
+{
+	const char *why = strerror(-err);
+
+	switch (-err) {
+	case ERANGE:
+		if (!strcmp(what, "metadata"))
+			why = "the metadata is larger than the store's "
+			      "max_metadata_size";
+		break;
+	case EINVAL:
+		if (!strcmp(what, "metadata"))
+			why = "the metadata is not valid JSON";
+		else if (!strcmp(what, "expiration"))
+			why = "the expiration is nearer than the store's "
+			      "min_expiration_ttl (60 s unless set)";
+		break;
+	case EFBIG:
+		why = "the value is larger than the store's max_value_size";
+		break;
+	case ENAMETOOLONG:
+		why = "the key is longer than the store's max_key_size";
+		break;
+	case EISDIR:
+		why = "a directory has the key's name (it is a prefix of "
+		      "other keys)";
+		break;
+	case ENOTDIR:
+		why = "a prefix of the key is itself a key";
+		break;
+	case EEXIST:
+		if (!strcmp(what, "directories"))
+			why = "a prefix of the key is itself a key";
+		break;
+	default:
+		break;
+	}
+	return why;
+}
+
+int kc_put_error(const char *key, int err, const char *what)
+{
+	return kc_error("%s: %s", key, kc_put_reason(err, what));
+}
+
+static const char put_usage[] =
+	"put NSDIR KEY [VALUE | --file F | -] [--metadata JSON]\n"
+	"           [--expiration T | --expiration-ttl S]";
+
+/* A number of seconds from the command line: 0, or a usage error. */
+static int seconds(const char *text, int64_t *out)
+{
+	return kvx_parse_seconds(text, strlen(text), out) || *out == 0
+		? -EINVAL : 0;
+}
+
+int kc_cmd_put(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "file", required_argument, NULL, 'f' },
+		{ "metadata", required_argument, NULL, 'm' },
+		{ "expiration", required_argument, NULL, 'e' },
+		{ "expiration-ttl", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct kc_value v = { .fd = -1 };
+	const char *file = NULL, *what, *why;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "f:m:e:t:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f': file = optarg; break;
+		case 'm': v.meta = optarg; v.metalen = strlen(optarg); break;
+		case 'e':
+			if (seconds(optarg, &v.expiration))
+				return kc_error("--expiration: not a number of "
+						"seconds: '%s'", optarg);
+			break;
+		case 't':
+			if (seconds(optarg, &v.ttl))
+				return kc_error("--expiration-ttl: not a number "
+						"of seconds: '%s'", optarg);
+			break;
+		case 'h':
+			printf("usage: kvctl %s\n\n"
+			       "Write KEY in the namespace directory NSDIR: its "
+			       "value, metadata and\nexpiration appear together. "
+			       "The value comes from VALUE, a file, or\nstandard "
+			       "input (-).\n", put_usage);
+			return 0;
+		default:
+			return kc_usage(put_usage);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2 || argc > 3 || (argc == 3) == (file != NULL))
+		return kc_usage(put_usage);
+	if (v.expiration && v.ttl)
+		return kc_error("--expiration and --expiration-ttl exclude "
+				"each other");
+	if (kc_check_key(argv[1], strlen(argv[1]), &why))
+		return kc_error("%s: %s", argv[1], why);
+	if (v.meta && (rc = kvx_check_metadata(v.meta, v.metalen, 65536)))
+		return kc_put_error(argv[1], rc, "metadata");
+	if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return kc_error("%s: %s", file, strerror(errno));
+	if (!file && !strcmp(argv[2], "-"))
+		v.fd = 0;
+	else if (!file) {
+		v.data = argv[2];
+		v.len = strlen(argv[2]);
+	}
+	rc = kc_put(argv[0], argv[1], &v, &what);
+	if (v.fd > 0)
+		close(v.fd);
+	return rc ? kc_put_error(argv[1], rc, what) : 0;
+}
+
+/* Remove the directories above key that the delete left empty. */
+static void remove_empty_parents(const char *nsdir, const char *key)
+{
+	size_t len = strlen(key);
+
+	while (len > 0) {
+		char *dir;
+		int gone;
+
+		while (len > 0 && key[len - 1] != '/')
+			len--;
+		if (len == 0)
+			break;
+		len--;		/* the '/' */
+		dir = kc_path(nsdir, key, len);
+		gone = rmdir(dir) == 0;
+		free(dir);
+		if (!gone)
+			break;
+	}
+}
+
+static const char delete_usage[] = "delete NSDIR KEY...";
+
+int kc_cmd_delete(int argc, char **argv)
+{
+	int i, status = 0;
+
+	if (argc > 1 && !strcmp(argv[1], "--help")) {
+		printf("usage: kvctl %s\n\nDelete each KEY of the namespace "
+		       "directory NSDIR, and the directories\nit leaves empty. "
+		       "A key that does not exist is not an error.\n",
+		       delete_usage);
+		return 0;
+	}
+	if (argc < 3)
+		return kc_usage(delete_usage);
+	for (i = 2; i < argc; i++) {
+		const char *why;
+		char *path;
+
+		if (kc_check_key(argv[i], strlen(argv[i]), &why)) {
+			status = kc_error("%s: %s", argv[i], why);
+			continue;
+		}
+		path = kc_path(argv[1], argv[i], strlen(argv[i]));
+		if (unlink(path) == 0)
+			remove_empty_parents(argv[1], argv[i]);
+		else if (errno != ENOENT)
+			status = kc_put_error(argv[i], -errno, "delete");
+		free(path);
+	}
+	return status;
+}

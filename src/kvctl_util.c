@@ -1,0 +1,302 @@
+/*
+ * kvctl_util.c - messages, JSON output, files, base64 and the reading of
+ * a key's attributes, for the kvctl commands.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "keys.h"
+#include "kvctl.h"
+#include "kvxattr.h"
+#include "options.h"
+
+int kc_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("kvctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int kc_usage(const char *usage)
+{
+	fprintf(stderr, "usage: kvctl %s\n(see kvctl --help)\n", usage);
+	return KC_USAGE;
+}
+
+int kc_print(json_t *j, bool pretty)
+{
+	size_t flags = JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2)
+						 : JSON_COMPACT);
+	int rc;
+
+	if (!j)
+		return kc_error("out of memory");
+	rc = json_dumpf(j, stdout, flags);
+	json_decref(j);
+	if (rc || fputc('\n', stdout) == EOF || fflush(stdout))
+		return kc_error("cannot write the output: %s", strerror(errno));
+	return 0;
+}
+
+void *kc_alloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p) {
+		kc_error("out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+char *kc_path(const char *dir, const char *key, size_t keylen)
+{
+	size_t dlen = strlen(dir);
+	char *p = kc_alloc(dlen + 1 + keylen + 1);
+
+	memcpy(p, dir, dlen);
+	p[dlen] = '/';
+	memcpy(p + dlen + 1, key, keylen);
+	p[dlen + 1 + keylen] = '\0';
+	return p;
+}
+
+int kc_read_fd(int fd, char **buf, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *b = kc_alloc(cap + 1);
+
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			char *nb = realloc(b, cap * 2 + 1);
+
+			if (!nb) {
+				free(b);
+				return -ENOMEM;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+
+			free(b);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int kc_read_path(const char *path, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = kc_read_fd(fd, buf, len);
+	close(fd);
+	return rc;
+}
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *kc_base64_encode(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	char *out = kc_alloc((len + 2) / 3 * 4 + 1), *o = out;
+	size_t i;
+
+	for (i = 0; i + 2 < len; i += 3) {
+		*o++ = b64[p[i] >> 2];
+		*o++ = b64[(p[i] & 3) << 4 | p[i + 1] >> 4];
+		*o++ = b64[(p[i + 1] & 15) << 2 | p[i + 2] >> 6];
+		*o++ = b64[p[i + 2] & 63];
+	}
+	if (i < len) {
+		*o++ = b64[p[i] >> 2];
+		if (i + 1 < len) {
+			*o++ = b64[(p[i] & 3) << 4 | p[i + 1] >> 4];
+			*o++ = b64[(p[i + 1] & 15) << 2];
+		} else {
+			*o++ = b64[(p[i] & 3) << 4];
+			*o++ = '=';
+		}
+		*o++ = '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int b64_value(char c)
+{
+	const char *p = c ? strchr(b64, c) : NULL;
+
+	return p ? (int)(p - b64) : -1;
+}
+
+int kc_base64_decode(const char *text, size_t len, char **out,
+		     size_t *outlen)
+{
+	unsigned char *o;
+	size_t i, n = 0, pad = 0;
+
+	if (len % 4)
+		return -EINVAL;
+	if (len && text[len - 1] == '=')
+		pad = len > 1 && text[len - 2] == '=' ? 2 : 1;
+	o = kc_alloc(len / 4 * 3 + 1);
+	for (i = 0; i < len; i += 4) {
+		int v[4], k;
+
+		for (k = 0; k < 4; k++) {
+			bool padding = i + 4 == len && k >= 4 - (int)pad;
+
+			v[k] = padding ? 0 : b64_value(text[i + k]);
+			if (v[k] < 0) {
+				free(o);
+				return -EINVAL;
+			}
+		}
+		o[n++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		o[n++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
+		o[n++] = (unsigned char)(v[2] << 6 | v[3]);
+	}
+	*outlen = n - pad;
+	*out = (char *)o;
+	return 0;
+}
+
+bool kc_is_text(const char *data, size_t len)
+{
+	json_t *s = json_stringn(data, len);
+
+	json_decref(s);
+	return s != NULL;
+}
+
+int kc_meta(const char *path, json_t **out)
+{
+	char buf[65536];
+	ssize_t n = getxattr(path, KVX_METADATA, buf, sizeof(buf));
+
+	*out = NULL;
+	if (n < 0)
+		return errno == ENODATA ? 0 : -errno;
+	*out = json_loadb(buf, (size_t)n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+			  NULL);
+	return *out ? 0 : -EINVAL;
+}
+
+int kc_expiration(const char *path, int64_t *out)
+{
+	char buf[32];
+	ssize_t n = getxattr(path, KVX_EXPIRATION, buf, sizeof(buf) - 1);
+
+	*out = 0;
+	if (n < 0)
+		return errno == ENODATA ? 0 : -errno;
+	return kvx_parse_seconds(buf, (size_t)n, out);
+}
+
+static int read_once(const char *path, char **data, size_t *len,
+		     json_t **meta, int64_t *exp, bool *moved)
+{
+	struct stat before, opened, after;
+	int fd, rc;
+
+	if (stat(path, &before) < 0)
+		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = fstat(fd, &opened) < 0 ? -errno : kc_read_fd(fd, data, len);
+	close(fd);
+	if (rc)
+		return rc;
+	if (!rc && meta)
+		rc = kc_meta(path, meta);
+	if (!rc && exp)
+		rc = kc_expiration(path, exp);
+	if (!rc && stat(path, &after) < 0)
+		rc = -errno;
+	*moved = !rc && (before.st_ino != opened.st_ino ||
+			 after.st_ino != opened.st_ino);
+	if (rc || *moved) {
+		free(*data);
+		*data = NULL;
+		if (meta) {
+			json_decref(*meta);
+			*meta = NULL;
+		}
+	}
+	return rc;
+}
+
+int kc_read_key(const char *path, char **data, size_t *len, json_t **meta,
+		int64_t *exp)
+{
+	bool moved = true;
+	int tries, rc = -EAGAIN;
+
+	for (tries = 0; moved && tries < 1000; tries++) {
+		rc = read_once(path, data, len, meta, exp, &moved);
+		if (rc)
+			return rc;
+	}
+	return moved ? -EAGAIN : 0;
+}
+
+json_t *kc_iso8601(time_t t)
+{
+	char buf[32];
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+int kc_check_key(const char *key, size_t len, const char **why)
+{
+	int rc;
+
+	if (len == 0) {
+		*why = "the key is empty";
+		return -EINVAL;
+	}
+	rc = kvfs_check_key(key, len, KVFS_KEY_SIZE_CEIL);
+	if (rc == -EILSEQ)
+		*why = "the key is not valid UTF-8";
+	else if (rc == -ENAMETOOLONG)
+		*why = "the key is too long";
+	else if (rc)
+		*why = "a filesystem cannot hold the key: it has an empty, "
+		       "'.' or '..' segment";
+	return rc;
+}
