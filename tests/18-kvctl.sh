@@ -6,14 +6,6 @@
 
 mount_kvfs
 N=$MNT/default
-kv() {
-	"$KVCTL" "$@"
-}
-# said CMD...: what it printed (stdout and stderr) and its exit status
-said() {
-	out=$("$@" 2>&1)
-	echo "$out $?"
-}
 # status CMD...: the exit status alone
 status() {
 	"$@" >/dev/null 2>&1

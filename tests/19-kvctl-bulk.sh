@@ -5,13 +5,6 @@
 
 mount_kvfs
 N=$MNT/default
-kv() {
-	"$KVCTL" "$@"
-}
-said() {
-	out=$("$@" 2>&1)
-	echo "$out $?"
-}
 # names: the key names of a list page, one a line
 names() {
 	grep -o '"name":"[^"]*"' | sed 's/"name":"\(.*\)"/\1/'

@@ -5,6 +5,8 @@
 #   mount_kvfs [-o opts]        mount a fresh store at $MNT ($STORE on disk)
 #   is GOT WANT DESC            pass if GOT equals WANT
 #   errno_is WANT DESC OP ARGS  run "fsop OP ARGS" and compare its errno name
+#   said CMD...                 what CMD printed and its exit status
+#   kv ARGS...                  run kvctl
 #   done_testing                print the plan; exit non-zero on a failure
 #
 # A script that cannot run here (no /dev/fuse, not root for mount -t)
@@ -66,6 +68,17 @@ ok() {
 	else
 		fail "$desc (exit $?: $*)"
 	fi
+}
+
+# said CMD...: what it printed (stdout and stderr) and its exit status
+said() {
+	out=$("$@" 2>&1)
+	echo "$out $?"
+}
+
+# kv ARGS...: kvctl
+kv() {
+	"$KVCTL" "$@"
 }
 
 # errno_is WANT DESC OP ARGS...
