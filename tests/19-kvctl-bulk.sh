@@ -137,6 +137,22 @@ is "$(kv export "$N" --prefix ok/b)" '[
 ]' "export --prefix"
 is "$(kv export "$N" --prefix none)" "[]" "an empty export"
 
+# --- from standard input, and a progress line on a terminal ------------------------
+echo '[{"key":"stdin/a","value":"from stdin"}]' | kv import "$N" - >/dev/null
+is "$(cat "$N/stdin/a")" "from stdin" "import - reads standard input"
+{
+	echo '['
+	seq -f 'tty/%04g' 1 1499 | sed 's/.*/{"key":"&","value":"v"},/'
+	echo '{"key":"tty/1500","value":"v"}]'
+} > "$TEST_DIR/tty.json"
+out=$(script -qec "'$KVCTL' import '$N' '$TEST_DIR/tty.json'" /dev/null | tr '\r' '\n')
+case $out in
+*"importing: 750 of 1500 keys (50%)"*"importing: 1500 of 1500 keys (100%)"*)
+	pass "a progress line on a terminal" ;;
+*) fail "a progress line on a terminal"; echo "$out" | tail -3 | sed 's/^/# /' ;;
+esac
+is "$(kv import "$N" "$TEST_DIR/tty.json" 2>&1 >/dev/null)" "" "and none when stderr is not one"
+
 # --- 10,000 keys import in seconds --------------------------------------------------
 {
 	echo '['
