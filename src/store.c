@@ -9,11 +9,11 @@
  * never held across a FUSE reply, and recycled through a pool as lmdb.h
  * advises for MDB_NOTLS.
  *
- * Commits use MDB_NOMETASYNC: the data pages of a transaction reach the
- * disk before its meta page is written, so a crash of the machine can lose
- * the last commit but never leaves the store in need of repair; a commit is
- * in the kernel before store_write() returns, so it survives a crash of the
- * process; store_sync() makes everything durable.
+ * Commits use MDB_NOSYNC: a commit is in the kernel before store_write()
+ * returns, so it survives a crash of the process without a disk flush;
+ * store_ckpt.c flushes in checkpoints (every second, and on store_sync())
+ * and brings the store back to the last one after a crash of the machine,
+ * so that it never needs repair.
  */
 #include "config.h"
 
@@ -108,7 +108,11 @@ static void state_set(struct store *st, const struct state_disk *s)
 	st->nns = s->nns;
 }
 
-/* Double the map, once no transaction of this process is running. */
+/*
+ * Double the map, once no transaction of this process is running (the
+ * caller holds write_lock).  The checkpoint's read transaction is one: it
+ * is let go after a checkpoint of the same state, and taken again after.
+ */
 static int grow_map(struct store *st, size_t seen)
 {
 	int rc = 0;
@@ -117,10 +121,14 @@ static int grow_map(struct store *st, size_t seen)
 	if (st->mapsize == seen) {
 		size_t want = seen * 2;
 
-		if (want < seen)
+		rc = ckpt_take(st, false) ? EIO : 0;
+		ckpt_release(st);
+		if (!rc && want < seen)
 			rc = ENOSPC;
-		else
+		else if (!rc)
 			rc = mdb_env_set_mapsize(st->env, want);
+		if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->snap))
+			st->snap = NULL;
 		if (!rc)
 			st->mapsize = want;
 		kvfs_log(KVFS_DEBUG, "map grown to %zu bytes: %s", want,
@@ -156,6 +164,9 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_txn_commit(txn);
 			else
 				mdb_txn_abort(txn);
+			if (!rc && ++st->commits - st->ckpt_commits >=
+				   CKPT_COMMITS && st->ckpt_running)
+				pthread_cond_signal(&st->ckpt_cond);
 		}
 		if (rc)
 			state_set(st, &before);
@@ -328,6 +339,8 @@ static void store_free(struct store *st)
 	free(st->pins);
 	if (st->lockfd >= 0)
 		close(st->lockfd);
+	if (st->ckpt_fd >= 0)
+		close(st->ckpt_fd);
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->write_lock);
 	pthread_mutex_destroy(&st->pool_lock);
@@ -360,6 +373,7 @@ int store_open(const char *path, const struct store_limits *limits,
 		return -ENOMEM;
 	st->limits = *limits;
 	st->lockfd = -1;
+	st->ckpt_fd = -1;
 	pthread_rwlockattr_init(&rwa);
 	pthread_rwlockattr_setkind_np(&rwa,
 			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -383,13 +397,20 @@ int store_open(const char *path, const struct store_limits *limits,
 		return rc;
 	}
 
+	rc = ckpt_recover(path);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot recover store '%s': %s", path,
+			 strerror(-rc));
+		store_free(st);
+		return rc;
+	}
 	st->mapsize = initial_mapsize(path);
 	if ((rc = mdb_env_create(&st->env)) ||
 	    (rc = mdb_env_set_maxdbs(st->env, 8)) ||
 	    (rc = mdb_env_set_maxreaders(st->env, 1024)) ||
 	    (rc = mdb_env_set_mapsize(st->env, st->mapsize)) ||
 	    (rc = mdb_env_open(st->env, path,
-			       MDB_NOTLS | MDB_NOMETASYNC | MDB_NORDAHEAD,
+			       MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD,
 			       0600))) {
 		kvfs_log(KVFS_ERR, "cannot open store '%s': %s", path,
 			 mdb_strerror(rc));
@@ -426,6 +447,14 @@ int store_open(const char *path, const struct store_limits *limits,
 		return rc;
 	}
 	value_collect(st);
+	rc = ckpt_start(st, path);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot start checkpoints of store '%s': %s",
+			 path, strerror(-rc));
+		ckpt_stop(st);
+		store_free(st);
+		return rc;
+	}
 	*out = st;
 	return 0;
 }
@@ -437,13 +466,20 @@ const char *store_backend_version(void)
 
 void store_close(struct store *st)
 {
-	mdb_env_sync(st->env, 1);
+	ckpt_stop(st);		/* the last checkpoint, marked clean */
 	store_free(st);
 }
 
 int store_sync(struct store *st)
 {
-	return store_err(mdb_env_sync(st->env, 1));
+	int rc;
+
+	pthread_mutex_lock(&st->write_lock);
+	pthread_rwlock_rdlock(&st->map_lock);
+	rc = ckpt_take(st, false);
+	pthread_rwlock_unlock(&st->map_lock);
+	pthread_mutex_unlock(&st->write_lock);
+	return rc;
 }
 
 void store_root_attr(struct store *st, struct kv_attr *out)

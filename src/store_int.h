@@ -24,6 +24,12 @@
 #define STORE_INLINE_MAX	4096u
 /* A large value is written in transactions of at most this many bytes. */
 #define STORE_TXN_BYTES		(4u << 20)
+/*
+ * A checkpoint is taken after this many commits (or a second): the pages
+ * freed meanwhile wait for it before they are used again.
+ */
+#define CKPT_COMMITS		256
+
 /* Inode numbers of namespaces and of directories without a marker. */
 #define STORE_NS_INO		(1ull << 62)
 #define STORE_IMPLIED_INO	(1ull << 63)
@@ -52,6 +58,15 @@ struct store {
 	MDB_txn **pool;
 	size_t npool, cappool;
 
+	/* Checkpoints (store_ckpt.c), guarded by write_lock. */
+	MDB_txn *snap;			/* the checkpoint's state, pinned */
+	int ckpt_fd;			/* kvfs.sync */
+	size_t psize;
+	uint64_t ckpt_seq, commits, ckpt_commits;
+	pthread_t ckpt_tid;
+	pthread_cond_t ckpt_cond;
+	bool ckpt_stop, ckpt_running;
+
 	/* Chunks were queued in gc since the last collection. */
 	bool gc_queued;
 
@@ -78,6 +93,20 @@ int store_write(struct store *st, store_txn_fn fn, void *arg);
 /* Begin and end a short read transaction, recycled through a pool. */
 int store_read_begin(struct store *st, MDB_txn **out);
 void store_read_end(struct store *st, MDB_txn *txn);
+
+/*
+ * Checkpoints (store_ckpt.c).  ckpt_recover: before the environment opens,
+ * set it back to its last checkpoint if the machine crashed since.
+ * ckpt_start/ckpt_stop: the first checkpoint and the thread that takes one
+ * a second; the last, marked clean.  ckpt_take: flush and record the
+ * current state (write_lock held, no transaction running); ckpt_release:
+ * let its pinned state go.  0 or a negative errno.
+ */
+int ckpt_recover(const char *path);
+int ckpt_start(struct store *st, const char *path);
+void ckpt_stop(struct store *st);
+int ckpt_take(struct store *st, bool clean);
+void ckpt_release(struct store *st);
 
 /* Map an LMDB or system error code to a negative errno. */
 int store_err(int rc);

@@ -94,7 +94,7 @@ for round in 1 2; do
 done
 umount_kvfs
 is "$?" 0 "the store unmounts cleanly after all that"
-[ -z "$(ls "$STORE" | grep -v -e '^data.mdb$' -e '^lock.mdb$' -e '^kvfs.lock$')" ] &&
+[ -z "$(ls "$STORE" | grep -v -e '^data.mdb$' -e '^lock.mdb$' -e '^kvfs.lock$' -e '^kvfs.sync$')" ] &&
 	pass "no leftover files in the store" || fail "leftover files: $(ls "$STORE")"
 
 done_testing

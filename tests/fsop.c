@@ -26,6 +26,7 @@
  *                                     query): "OK n" and n bytes returned
  *   fsop listxattr PATH SIZE          the same for the list of names
  *   fsop removexattr PATH NAME
+ *   fsop fsync PATH                   open, fsync, close
  *   fsop populate DIR COUNT SIZE      create DIR/k0 ... of SIZE bytes each
  *   fsop expire DIR COUNT STEP TTL    set expiration_ttl TTL on DIR/k0 and
  *                                     every STEP-th key up to COUNT
@@ -348,6 +349,12 @@ int main(int argc, char **argv)
 		return list_xattr(a, strtoul(b, NULL, 10));
 	if (!strcmp(op, "removexattr"))
 		return result(removexattr(a, b));
+	if (!strcmp(op, "fsync")) {
+		fd = open(a, O_RDONLY);
+		if (fd < 0 || fsync(fd) < 0)
+			return result(-1);
+		return result(close(fd));
+	}
 	if (!strcmp(op, "populate") && argc > 4)
 		return populate(a, strtol(b, NULL, 10),
 				strtol(argv[4], NULL, 10));
