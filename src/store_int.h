@@ -28,7 +28,7 @@
  * A checkpoint is taken after this many commits (or a second): the pages
  * freed meanwhile wait for it before they are used again.
  */
-#define CKPT_COMMITS		256
+#define CKPT_COMMITS		64
 
 /* Inode numbers of namespaces and of directories without a marker. */
 #define STORE_NS_INO		(1ull << 62)
