@@ -182,7 +182,7 @@ static int ns_rename_txn(struct store *st, MDB_txn *txn, void *arg)
 	rc = mdb_del(txn, st->ns, &k, NULL);
 	if (rc)
 		return rc;
-	store_now(&r.a.ctime);
+	/* SPEC 2: a namespace's ctime is its creation, kept by a rename */
 	rc = ns_put(st, txn, ra->to, &r, 0);
 	return rc ? rc : store_touch_root(st, txn);
 }

@@ -42,6 +42,7 @@ errno_is ENOTEMPTY "rmdir non-empty: ENOTEMPTY" rmdir "$MNT/abc"
 is "$(cat "$MNT/abc/k")" v "refused rmdir keeps the keys"
 errno_is OK "mv abc to xyz" rename "$MNT/abc" "$MNT/xyz"
 is "$(cat "$MNT/xyz/k")" v "keys follow the namespace"
+is "$(stat -c %Z "$MNT/xyz")" "$c0" "the creation time (ctime) too"
 errno_is ENOENT "old name gone" stat "$MNT/abc"
 errno_is EINVAL "rename to a bad name: EINVAL" rename "$MNT/xyz" "$MNT/x"
 errno_is EEXIST "RENAME_NOREPLACE onto a namespace: EEXIST" \
