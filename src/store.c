@@ -164,9 +164,12 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_txn_commit(txn);
 			else
 				mdb_txn_abort(txn);
+			/* the writer that makes CKPT_COMMITS takes the
+			 * checkpoint, so that however busy the store, no
+			 * more pages wait than those commits freed */
 			if (!rc && ++st->commits - st->ckpt_commits >=
 				   CKPT_COMMITS && st->ckpt_running)
-				pthread_cond_signal(&st->ckpt_cond);
+				ckpt_take(st, false);
 		}
 		if (rc)
 			state_set(st, &before);
