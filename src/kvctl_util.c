@@ -245,8 +245,11 @@ static int read_once(const char *path, char **data, size_t *len,
 		rc = kc_expiration(path, exp);
 	if (!rc && stat(path, &after) < 0)
 		rc = -errno;
-	*moved = !rc && (before.st_ino != opened.st_ino ||
-			 after.st_ino != opened.st_ino);
+	/* the attributes of a key replaced meanwhile: ENOENT, read again */
+	*moved = rc == -ENOENT || (!rc && (before.st_ino != opened.st_ino ||
+					   after.st_ino != opened.st_ino));
+	if (*moved)
+		rc = 0;
 	if (rc || *moved) {
 		free(*data);
 		*data = NULL;

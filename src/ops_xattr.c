@@ -23,6 +23,7 @@
 #include "sweep.h"
 
 struct xattr_arg {
+	uint64_t ino;		/* the key the node stands for */
 	enum kvx_name which;
 	const char *value;	/* a new value, or NULL to remove */
 	size_t size;		/* its bytes, or the caller's buffer size */
@@ -46,9 +47,11 @@ static int set_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	if (p->level != LEVEL_KEY)
 		return -ENOTSUP;
 	if (xa->which == KVX_NAME_METADATA)
-		return store_meta_set(fs->st, p->ns, p->key, p->len, xa->value,
+		return store_meta_set(fs->st, p->ns, p->key, p->len, xa->ino,
+				      xa->value,
 				      xa->size, xa->flags);
-	return store_expire_set(fs->st, p->ns, p->key, p->len, xa->expiration,
+	return store_expire_set(fs->st, p->ns, p->key, p->len, xa->ino,
+				xa->expiration,
 				xa->flags, &xa->attr);
 }
 
@@ -88,10 +91,13 @@ static void kvfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		rc = -ENOTSUP;
 		break;
 	}
+	xa.ino = n->ino;
 	if (rc == 0)
 		rc = with_path(fs, n, set_fn, &xa);
 	if (rc == -EISDIR)
 		rc = -ENOTSUP;
+	if (rc == -ESTALE)
+		rc = -ENOENT;	/* the key this node was is gone */
 	if (rc == 0 && xa.which != KVX_NAME_METADATA)
 		expiry_changed(fs, n);
 	fuse_reply_err(req, -rc);
@@ -120,7 +126,8 @@ static int get_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	if (p->level != LEVEL_KEY)
 		return -ENODATA;
 	if (xa->which == KVX_NAME_METADATA) {
-		rc = store_meta_get(fs->st, p->ns, p->key, p->len, xa->buf,
+		rc = store_meta_get(fs->st, p->ns, p->key, p->len, xa->ino,
+				    xa->buf,
 				    xa->size);
 		if (rc >= 0)
 			xa->len = (size_t)rc;
@@ -129,6 +136,8 @@ static int get_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	rc = store_stat(fs->st, p->ns, p->key, p->len, &a);
 	if (rc)
 		return rc;
+	if (a.type == KV_FILE && a.ino != xa->ino)
+		return -ESTALE;
 	if (a.type != KV_FILE || a.expiration == 0)
 		return -ENODATA;
 	xa->len = kvx_format(xa->which, a.expiration, time(NULL), xa->buf);
@@ -149,8 +158,9 @@ static void kvfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 					       : num;
 	if (xa.which == KVX_NAME_METADATA && size && !xa.buf)
 		return (void)fuse_reply_err(req, ENOMEM);
+	xa.ino = nodes_get(fs->nodes, ino)->ino;
 	rc = with_path(fs, nodes_get(fs->nodes, ino), get_fn, &xa);
-	reply_value(req, rc, size, xa.buf, xa.len);
+	reply_value(req, rc == -ESTALE ? -ENOENT : rc, size, xa.buf, xa.len);
 	if (xa.buf != num)
 		free(xa.buf);
 }
@@ -167,7 +177,9 @@ static int list_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	rc = store_stat(fs->st, p->ns, p->key, p->len, &a);
 	if (rc || a.type != KV_FILE)
 		return rc;
-	rc = store_meta_get(fs->st, p->ns, p->key, p->len, NULL, 0);
+	if (a.ino != xa->ino)
+		return -ESTALE;
+	rc = store_meta_get(fs->st, p->ns, p->key, p->len, xa->ino, NULL, 0);
 	if (rc < 0 && rc != -ENODATA)
 		return rc;
 	if (rc >= 0) {
@@ -189,8 +201,9 @@ static void kvfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct xattr_arg xa = { .buf = names };
 	int rc;
 
+	xa.ino = nodes_get(fs->nodes, ino)->ino;
 	rc = with_path(fs, nodes_get(fs->nodes, ino), list_fn, &xa);
-	reply_value(req, rc, size, names, xa.len);
+	reply_value(req, rc == -ESTALE ? -ENOENT : rc, size, names, xa.len);
 }
 
 static void kvfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -202,9 +215,12 @@ static void kvfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 	if (xa.which == KVX_NONE)
 		return (void)fuse_reply_err(req, ENODATA);
+	xa.ino = n->ino;
 	rc = with_path(fs, n, set_fn, &xa);
 	if (rc == -ENOTSUP || rc == -EISDIR)
 		rc = -ENODATA;
+	if (rc == -ESTALE)
+		rc = -ENOENT;
 	fuse_reply_err(req, -rc);
 }
 

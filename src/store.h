@@ -199,7 +199,10 @@ int store_value_put(struct store *st, const char *ns, const char *key,
 #define KV_XATTR_REPLACE	(1u << 1)	/* -ENODATA if not set */
 
 /*
- * Metadata and expiration of a key (directories have neither).
+ * Metadata and expiration of a key (directories have neither).  With ino
+ * not 0 they fail with -ESTALE if the key is no longer the one with that
+ * inode number (a rename replaced it), so that a caller holding an old
+ * version does not read or change the new one.
  *
  * store_meta_get: the metadata's length; its bytes are copied to buf when
  *   it fits in size bytes.  -ENODATA (none, or a directory), -ENOENT.
@@ -211,12 +214,12 @@ int store_value_put(struct store *st, const char *ns, const char *key,
  * Both keep the value and change ctime.
  */
 int store_meta_get(struct store *st, const char *ns, const char *key,
-		   size_t len, void *buf, size_t size);
+		   size_t len, uint64_t ino, void *buf, size_t size);
 int store_meta_set(struct store *st, const char *ns, const char *key,
-		   size_t len, const void *json, size_t jsonlen,
+		   size_t len, uint64_t ino, const void *json, size_t jsonlen,
 		   unsigned flags);
 int store_expire_set(struct store *st, const char *ns, const char *key,
-		     size_t len, int64_t expiration, unsigned flags,
+		     size_t len, uint64_t ino, int64_t expiration, unsigned flags,
 		     struct kv_attr *out);
 
 /*

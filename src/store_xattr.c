@@ -16,11 +16,12 @@
 
 /*
  * The live record of key: -ENOENT if there is none, -EISDIR if key is a
- * directory (a marker or the prefix of live keys).
+ * directory (a marker or the prefix of live keys), -ESTALE if ino is not 0
+ * and the key is another one now (replaced by a rename).
  */
 static int file_find(struct store *st, MDB_txn *txn, const char *ns,
-		     const char *key, size_t len, int64_t now, uint32_t *nsid,
-		     struct rec *r)
+		     const char *key, size_t len, uint64_t ino, int64_t now,
+		     uint32_t *nsid, struct rec *r)
 {
 	char pfx[KVFS_KEY_SIZE_CEIL + 2];
 	int rc;
@@ -31,8 +32,10 @@ static int file_find(struct store *st, MDB_txn *txn, const char *ns,
 	if (len == 0)
 		return -EISDIR;
 	rc = key_get(st, txn, *nsid, key, len, r);
+	if (rc == 0 && !attr_expired(&r->a, now) && r->a.type != KV_FILE)
+		return -EISDIR;
 	if (rc == 0 && !attr_expired(&r->a, now))
-		return r->a.type == KV_FILE ? 0 : -EISDIR;
+		return ino && r->a.ino != ino ? -ESTALE : 0;
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
 	if (len + 1 >= sizeof(pfx))
@@ -44,7 +47,7 @@ static int file_find(struct store *st, MDB_txn *txn, const char *ns,
 }
 
 int store_meta_get(struct store *st, const char *ns, const char *key,
-		   size_t len, void *buf, size_t size)
+		   size_t len, uint64_t ino, void *buf, size_t size)
 {
 	uint32_t nsid;
 	MDB_txn *txn;
@@ -54,7 +57,7 @@ int store_meta_get(struct store *st, const char *ns, const char *key,
 	rc = store_read_begin(st, &txn);
 	if (rc)
 		return rc;
-	rc = file_find(st, txn, ns, key, len, store_clock(), &nsid, &r);
+	rc = file_find(st, txn, ns, key, len, ino, store_clock(), &nsid, &r);
 	if (rc == -EISDIR || (rc == 0 && r.metalen == 0))
 		rc = -ENODATA;
 	if (rc == 0) {
@@ -69,6 +72,7 @@ int store_meta_get(struct store *st, const char *ns, const char *key,
 struct xattr_arg {
 	const char *ns, *key;
 	size_t len;
+	uint64_t ino;
 	bool meta;		/* metadata, else expiration */
 	const void *json;
 	size_t jsonlen;
@@ -86,8 +90,8 @@ static int xattr_txn(struct store *st, MDB_txn *txn, void *arg)
 	int64_t old;
 	int rc;
 
-	rc = file_find(st, txn, xa->ns, xa->key, xa->len, store_clock(),
-		       &nsid, &r);
+	rc = file_find(st, txn, xa->ns, xa->key, xa->len, xa->ino,
+		       store_clock(), &nsid, &r);
 	if (rc)
 		return rc;
 	set = xa->meta ? r.metalen != 0 : r.a.expiration != 0;
@@ -118,10 +122,10 @@ static int xattr_txn(struct store *st, MDB_txn *txn, void *arg)
 }
 
 int store_meta_set(struct store *st, const char *ns, const char *key,
-		   size_t len, const void *json, size_t jsonlen,
+		   size_t len, uint64_t ino, const void *json, size_t jsonlen,
 		   unsigned flags)
 {
-	struct xattr_arg xa = { .ns = ns, .key = key, .len = len,
+	struct xattr_arg xa = { .ns = ns, .key = key, .len = len, .ino = ino,
 				.meta = true, .json = json,
 				.jsonlen = jsonlen, .flags = flags };
 
@@ -131,10 +135,10 @@ int store_meta_set(struct store *st, const char *ns, const char *key,
 }
 
 int store_expire_set(struct store *st, const char *ns, const char *key,
-		     size_t len, int64_t expiration, unsigned flags,
+		     size_t len, uint64_t ino, int64_t expiration, unsigned flags,
 		     struct kv_attr *out)
 {
-	struct xattr_arg xa = { .ns = ns, .key = key, .len = len,
+	struct xattr_arg xa = { .ns = ns, .key = key, .len = len, .ino = ino,
 				.expiration = expiration, .flags = flags };
 	int rc;
 

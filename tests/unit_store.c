@@ -100,22 +100,22 @@ static void test_xattrs(struct store *st)
 	char buf[64], *bigval = calloc(1, 100000);
 
 	is_int(store_create(st, "default", "m", 1, &f, &a), 0, "key m");
-	is_int(store_meta_get(st, "default", "m", 1, buf, sizeof(buf)),
+	is_int(store_meta_get(st, "default", "m", 1, 0, buf, sizeof(buf)),
 	       -ENODATA, "no metadata yet");
-	is_int(store_meta_set(st, "default", "m", 1, "{\"a\":1}", 7, 0), 0,
+	is_int(store_meta_set(st, "default", "m", 1, 0, "{\"a\":1}", 7, 0), 0,
 	       "metadata set");
-	is_int(store_meta_get(st, "default", "m", 1, NULL, 0), 7,
+	is_int(store_meta_get(st, "default", "m", 1, 0, NULL, 0), 7,
 	       "its size");
-	is_int(store_meta_get(st, "default", "m", 1, buf, sizeof(buf)), 7,
+	is_int(store_meta_get(st, "default", "m", 1, 0, buf, sizeof(buf)), 7,
 	       "read back");
 	ok(!memcmp(buf, "{\"a\":1}", 7), "byte for byte");
-	is_int(store_meta_set(st, "default", "m", 1, "[]", 2, KV_XATTR_CREATE),
+	is_int(store_meta_set(st, "default", "m", 1, 0, "[]", 2, KV_XATTR_CREATE),
 	       -EEXIST, "XATTR_CREATE of a set one: EEXIST");
 	is_int(put(st, "default", "m", "small", 5), 0, "inline rewrite");
 	is_int(put(st, "default", "m", bigval, 100000), 0, "chunked rewrite");
-	is_int(store_meta_get(st, "default", "m", 1, buf, sizeof(buf)), 7,
+	is_int(store_meta_get(st, "default", "m", 1, 0, buf, sizeof(buf)), 7,
 	       "metadata kept through rewrites");
-	is_int(store_expire_set(st, "default", "m", 1, now + 1000, 0, &a), 0,
+	is_int(store_expire_set(st, "default", "m", 1, 0, now + 1000, 0, &a), 0,
 	       "expiration set");
 	is_int(a.expiration, now + 1000, "in the attributes");
 	is_int(store_next_expiry(st), now + 1000, "the next expiry");
@@ -130,15 +130,15 @@ static void test_xattrs(struct store *st)
 	is_int(store_next_expiry(st), 0, "nothing left to expire");
 
 	is_int(store_create(st, "default", "x", 1, &f, &a), 0, "key x");
-	is_int(store_meta_set(st, "default", "x", 1, "1", 1, 0), 0, "meta");
-	is_int(store_expire_set(st, "default", "x", 1, now - 1, 0, &a), 0,
+	is_int(store_meta_set(st, "default", "x", 1, 0, "1", 1, 0), 0, "meta");
+	is_int(store_expire_set(st, "default", "x", 1, 0, now - 1, 0, &a), 0,
 	       "an expiration already past (the store does not check)");
 	is_int(store_stat(st, "default", "x", 1, &a), -ENOENT,
 	       "absent before any sweep");
 	ok(!strstr(list(st, "default", ""), "x "), "not listed");
 	is_int(store_create(st, "default", "x", 1, &f, &a), 0,
 	       "created anew in its place");
-	is_int(store_meta_get(st, "default", "x", 1, buf, sizeof(buf)),
+	is_int(store_meta_get(st, "default", "x", 1, 0, buf, sizeof(buf)),
 	       -ENODATA, "without the old metadata");
 	is_int(store_sweep(st, now, 10, NULL, NULL), 0,
 	       "its index entry went with it");
