@@ -40,6 +40,8 @@ int kc_print(json_t *j, bool pretty);
 /* "dir/key", malloc'd (aborts when out of memory, as every kc_ alloc). */
 char *kc_path(const char *dir, const char *key, size_t keylen);
 void *kc_alloc(size_t n);
+void *kc_realloc(void *p, size_t n);
+char *kc_strdup(const char *s);
 
 /* All of a file's bytes (fd or path; a NUL is kept past the end): 0 or
  * -errno. */

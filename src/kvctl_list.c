@@ -66,11 +66,7 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			e = realloc(e, cap * sizeof(*e));
-			if (!e) {
-				closedir(dir);
-				return -ENOMEM;
-			}
+			e = kc_realloc(e, cap * sizeof(*e));
 		}
 		e[n].sortname = kc_alloc(len + 2);
 		memcpy(e[n].sortname, d->d_name, len);
@@ -179,7 +175,7 @@ static int list_one(void *ctx, const char *key, const char *path)
 		json_object_set_new(k, "metadata", meta);
 	json_array_append_new(pg->keys, k);
 	free(pg->last);
-	pg->last = strdup(key);
+	pg->last = kc_strdup(key);
 	pg->count++;
 	return 0;
 }

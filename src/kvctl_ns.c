@@ -82,11 +82,9 @@ static int ns_list(const char *mount, long page, long size, bool pretty)
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			names = realloc(names, cap * sizeof(*names));
-			if (!names)
-				return kc_error("out of memory");
+			names = kc_realloc(names, cap * sizeof(*names));
 		}
-		names[n++] = strdup(d->d_name);
+		names[n++] = kc_strdup(d->d_name);
 	}
 	closedir(dir);
 	qsort(names, n, sizeof(*names), by_str);

@@ -63,6 +63,23 @@ void *kc_alloc(size_t n)
 	return p;
 }
 
+void *kc_realloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p) {
+		kc_error("out of memory");
+		exit(1);
+	}
+	return p;
+}
+
+char *kc_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(kc_alloc(n), s, n);
+}
+
 char *kc_path(const char *dir, const char *key, size_t keylen)
 {
 	size_t dlen = strlen(dir);
@@ -84,14 +101,8 @@ int kc_read_fd(int fd, char **buf, size_t *len)
 		ssize_t r;
 
 		if (n == cap) {
-			char *nb = realloc(b, cap * 2 + 1);
-
-			if (!nb) {
-				free(b);
-				return -ENOMEM;
-			}
-			b = nb;
 			cap *= 2;
+			b = kc_realloc(b, cap + 1);
 		}
 		r = read(fd, b + n, cap - n);
 		if (r < 0 && errno == EINTR)

@@ -40,6 +40,20 @@ static unsigned store_flags(int flags)
 	       (flags & XATTR_REPLACE ? KV_XATTR_REPLACE : 0);
 }
 
+/*
+ * Run fn on node n's key as the key n stands for: a key replaced since
+ * (a rename over it) answers ENOENT, as a deleted one does.
+ */
+static int on_key(struct kvfs *fs, struct node *n, path_fn fn,
+		  struct xattr_arg *xa)
+{
+	int rc;
+
+	xa->ino = n->ino;
+	rc = with_path(fs, n, fn, xa);
+	return rc == -ESTALE ? -ENOENT : rc;
+}
+
 static int set_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 {
 	struct xattr_arg *xa = arg;
@@ -91,13 +105,10 @@ static void kvfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		rc = -ENOTSUP;
 		break;
 	}
-	xa.ino = n->ino;
 	if (rc == 0)
-		rc = with_path(fs, n, set_fn, &xa);
+		rc = on_key(fs, n, set_fn, &xa);
 	if (rc == -EISDIR)
 		rc = -ENOTSUP;
-	if (rc == -ESTALE)
-		rc = -ENOENT;	/* the key this node was is gone */
 	if (rc == 0 && xa.which != KVX_NAME_METADATA)
 		expiry_changed(fs, n);
 	fuse_reply_err(req, -rc);
@@ -158,9 +169,8 @@ static void kvfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 					       : num;
 	if (xa.which == KVX_NAME_METADATA && size && !xa.buf)
 		return (void)fuse_reply_err(req, ENOMEM);
-	xa.ino = nodes_get(fs->nodes, ino)->ino;
-	rc = with_path(fs, nodes_get(fs->nodes, ino), get_fn, &xa);
-	reply_value(req, rc == -ESTALE ? -ENOENT : rc, size, xa.buf, xa.len);
+	rc = on_key(fs, nodes_get(fs->nodes, ino), get_fn, &xa);
+	reply_value(req, rc, size, xa.buf, xa.len);
 	if (xa.buf != num)
 		free(xa.buf);
 }
@@ -201,9 +211,8 @@ static void kvfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct xattr_arg xa = { .buf = names };
 	int rc;
 
-	xa.ino = nodes_get(fs->nodes, ino)->ino;
-	rc = with_path(fs, nodes_get(fs->nodes, ino), list_fn, &xa);
-	reply_value(req, rc == -ESTALE ? -ENOENT : rc, size, names, xa.len);
+	rc = on_key(fs, nodes_get(fs->nodes, ino), list_fn, &xa);
+	reply_value(req, rc, size, names, xa.len);
 }
 
 static void kvfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
@@ -215,12 +224,9 @@ static void kvfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 	if (xa.which == KVX_NONE)
 		return (void)fuse_reply_err(req, ENODATA);
-	xa.ino = n->ino;
-	rc = with_path(fs, n, set_fn, &xa);
+	rc = on_key(fs, n, set_fn, &xa);
 	if (rc == -ENOTSUP || rc == -EISDIR)
 		rc = -ENODATA;
-	if (rc == -ESTALE)
-		rc = -ENOENT;
 	fuse_reply_err(req, -rc);
 }
 

@@ -127,7 +127,9 @@ static int grow_map(struct store *st, size_t seen)
 			rc = ENOSPC;
 		else if (!rc)
 			rc = mdb_env_set_mapsize(st->env, want);
-		if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->snap))
+		/* pin the checkpoint's state again (none while opening) */
+		if (st->ckpt_fd >= 0 &&
+		    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->snap))
 			st->snap = NULL;
 		if (!rc)
 			st->mapsize = want;
