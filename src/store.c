@@ -166,12 +166,12 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_txn_commit(txn);
 			else
 				mdb_txn_abort(txn);
-			/* the writer that makes CKPT_COMMITS takes the
-			 * checkpoint, so that however busy the store, no
-			 * more pages wait than those commits freed */
-			if (!rc && ++st->commits - st->ckpt_commits >=
-				   CKPT_COMMITS && st->ckpt_running)
-				ckpt_take(st, false);
+			/* however busy the store, a checkpoint follows
+			 * every CKPT_COMMITS commits, so that few pages
+			 * wait for one; it flushes while writers go on */
+			if (!rc && ++st->commits % CKPT_COMMITS == 0 &&
+			    st->ckpt_running)
+				ckpt_wake(st);
 		}
 		if (rc)
 			state_set(st, &before);
@@ -348,6 +348,9 @@ static void store_free(struct store *st)
 		close(st->ckpt_fd);
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->ckpt_lock);
+	pthread_mutex_destroy(&st->ckpt_mx);
+	pthread_cond_destroy(&st->ckpt_cond);
 	pthread_mutex_destroy(&st->pool_lock);
 	pthread_mutex_destroy(&st->pin_lock);
 	free(st);
@@ -385,6 +388,9 @@ int store_open(const char *path, const struct store_limits *limits,
 	pthread_rwlock_init(&st->map_lock, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->ckpt_lock, NULL);
+	pthread_mutex_init(&st->ckpt_mx, NULL);
+	pthread_cond_init(&st->ckpt_cond, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_mutex_init(&st->pin_lock, NULL);
 	st->npinbuckets = 256;
@@ -477,14 +483,7 @@ void store_close(struct store *st)
 
 int store_sync(struct store *st)
 {
-	int rc;
-
-	pthread_mutex_lock(&st->write_lock);
-	pthread_rwlock_rdlock(&st->map_lock);
-	rc = ckpt_take(st, false);
-	pthread_rwlock_unlock(&st->map_lock);
-	pthread_mutex_unlock(&st->write_lock);
-	return rc;
+	return ckpt_sync(st);
 }
 
 void store_root_attr(struct store *st, struct kv_attr *out)

@@ -12,10 +12,12 @@
  *     boot id in kvfs.sync (two checksummed slots, written in turn and
  *     flushed), and keeps a read transaction open on that state until the
  *     next checkpoint, so that LMDB reuses none of its pages meanwhile;
- *   - one runs every second while there are new commits, after
- *     CKPT_COMMITS commits (which bounds the pages held back from reuse),
- *     on store_sync() (fsync), before the map grows, and at close (marked
- *     clean);
+ *   - a thread takes one every second while there are new commits, and
+ *     at once after every CKPT_COMMITS commits (which bounds the pages
+ *     held back from reuse); store_sync() (fsync) takes one, and so do the
+ *     growth of the map and the close (marked clean).  Only the pinning
+ *     of the state stops writers, for no I/O: the disk flushes while
+ *     commits go on;
  *   - at open, if the machine has booted since the last checkpoint and the
  *     store was not closed cleanly, the page cache may have been lost with
  *     pages of later commits half on disk: both meta pages are set back to
@@ -191,29 +193,76 @@ int ckpt_recover(const char *path)
 	return rc;
 }
 
-/* Write the checkpoint of the state just synced (txnid) to kvfs.sync. */
-static int slot_write(struct store *st, size_t txnid, bool clean)
+/* A checkpoint in the making: the state it keeps and that state's meta. */
+struct ckpt {
+	MDB_txn *snap;		/* the state, pinned (NULL for the last one) */
+	size_t txnid;
+	uint64_t commits;	/* st->commits when it was pinned */
+	unsigned char meta[META_COPY];
+};
+
+/*
+ * Pin the current state and copy its meta page from the page cache, with
+ * write_lock held so that no commit runs meanwhile: cheap, no disk I/O.
+ * Returns 1 if nothing was committed since the last checkpoint.
+ */
+static int ckpt_pin(struct store *st, struct ckpt *c, bool clean)
 {
 	unsigned char meta[2][META_COPY];
-	struct slot s;
+	MDB_envinfo info;
 	int fd, newest, rc;
 
-	if (mdb_env_get_fd(st->env, &fd))
-		return -EIO;
-	rc = metas_read(fd, st->psize, meta, &newest);
-	if (rc)
+	memset(c, 0, sizeof(*c));
+	c->commits = st->commits;
+	if (!clean && st->snap && c->commits == st->ckpt_commits)
+		return 1;
+	if (!clean) {
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &c->snap);
+		if (rc)
+			return store_err(rc);
+		c->txnid = mdb_txn_id(c->snap);
+	} else {
+		mdb_env_info(st->env, &info);
+		c->txnid = info.me_last_txnid;
+	}
+	rc = mdb_env_get_fd(st->env, &fd) ? -EIO
+					 : metas_read(fd, st->psize, meta,
+						      &newest);
+	if (!rc && ((const struct lmdb_meta *)meta[newest])->mm_txnid !=
+		   c->txnid)
+		rc = -EIO;
+	if (rc) {
+		if (c->snap)
+			mdb_txn_abort(c->snap);
+		c->snap = NULL;
 		return rc;
-	if (((const struct lmdb_meta *)meta[newest])->mm_txnid != txnid)
-		return -EIO;
+	}
+	memcpy(c->meta, meta[newest], META_COPY);
+	return 0;
+}
+
+/*
+ * Flush the environment, then record c in kvfs.sync (two checksummed
+ * slots, written in turn and flushed).  Needs no lock but that only one
+ * checkpoint records at a time (ckpt_lock, or map_lock held exclusively).
+ */
+static int ckpt_record(struct store *st, const struct ckpt *c, bool clean)
+{
+	struct slot s;
+	int rc;
+
+	rc = mdb_env_sync(st->env, 1);
+	if (rc)
+		return store_err(rc);
 	memset(&s, 0, sizeof(s));
 	s.magic = CKPT_MAGIC;
 	s.version = CKPT_VERSION;
 	s.seq = ++st->ckpt_seq;
-	s.txnid = txnid;
+	s.txnid = c->txnid;
 	s.psize = (uint32_t)st->psize;
 	s.clean = clean;
-	boot_id(s.boot_id);
-	memcpy(s.meta, meta[newest], META_COPY);
+	memcpy(s.boot_id, st->boot_id, sizeof(s.boot_id));
+	memcpy(s.meta, c->meta, META_COPY);
 	s.sum = checksum(&s, offsetof(struct slot, sum));
 	if (pwrite(st->ckpt_fd, &s, sizeof(s),
 		   (off_t)(s.seq % 2) * SLOT_SIZE) != (ssize_t)sizeof(s) ||
@@ -222,40 +271,61 @@ static int slot_write(struct store *st, size_t txnid, bool clean)
 	return 0;
 }
 
+/* c is recorded: keep its state pinned instead of the previous one's. */
+static void ckpt_keep(struct store *st, struct ckpt *c)
+{
+	if (st->snap)
+		mdb_txn_abort(st->snap);
+	st->snap = c->snap;
+	st->ckpt_commits = c->commits;
+}
+
+static int ckpt_fail(struct ckpt *c, int rc)
+{
+	if (c->snap)
+		mdb_txn_abort(c->snap);
+	kvfs_log(KVFS_ERR, "cannot record a checkpoint: %s", strerror(-rc));
+	return rc;
+}
+
 int ckpt_take(struct store *st, bool clean)
 {
-	MDB_envinfo info;
-	MDB_txn *snap = NULL;
+	struct ckpt c;
 	int rc;
 
 	if (st->ckpt_fd < 0)	/* still opening: nothing recorded yet */
 		return store_err(mdb_env_sync(st->env, 1));
-	/* the state to keep: pinned before it is flushed */
-	if (!clean) {
-		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &snap);
-		if (rc)
-			return store_err(rc);
-	}
-	rc = mdb_env_sync(st->env, 1);
-	if (rc) {
-		if (snap)
-			mdb_txn_abort(snap);
-		return store_err(rc);
-	}
-	mdb_env_info(st->env, &info);
-	rc = slot_write(st, info.me_last_txnid, clean);
-	if (rc) {
-		if (snap)
-			mdb_txn_abort(snap);
-		kvfs_log(KVFS_ERR, "cannot record a checkpoint: %s",
-			 strerror(-rc));
-		return rc;
-	}
-	if (st->snap)
-		mdb_txn_abort(st->snap);
-	st->snap = snap;
-	st->ckpt_commits = st->commits;
+	rc = ckpt_pin(st, &c, clean);
+	if (rc)
+		return rc > 0 ? 0 : rc;
+	rc = ckpt_record(st, &c, clean);
+	if (rc)
+		return ckpt_fail(&c, rc);
+	ckpt_keep(st, &c);
 	return 0;
+}
+
+int ckpt_sync(struct store *st)
+{
+	struct ckpt c;
+	int rc;
+
+	pthread_mutex_lock(&st->ckpt_lock);
+	pthread_mutex_lock(&st->write_lock);
+	pthread_rwlock_rdlock(&st->map_lock);
+	rc = ckpt_pin(st, &c, false);
+	pthread_mutex_unlock(&st->write_lock);
+	/* commits go on while the disk flushes */
+	if (!rc) {
+		rc = ckpt_record(st, &c, false);
+		if (rc)
+			ckpt_fail(&c, rc);
+		else
+			ckpt_keep(st, &c);
+	}
+	pthread_rwlock_unlock(&st->map_lock);
+	pthread_mutex_unlock(&st->ckpt_lock);
+	return rc > 0 ? 0 : rc;
 }
 
 void ckpt_release(struct store *st)
@@ -265,6 +335,14 @@ void ckpt_release(struct store *st)
 	st->snap = NULL;
 }
 
+void ckpt_wake(struct store *st)
+{
+	pthread_mutex_lock(&st->ckpt_mx);
+	st->ckpt_wanted = true;
+	pthread_cond_signal(&st->ckpt_cond);
+	pthread_mutex_unlock(&st->ckpt_mx);
+}
+
 static void *ckpt_thread(void *arg)
 {
 	struct store *st = arg;
@@ -272,18 +350,22 @@ static void *ckpt_thread(void *arg)
 	long secs = env && atol(env) > 0 ? atol(env) : 1;
 	struct timespec until;
 
-	pthread_mutex_lock(&st->write_lock);
+	pthread_mutex_lock(&st->ckpt_mx);
 	while (!st->ckpt_stop) {
 		clock_gettime(CLOCK_REALTIME, &until);
 		until.tv_sec += secs;
-		pthread_cond_timedwait(&st->ckpt_cond, &st->write_lock, &until);
-		if (!st->ckpt_stop && st->commits != st->ckpt_commits) {
-			pthread_rwlock_rdlock(&st->map_lock);
-			ckpt_take(st, false);
-			pthread_rwlock_unlock(&st->map_lock);
-		}
+		while (!st->ckpt_wanted && !st->ckpt_stop &&
+		       pthread_cond_timedwait(&st->ckpt_cond, &st->ckpt_mx,
+					      &until) != ETIMEDOUT)
+			;
+		st->ckpt_wanted = false;
+		if (st->ckpt_stop)
+			break;
+		pthread_mutex_unlock(&st->ckpt_mx);
+		ckpt_sync(st);
+		pthread_mutex_lock(&st->ckpt_mx);
 	}
-	pthread_mutex_unlock(&st->write_lock);
+	pthread_mutex_unlock(&st->ckpt_mx);
 	return NULL;
 }
 
@@ -291,6 +373,7 @@ int ckpt_start(struct store *st, const char *path)
 {
 	char file[PATH_MAX];
 	MDB_stat ms;
+	struct slot s;
 	int rc;
 
 	snprintf(file, sizeof(file), "%s/kvfs.sync", path);
@@ -299,23 +382,17 @@ int ckpt_start(struct store *st, const char *path)
 		return -errno;
 	mdb_env_stat(st->env, &ms);
 	st->psize = ms.ms_psize;
-	{
-		struct slot s;
-
-		if (slot_read(st->ckpt_fd, &s) == 0)
-			st->ckpt_seq = s.seq;
-	}
+	boot_id(st->boot_id);
+	if (slot_read(st->ckpt_fd, &s) == 0)
+		st->ckpt_seq = s.seq;
 	pthread_mutex_lock(&st->write_lock);
 	rc = ckpt_take(st, false);
 	pthread_mutex_unlock(&st->write_lock);
 	if (rc)
 		return rc;
-	pthread_cond_init(&st->ckpt_cond, NULL);
 	rc = pthread_create(&st->ckpt_tid, NULL, ckpt_thread, st);
-	if (rc) {
-		pthread_cond_destroy(&st->ckpt_cond);
+	if (rc)
 		return -rc;
-	}
 	st->ckpt_running = true;
 	return 0;
 }
@@ -323,12 +400,11 @@ int ckpt_start(struct store *st, const char *path)
 void ckpt_stop(struct store *st)
 {
 	if (st->ckpt_running) {
-		pthread_mutex_lock(&st->write_lock);
+		pthread_mutex_lock(&st->ckpt_mx);
 		st->ckpt_stop = true;
 		pthread_cond_signal(&st->ckpt_cond);
-		pthread_mutex_unlock(&st->write_lock);
+		pthread_mutex_unlock(&st->ckpt_mx);
 		pthread_join(st->ckpt_tid, NULL);
-		pthread_cond_destroy(&st->ckpt_cond);
 		st->ckpt_running = false;
 	}
 	if (st->ckpt_fd >= 0) {

@@ -25,8 +25,9 @@
 /* A large value is written in transactions of at most this many bytes. */
 #define STORE_TXN_BYTES		(4u << 20)
 /*
- * A checkpoint is taken after this many commits (or a second): the pages
- * freed meanwhile wait for it before they are used again.
+ * The checkpoint thread is woken after this many commits (or a second):
+ * the pages freed meanwhile wait for a checkpoint before they are used
+ * again.
  */
 #define CKPT_COMMITS		64
 
@@ -58,14 +59,25 @@ struct store {
 	MDB_txn **pool;
 	size_t npool, cappool;
 
-	/* Checkpoints (store_ckpt.c), guarded by write_lock. */
+	/*
+	 * Checkpoints (store_ckpt.c).  One is taken at a time: by the
+	 * checkpoint thread or store_sync() holding ckpt_lock (then
+	 * write_lock, briefly, to pin the state, and map_lock shared until it
+	 * is recorded), or by grow_map() and ckpt_stop() holding write_lock
+	 * with no other running.  snap and ckpt_commits change under
+	 * ckpt_lock with map_lock shared, or map_lock exclusive; commits
+	 * under write_lock.  ckpt_mx guards the thread's wake-up.
+	 */
+	pthread_mutex_t ckpt_lock;
 	MDB_txn *snap;			/* the checkpoint's state, pinned */
 	int ckpt_fd;			/* kvfs.sync */
 	size_t psize;
+	char boot_id[40];
 	uint64_t ckpt_seq, commits, ckpt_commits;
 	pthread_t ckpt_tid;
+	pthread_mutex_t ckpt_mx;
 	pthread_cond_t ckpt_cond;
-	bool ckpt_stop, ckpt_running;
+	bool ckpt_wanted, ckpt_stop, ckpt_running;
 
 	/* Chunks were queued in gc since the last collection. */
 	bool gc_queued;
@@ -97,15 +109,20 @@ void store_read_end(struct store *st, MDB_txn *txn);
 /*
  * Checkpoints (store_ckpt.c).  ckpt_recover: before the environment opens,
  * set it back to its last checkpoint if the machine crashed since.
- * ckpt_start/ckpt_stop: the first checkpoint and the thread that takes one
- * a second; the last, marked clean.  ckpt_take: flush and record the
- * current state (write_lock held, no transaction running); ckpt_release:
- * let its pinned state go.  0 or a negative errno.
+ * ckpt_start/ckpt_stop: the first checkpoint and the thread that takes the
+ * others; the last, marked clean.  ckpt_take: flush and record the
+ * current state there and then (write_lock held, no other checkpoint
+ * running, map_lock held).  ckpt_sync: the same with no lock held, the
+ * disk flushing while commits go on; nothing to do if nothing was
+ * committed since the last.  ckpt_wake: ask the thread for one now.
+ * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
 int ckpt_recover(const char *path);
 int ckpt_start(struct store *st, const char *path);
 void ckpt_stop(struct store *st);
 int ckpt_take(struct store *st, bool clean);
+int ckpt_sync(struct store *st);
+void ckpt_wake(struct store *st);
 void ckpt_release(struct store *st);
 
 /* Map an LMDB or system error code to a negative errno. */
