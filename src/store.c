@@ -147,6 +147,8 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 	size_t seen;
 	int rc;
 
+	/* however busy the store, few pages wait for a checkpoint */
+	ckpt_throttle(st);
 	pthread_mutex_lock(&st->write_lock);
 	for (;;) {
 		pthread_rwlock_rdlock(&st->map_lock);
@@ -166,12 +168,8 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_txn_commit(txn);
 			else
 				mdb_txn_abort(txn);
-			/* however busy the store, a checkpoint follows
-			 * every CKPT_COMMITS commits, so that few pages
-			 * wait for one; it flushes while writers go on */
-			if (!rc && ++st->commits % CKPT_COMMITS == 0 &&
-			    st->ckpt_running)
-				ckpt_wake(st);
+			if (!rc)
+				ckpt_committed(st);
 		}
 		if (rc)
 			state_set(st, &before);
@@ -351,6 +349,7 @@ static void store_free(struct store *st)
 	pthread_mutex_destroy(&st->ckpt_lock);
 	pthread_mutex_destroy(&st->ckpt_mx);
 	pthread_cond_destroy(&st->ckpt_cond);
+	pthread_cond_destroy(&st->ckpt_done);
 	pthread_mutex_destroy(&st->pool_lock);
 	pthread_mutex_destroy(&st->pin_lock);
 	free(st);
@@ -391,6 +390,7 @@ int store_open(const char *path, const struct store_limits *limits,
 	pthread_mutex_init(&st->ckpt_lock, NULL);
 	pthread_mutex_init(&st->ckpt_mx, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);
+	pthread_cond_init(&st->ckpt_done, NULL);
 	pthread_mutex_init(&st->pool_lock, NULL);
 	pthread_mutex_init(&st->pin_lock, NULL);
 	st->npinbuckets = 256;

@@ -211,10 +211,14 @@ static int ckpt_pin(struct store *st, struct ckpt *c, bool clean)
 	unsigned char meta[2][META_COPY];
 	MDB_envinfo info;
 	int fd, newest, rc;
+	bool same;
 
 	memset(c, 0, sizeof(*c));
+	pthread_mutex_lock(&st->ckpt_mx);
 	c->commits = st->commits;
-	if (!clean && st->snap && c->commits == st->ckpt_commits)
+	same = c->commits == st->ckpt_commits;
+	pthread_mutex_unlock(&st->ckpt_mx);
+	if (!clean && st->snap && same)
 		return 1;
 	if (!clean) {
 		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &c->snap);
@@ -277,7 +281,10 @@ static void ckpt_keep(struct store *st, struct ckpt *c)
 	if (st->snap)
 		mdb_txn_abort(st->snap);
 	st->snap = c->snap;
+	pthread_mutex_lock(&st->ckpt_mx);
 	st->ckpt_commits = c->commits;
+	pthread_cond_broadcast(&st->ckpt_done);
+	pthread_mutex_unlock(&st->ckpt_mx);
 }
 
 static int ckpt_fail(struct ckpt *c, int rc)
@@ -335,11 +342,22 @@ void ckpt_release(struct store *st)
 	st->snap = NULL;
 }
 
-void ckpt_wake(struct store *st)
+void ckpt_committed(struct store *st)
 {
 	pthread_mutex_lock(&st->ckpt_mx);
-	st->ckpt_wanted = true;
-	pthread_cond_signal(&st->ckpt_cond);
+	if (++st->commits % CKPT_COMMITS == 0) {
+		st->ckpt_wanted = true;
+		pthread_cond_signal(&st->ckpt_cond);
+	}
+	pthread_mutex_unlock(&st->ckpt_mx);
+}
+
+void ckpt_throttle(struct store *st)
+{
+	pthread_mutex_lock(&st->ckpt_mx);
+	while (st->ckpt_running && !st->ckpt_stop &&
+	       st->commits - st->ckpt_commits >= CKPT_BEHIND_MAX)
+		pthread_cond_wait(&st->ckpt_done, &st->ckpt_mx);
 	pthread_mutex_unlock(&st->ckpt_mx);
 }
 
@@ -403,6 +421,7 @@ void ckpt_stop(struct store *st)
 		pthread_mutex_lock(&st->ckpt_mx);
 		st->ckpt_stop = true;
 		pthread_cond_signal(&st->ckpt_cond);
+		pthread_cond_broadcast(&st->ckpt_done);
 		pthread_mutex_unlock(&st->ckpt_mx);
 		pthread_join(st->ckpt_tid, NULL);
 		st->ckpt_running = false;

@@ -30,6 +30,12 @@
  * again.
  */
 #define CKPT_COMMITS		64
+/*
+ * Writers wait before a new transaction while this many commits have no
+ * checkpoint yet, so that a slow disk cannot make the store grow with
+ * pages held back for the checkpoint.
+ */
+#define CKPT_BEHIND_MAX		(2 * CKPT_COMMITS)
 
 /* Inode numbers of namespaces and of directories without a marker. */
 #define STORE_NS_INO		(1ull << 62)
@@ -64,9 +70,10 @@ struct store {
 	 * checkpoint thread or store_sync() holding ckpt_lock (then
 	 * write_lock, briefly, to pin the state, and map_lock shared until it
 	 * is recorded), or by grow_map() and ckpt_stop() holding write_lock
-	 * with no other running.  snap and ckpt_commits change under
-	 * ckpt_lock with map_lock shared, or map_lock exclusive; commits
-	 * under write_lock.  ckpt_mx guards the thread's wake-up.
+	 * with no other running.  snap changes under ckpt_lock with map_lock
+	 * shared, or map_lock exclusive.  ckpt_mx guards the counts of
+	 * commits (made, and covered by the last checkpoint) and the
+	 * thread's wake-up; it is taken last.
 	 */
 	pthread_mutex_t ckpt_lock;
 	MDB_txn *snap;			/* the checkpoint's state, pinned */
@@ -76,7 +83,8 @@ struct store {
 	uint64_t ckpt_seq, commits, ckpt_commits;
 	pthread_t ckpt_tid;
 	pthread_mutex_t ckpt_mx;
-	pthread_cond_t ckpt_cond;
+	pthread_cond_t ckpt_cond;	/* wakes the thread */
+	pthread_cond_t ckpt_done;	/* a checkpoint was recorded */
 	bool ckpt_wanted, ckpt_stop, ckpt_running;
 
 	/* Chunks were queued in gc since the last collection. */
@@ -114,7 +122,9 @@ void store_read_end(struct store *st, MDB_txn *txn);
  * current state there and then (write_lock held, no other checkpoint
  * running, map_lock held).  ckpt_sync: the same with no lock held, the
  * disk flushing while commits go on; nothing to do if nothing was
- * committed since the last.  ckpt_wake: ask the thread for one now.
+ * committed since the last.  ckpt_committed: count a commit (write_lock
+ * held), waking the thread every CKPT_COMMITS.  ckpt_throttle: wait, with
+ * no lock held, while CKPT_BEHIND_MAX commits wait for a checkpoint.
  * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
 int ckpt_recover(const char *path);
@@ -122,7 +132,8 @@ int ckpt_start(struct store *st, const char *path);
 void ckpt_stop(struct store *st);
 int ckpt_take(struct store *st, bool clean);
 int ckpt_sync(struct store *st);
-void ckpt_wake(struct store *st);
+void ckpt_committed(struct store *st);
+void ckpt_throttle(struct store *st);
 void ckpt_release(struct store *st);
 
 /* Map an LMDB or system error code to a negative errno. */
