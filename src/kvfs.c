@@ -26,6 +26,7 @@
 #include "log.h"
 #include "ops.h"
 #include "sweep.h"
+#include "trim.h"
 
 /* What the kernel may cache; kvfs is the only writer of its store. */
 #define ENTRY_TIMEOUT		86400.0
@@ -54,6 +55,7 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("write_rate_limit", KEY_KVOPT),
 	FUSE_OPT_KEY("write_rate_limit=", KEY_KVOPT),
 	FUSE_OPT_KEY("default_namespace=", KEY_KVOPT),
+	FUSE_OPT_KEY("node_cache=", KEY_KVOPT),
 	FUSE_OPT_END
 };
 
@@ -71,6 +73,8 @@ static void usage(const char *prog)
 	       "    -o max_storage=N          bytes of values, 0 = none (default 0)\n"
 	       "    -o write_rate_limit=on    one write per key per second (default off)\n"
 	       "    -o default_namespace=NAME created with a new store (default \"default\")\n"
+	       "    -o node_cache=N           names the daemon keeps for the kernel's\n"
+	       "                              cache (default 100000)\n"
 	       "Sizes take K, M and G suffixes (powers of 1024).\n\n",
 	       prog);
 }
@@ -229,12 +233,14 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 		goto out_destroy;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
-	rc = sweeper_start(fs, &fs->sweeper);
+	rc = worker_start(sweep_run, fs, &fs->sweeper);
+	if (!rc)
+		rc = worker_start(trim_run, fs, &fs->trimmer);
 	if (rc) {
-		fprintf(stderr, "kvfs: cannot start the expiry sweep: %s\n",
+		fprintf(stderr, "kvfs: cannot start a thread: %s\n",
 			strerror(-rc));
 		rc = 1;
-		goto out_unmount;
+		goto out_workers;
 	}
 	report(report_fd, 0);
 	if (fo->singlethread) {
@@ -253,9 +259,11 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	/* the loop reports the signal that ended it: a requested exit */
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
-	sweeper_stop(fs->sweeper);
-	fs->sweeper = NULL;
-out_unmount:
+out_workers:
+	worker_stop(fs->trimmer);
+	worker_stop(fs->sweeper);
+	fs->trimmer = fs->sweeper = NULL;
+
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

@@ -24,9 +24,10 @@ struct opener {
 
 struct nodes {
 	pthread_mutex_t lock;
-	struct node root;
+	struct node root;	/* also the head of the ring of live nodes */
 	struct node **buckets;
-	size_t nbuckets, count;
+	size_t nbuckets, count;	/* count: nodes attached */
+	size_t live;		/* nodes allocated */
 	uint64_t version;	/* renames so far */
 };
 
@@ -57,11 +58,28 @@ int nodes_new(struct nodes **out)
 	t->root.attached = true;
 	t->root.name = (char *)"";
 	t->root.ino = 1;
+	t->root.prev = t->root.next = &t->root;
 	*out = t;
 	return 0;
 }
 
-static void free_node(struct node *n)
+/* Take n out of the ring of live nodes. */
+static void unlink_node(struct node *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+}
+
+/* Put n at the front of the ring: the most recently used. */
+static void link_front(struct nodes *t, struct node *n)
+{
+	n->prev = &t->root;
+	n->next = t->root.next;
+	n->next->prev = n;
+	t->root.next = n;
+}
+
+static void free_node(struct nodes *t, struct node *n)
 {
 	while (n->openers) {
 		struct opener *o = n->openers;
@@ -69,10 +87,8 @@ static void free_node(struct node *n)
 		n->openers = o->next;
 		free(o);
 	}
-	if (n->prev)
-		n->prev->next = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
+	unlink_node(n);
+	t->live--;
 	free(n->name);
 	free(n);
 }
@@ -80,8 +96,8 @@ static void free_node(struct node *n)
 void nodes_free(struct nodes *t)
 {
 	/* at unmount every node goes, whatever the kernel still held */
-	while (t->root.next)
-		free_node(t->root.next);
+	while (t->root.next != &t->root)
+		free_node(t, t->root.next);
 	free(t->buckets);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
@@ -170,7 +186,7 @@ static void maybe_free(struct nodes *t, struct node *n)
 		struct node *parent = n->parent;
 
 		unhash(t, n);
-		free_node(n);
+		free_node(t, n);
 		parent->children--;
 		n = parent;
 	}
@@ -186,6 +202,8 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	old = *slot(t, parent, name, len);
 	if (old && old->ino == ino && old->gen == gen) {
 		old->nlookup++;
+		unlink_node(old);
+		link_front(t, old);
 		pthread_mutex_unlock(&t->lock);
 		return old;
 	}
@@ -208,11 +226,8 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	n->size = size;
 	n->nlookup = 1;
 	parent->children++;
-	n->prev = &t->root;
-	n->next = t->root.next;
-	if (n->next)
-		n->next->prev = n;
-	t->root.next = n;
+	link_front(t, n);
+	t->live++;
 	rehash(t, n);
 	pthread_mutex_unlock(&t->lock);
 	return n;
@@ -531,4 +546,42 @@ void nodes_clear_opener(struct nodes *t, struct node *n, void *h)
 	pthread_mutex_lock(&t->lock);
 	take(n, h, 0);
 	pthread_mutex_unlock(&t->lock);
+}
+
+size_t nodes_live(struct nodes *t)
+{
+	size_t live;
+
+	pthread_mutex_lock(&t->lock);
+	live = t->live;
+	pthread_mutex_unlock(&t->lock);
+	return live;
+}
+
+size_t nodes_oldest(struct nodes *t, size_t max, struct inval *out)
+{
+	struct node *n, *prev;
+	size_t seen, found = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (n = t->root.prev, seen = 0; n != &t->root && seen < max &&
+	     seen < t->live;
+	     n = prev, seen++) {
+		prev = n->prev;
+		/* looked at: not again before the others */
+		unlink_node(n);
+		link_front(t, n);
+		if (!n->attached || !n->nlookup || n->opens || n->children ||
+		    node_level(n) != LEVEL_KEY)
+			continue;
+		/* with its NUL: the kernel is sent namelen + 1 bytes */
+		out[found].name = strndup(n->name, n->namelen);
+		if (!out[found].name)
+			break;
+		out[found].len = n->namelen;
+		out[found].parent = nodes_id(n->parent);
+		found++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
 }

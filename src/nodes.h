@@ -153,4 +153,23 @@ void nodes_clear_opener(struct nodes *t, struct node *n, void *h);
 /* Is n still attached under its name? */
 bool nodes_attached(struct nodes *t, struct node *n);
 
+/* A kernel dentry to drop once no lock is held: parent's id and a name. */
+struct inval {
+	uint64_t parent;
+	char *name;	/* malloc'd, len bytes and a NUL */
+	size_t len;
+};
+
+/* How many nodes the table holds. */
+size_t nodes_live(struct nodes *t);
+
+/*
+ * The dentries of the least recently looked-up of the max oldest nodes
+ * that the kernel may forget (keys and directories below a namespace, with
+ * no open handle and no child node), in out[] (room for max): their count.
+ * Each node looked at counts as used, so that one the kernel keeps is not
+ * asked for again before the others.
+ */
+size_t nodes_oldest(struct nodes *t, size_t max, struct inval *out);
+
 #endif

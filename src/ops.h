@@ -19,6 +19,7 @@
 #include "options.h"
 #include "pending.h"
 #include "store.h"
+#include "worker.h"
 
 struct kvfs {
 	struct store *st;
@@ -30,7 +31,8 @@ struct kvfs {
 	double attr_timeout;
 	double dir_attr_timeout;
 	struct ratelimit *rl;
-	struct sweeper *sweeper;
+	struct worker *sweeper;	/* sweep.c */
+	struct worker *trimmer;	/* trim.c */
 };
 
 /* An open key. */
@@ -91,13 +93,6 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 /* Check a new name in parent and build its path: 0 or -errno. */
 int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 		   struct kpath *p);
-
-/* A kernel dentry to drop once no lock is held. */
-struct inval {
-	uint64_t parent;
-	char *name;
-	size_t len;
-};
 
 /* Open the key's current value into h (its base content): 0 or -errno. */
 int handle_open_value(struct kvfs *fs, struct handle *h);

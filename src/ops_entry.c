@@ -17,6 +17,7 @@
 
 #include "keys.h"
 #include "ops.h"
+#include "trim.h"
 
 int with_path(struct kvfs *fs, struct node *n, path_fn fn, void *arg)
 {
@@ -111,6 +112,7 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 	e.entry_timeout = cache_timeout(fs->entry_timeout, a);
 	if (fuse_reply_entry(req, &e))
 		nodes_forget(fs->nodes, n, 1);
+	trim_check(fs);
 }
 
 int new_child_path(struct kvfs *fs, struct node *parent, const char *name,

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "trim.h"
 
 #define LOAD_CHUNK	(256u << 10)
 
@@ -307,6 +308,7 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		handle_close(fs, h);
 		free(h);
 	}
+	trim_check(fs);
 }
 
 static void kvfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

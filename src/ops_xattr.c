@@ -20,7 +20,7 @@
 
 #include "kvxattr.h"
 #include "ops.h"
-#include "sweep.h"
+#include "worker.h"
 
 struct xattr_arg {
 	uint64_t ino;		/* the key the node stands for */
@@ -78,7 +78,7 @@ static void expiry_changed(struct kvfs *fs, struct node *n)
 	nodes_detach(fs->nodes, n, &inv.parent, &inv.name, &inv.len);
 	inval_send(fs, &inv);
 	fuse_lowlevel_notify_inval_inode(fs->se, nodes_id(n), -1, 0);
-	sweeper_kick(fs->sweeper);
+	worker_kick(fs->sweeper);
 }
 
 static void kvfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -24,6 +24,7 @@ void kvfs_opts_defaults(struct kvfs_opts *opts)
 	opts->max_namespaces = 1000;
 	opts->max_storage = 0;
 	opts->write_rate_limit = false;
+	opts->node_cache = 100000;
 	strcpy(opts->default_namespace, "default");
 }
 
@@ -119,6 +120,7 @@ static const struct opt_desc opt_table[] = {
 	OPT(max_namespaces, OPT_COUNT, 1, KVFS_NAMESPACES_CEIL),
 	OPT(max_storage, OPT_SIZE, 0, KVFS_STORAGE_CEIL),
 	OPT(write_rate_limit, OPT_BOOL, 0, 1),
+	OPT(node_cache, OPT_COUNT, KVFS_NODE_CACHE_MIN, KVFS_NODE_CACHE_CEIL),
 	OPT(default_namespace, OPT_NAME, 0, 0),
 };
 

@@ -21,6 +21,7 @@ struct kvfs_opts {
 	uint64_t max_namespaces;
 	uint64_t max_storage;		/* bytes of values, 0 = no limit */
 	bool write_rate_limit;		/* one write per key per second */
+	uint64_t node_cache;		/* names the daemon keeps for the kernel */
 	char default_namespace[64];
 };
 
@@ -31,6 +32,8 @@ struct kvfs_opts {
 #define KVFS_TTL_CEIL		(100ull * 365 * 86400)
 #define KVFS_NAMESPACES_CEIL	1000000u
 #define KVFS_STORAGE_CEIL	(1ull << 62)
+#define KVFS_NODE_CACHE_MIN	100u
+#define KVFS_NODE_CACHE_CEIL	100000000u
 
 /* Fill opts with the defaults of SPEC section 1. */
 void kvfs_opts_defaults(struct kvfs_opts *opts);

@@ -14,7 +14,8 @@ for opt in max_key_size=abc max_key_size=0 max_key_size=5000 \
 	max_value_size= max_metadata_size=100K max_metadata_size=1 \
 	min_expiration_ttl=1m min_expiration_ttl=-5 max_namespaces=0 \
 	max_namespaces=1k max_storage=1Q max_storage=99999999999999999999 \
-	write_rate_limit=maybe default_namespace=ab 'default_namespace=a b'; do
+	write_rate_limit=maybe default_namespace=ab 'default_namespace=a b' \
+	node_cache=99 node_cache=100000001 node_cache=1e5; do
 	err=$("$KVFS_BIN" -o "$opt" "$STORE" "$MNT" 2>&1)
 	st=$?
 	lines=$(printf '%s\n' "$err" | wc -l)
