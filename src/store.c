@@ -466,6 +466,9 @@ int store_open(const char *path, const struct store_limits *limits,
 		store_free(st);
 		return rc;
 	}
+	/* not worth failing the mount for */
+	if (warm_start(st))
+		kvfs_log(KVFS_WARN, "cannot map the store ahead of readers");
 	*out = st;
 	return 0;
 }
@@ -477,6 +480,7 @@ const char *store_backend_version(void)
 
 void store_close(struct store *st)
 {
+	warm_stop(st);
 	ckpt_stop(st);		/* the last checkpoint, marked clean */
 	store_free(st);
 }

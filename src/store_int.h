@@ -87,6 +87,10 @@ struct store {
 	pthread_cond_t ckpt_done;	/* a checkpoint was recorded */
 	bool ckpt_wanted, ckpt_stop, ckpt_running;
 
+	/* The thread mapping cached pages after opening (store_warm.c). */
+	pthread_t warm_tid;
+	bool warm_running, warm_stop;
+
 	/* Chunks were queued in gc since the last collection. */
 	bool gc_queued;
 
@@ -128,6 +132,14 @@ void store_read_end(struct store *st, MDB_txn *txn);
  * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
 int ckpt_recover(const char *path);
+
+/*
+ * Map the pages of the store that the page cache holds, in a thread of
+ * its own (store_warm.c): warm_start returns 0 or a negative errno;
+ * warm_stop waits for the thread to end (it stops at the next chunk).
+ */
+int warm_start(struct store *st);
+void warm_stop(struct store *st);
 int ckpt_start(struct store *st, const char *path);
 void ckpt_stop(struct store *st);
 int ckpt_take(struct store *st, bool clean);
