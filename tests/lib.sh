@@ -140,9 +140,25 @@ umount_kvfs() {
 	return $status
 }
 
+# abort_fuse DEV: abort the FUSE connection of device DEV (fusectl), as an
+# administrator does when its daemon is gone: a daemon thread killed while
+# the kernel had it wait for a directory lock, held by a request that now
+# gets no answer, would otherwise never let the process end.
+abort_fuse() {
+	[ -n "$1" ] && [ "$(id -u)" = 0 ] || return 0
+	[ -d /sys/fs/fuse/connections ] || return 0
+	[ -e "/sys/fs/fuse/connections/$1" ] ||
+		mount -t fusectl none /sys/fs/fuse/connections 2>/dev/null
+	[ -e "/sys/fs/fuse/connections/$1/abort" ] &&
+		echo 1 > "/sys/fs/fuse/connections/$1/abort"
+	return 0
+}
+
 # kill_kvfs: SIGKILL the daemon and clear the dead mount.
 kill_kvfs() {
+	dev=$(stat -c %d "$MNT" 2>/dev/null)
 	kill -9 "$KVFS_PID" 2>/dev/null
+	abort_fuse "$dev"
 	wait "$KVFS_PID" 2>/dev/null
 	KVFS_PID=
 	fusermount3 -uz "$MNT" 2>/dev/null
