@@ -258,7 +258,8 @@ static bool matches(const char *dir, int w, const struct model *m, char *why,
 			snprintf(why, whylen, "%.300s: exists, expected none", p);
 			return false;
 		}
-		if (n != (ssize_t)s->len || memcmp(buf, s->val, s->len)) {
+		if (n != (ssize_t)s->len ||
+		    (s->len && memcmp(buf, s->val, s->len))) {
 			snprintf(why, whylen, "%.300s: %zd bytes differ from the "
 				 "%zu expected", p, n, s->len);
 			return false;

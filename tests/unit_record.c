@@ -36,7 +36,7 @@ static size_t round_trip(const struct rec *r, const char *what)
 	ok(rc == 0 && same_attr(&r->a, &back.a) &&
 	   back.chunked == r->chunked && back.metalen == r->metalen &&
 	   (!r->metalen || !memcmp(back.meta, r->meta, r->metalen)) &&
-	   (r->chunked || !memcmp(back.inl, r->inl, inl)),
+	   (r->chunked || !inl || !memcmp(back.inl, r->inl, inl)),
 	   "%s: decodes as encoded (%zu bytes)", what, n);
 	free(buf);
 	return n;
