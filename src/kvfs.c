@@ -264,7 +264,6 @@ out_workers:
 	worker_stop(fs->trimmer);
 	worker_stop(fs->sweeper);
 	fs->trimmer = fs->sweeper = NULL;
-
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

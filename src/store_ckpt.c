@@ -282,7 +282,7 @@ static void ckpt_keep(struct store *st, struct ckpt *c)
 		mdb_txn_abort(st->snap);
 	st->snap = c->snap;
 	pthread_mutex_lock(&st->ckpt_mx);
-	st->ckpt_commits = c->commits;
+	st->ckpt_commits = st->ckpt_tried = c->commits;
 	pthread_cond_broadcast(&st->ckpt_done);
 	pthread_mutex_unlock(&st->ckpt_mx);
 }
@@ -330,6 +330,14 @@ int ckpt_sync(struct store *st)
 		else
 			ckpt_keep(st, &c);
 	}
+	if (rc < 0) {
+		/* writers waiting for it go on: a failing disk gives them
+		 * errors, not a hang; the next checkpoint tries again */
+		pthread_mutex_lock(&st->ckpt_mx);
+		st->ckpt_tried = st->commits;
+		pthread_cond_broadcast(&st->ckpt_done);
+		pthread_mutex_unlock(&st->ckpt_mx);
+	}
 	pthread_rwlock_unlock(&st->map_lock);
 	pthread_mutex_unlock(&st->ckpt_lock);
 	return rc > 0 ? 0 : rc;
@@ -356,7 +364,7 @@ void ckpt_throttle(struct store *st)
 {
 	pthread_mutex_lock(&st->ckpt_mx);
 	while (st->ckpt_running && !st->ckpt_stop &&
-	       st->commits - st->ckpt_commits >= CKPT_BEHIND_MAX)
+	       st->commits - st->ckpt_tried >= CKPT_BEHIND_MAX)
 		pthread_cond_wait(&st->ckpt_done, &st->ckpt_mx);
 	pthread_mutex_unlock(&st->ckpt_mx);
 }

@@ -80,7 +80,10 @@ struct store {
 	int ckpt_fd;			/* kvfs.sync */
 	size_t psize;
 	char boot_id[40];
-	uint64_t ckpt_seq, commits, ckpt_commits;
+	uint64_t ckpt_seq;
+	uint64_t commits;		/* made since the store opened */
+	uint64_t ckpt_commits;		/* covered by the last checkpoint */
+	uint64_t ckpt_tried;		/* ... by the last one tried */
 	pthread_t ckpt_tid;
 	pthread_mutex_t ckpt_mx;
 	pthread_cond_t ckpt_cond;	/* wakes the thread */
@@ -128,7 +131,8 @@ void store_read_end(struct store *st, MDB_txn *txn);
  * disk flushing while commits go on; nothing to do if nothing was
  * committed since the last.  ckpt_committed: count a commit (write_lock
  * held), waking the thread every CKPT_COMMITS.  ckpt_throttle: wait, with
- * no lock held, while CKPT_BEHIND_MAX commits wait for a checkpoint.
+ * no lock held, while CKPT_BEHIND_MAX commits wait for a checkpoint (one
+ * that failed releases them too).
  * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
 int ckpt_recover(const char *path);
