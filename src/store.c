@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -140,6 +141,19 @@ static int grow_map(struct store *st, size_t seen)
 	return rc ? ENOSPC : 0;
 }
 
+/*
+ * LMDB reports a short write as EIO; on a disk with less room than a
+ * transaction writes, that is the disk being full.
+ */
+static bool disk_full(struct store *st)
+{
+	struct statvfs sv;
+	int fd;
+
+	return !mdb_env_get_fd(st->env, &fd) && fstatvfs(fd, &sv) == 0 &&
+	       (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * STORE_TXN_BYTES;
+}
+
 int store_write(struct store *st, store_txn_fn fn, void *arg)
 {
 	struct state_disk before, after;
@@ -164,10 +178,13 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_put(txn, st->info,
 					     (MDB_val *)&state_key, &v, 0);
 			}
-			if (!rc)
+			if (!rc) {
 				rc = mdb_txn_commit(txn);
-			else
+				if (rc == EIO && disk_full(st))
+					rc = ENOSPC;
+			} else {
 				mdb_txn_abort(txn);
+			}
 			if (!rc)
 				ckpt_committed(st);
 		}
