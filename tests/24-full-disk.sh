@@ -63,4 +63,28 @@ done
 is "$bad" 0 "after a remount every kept and new value is whole"
 umount_kvfs
 
+# the same with max_storage on a store with room to spare
+STORE=$TEST_DIR/store
+mount_kvfs -o max_storage=8M
+acked=0
+err=
+for i in $(seq 1 20); do
+	out=$("$FSOP" fill "$D/m$i" A $MiB)
+	[ "$out" = OK ] || { err=$out; break; }
+	acked=$i
+done
+is "$err:$acked" "ENOSPC:8" "max_storage=8M: the ninth 1 MiB value is ENOSPC"
+is "$("$FSOP" fill "$D/m1" B $((MiB + 1)))" ENOSPC \
+	"growing a value past it: ENOSPC"
+bad=0
+for j in $(seq 1 8); do
+	[ "$("$FSOP" uniform "$D/m$j" $MiB)" = OK ] || bad=$((bad + 1))
+done
+is "$bad" 0 "the 8 values stored before read back whole"
+rm "$D/m1" "$D/m2"
+is "$("$FSOP" fill "$D/m9" C $MiB)$("$FSOP" fill "$D/m10" C $MiB)" OKOK \
+	"after deleting two, two fit again"
+is "$("$FSOP" fill "$D/m11" C $MiB)" ENOSPC "and no more"
+umount_kvfs
+
 done_testing
