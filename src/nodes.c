@@ -27,7 +27,8 @@ struct nodes {
 	struct node root;	/* also the head of the ring of live nodes */
 	struct node **buckets;
 	size_t nbuckets, count;	/* count: nodes attached */
-	size_t live;		/* nodes allocated */
+	size_t live;		/* nodes allocated (changed under lock,
+				 * read without) */
 	uint64_t version;	/* renames so far */
 };
 
@@ -88,7 +89,7 @@ static void free_node(struct nodes *t, struct node *n)
 		free(o);
 	}
 	unlink_node(n);
-	t->live--;
+	__atomic_sub_fetch(&t->live, 1, __ATOMIC_RELAXED);
 	free(n->name);
 	free(n);
 }
@@ -227,7 +228,7 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	n->nlookup = 1;
 	parent->children++;
 	link_front(t, n);
-	t->live++;
+	__atomic_add_fetch(&t->live, 1, __ATOMIC_RELAXED);
 	rehash(t, n);
 	pthread_mutex_unlock(&t->lock);
 	return n;
@@ -550,12 +551,8 @@ void nodes_clear_opener(struct nodes *t, struct node *n, void *h)
 
 size_t nodes_live(struct nodes *t)
 {
-	size_t live;
-
-	pthread_mutex_lock(&t->lock);
-	live = t->live;
-	pthread_mutex_unlock(&t->lock);
-	return live;
+	/* read on every lookup: no lock, a count a moment old will do */
+	return __atomic_load_n(&t->live, __ATOMIC_RELAXED);
 }
 
 size_t nodes_oldest(struct nodes *t, size_t max, struct inval *out)
