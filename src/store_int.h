@@ -126,8 +126,8 @@ void store_read_end(struct store *st, MDB_txn *txn);
  * set it back to its last checkpoint if the machine crashed since.
  * ckpt_start/ckpt_stop: the first checkpoint and the thread that takes the
  * others; the last, marked clean.  ckpt_take: flush and record the
- * current state there and then (write_lock held, no other checkpoint
- * running, map_lock held).  ckpt_sync: the same with no lock held, the
+ * current state there and then, write_lock held and no other checkpoint
+ * running (map_lock held exclusively, or no other thread yet or still).  ckpt_sync: the same with no lock held, the
  * disk flushing while commits go on; nothing to do if nothing was
  * committed since the last.  ckpt_committed: count a commit (write_lock
  * held), waking the thread every CKPT_COMMITS.  ckpt_throttle: wait, with

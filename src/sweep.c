@@ -3,9 +3,8 @@
  *
  * A worker thread (worker.c) sleeps until the earliest expiration in the
  * store (or until an expiration is set), then deletes what has expired in
- * passes of at
- * most SWEEP_BATCH keys, each its own short transaction, so that writers
- * wait for one pass at most.  Readers never depend on it: an expired key
+ * passes of at most SWEEP_BATCH keys, each its own short transaction, so
+ * that writers wait for one pass at most.  Readers never depend on it: an expired key
  * is absent from the second it expires whether or not it was swept yet.
  * The sweep gives the space back and drops the kernel's dentry of the key
  * (its cache timeouts already ended at the expiry; this also covers
