@@ -15,15 +15,21 @@ trap 'cleanup; umount "$SMALL" 2>/dev/null; rmdir "$SMALL"' EXIT
 STORE=$SMALL/store
 MiB=1048576
 
+# fill_until PREFIX MAX: write 1 MiB values PREFIX1... until one fails;
+# acked: how many were acknowledged, err: how the next failed
+fill_until() {
+	acked=0
+	err=
+	for i in $(seq 1 "$2"); do
+		out=$("$FSOP" fill "$D/$1$i" A $MiB)
+		[ "$out" = OK ] || { err=$out; return; }
+		acked=$i
+	done
+}
+
 mount_kvfs
 D=$MNT/default
-acked=0
-err=
-for i in $(seq 1 100); do
-	out=$("$FSOP" fill "$D/k$i" A $MiB)
-	[ "$out" = OK ] || { err=$out; break; }
-	acked=$i
-done
+fill_until k 100
 is "$err" ENOSPC "writes past the space fail with ENOSPC (after $acked MiB)"
 [ "$acked" -ge 20 ] && pass "the disk held $acked values of 1 MiB first" ||
 	fail "the disk held only $acked values of 1 MiB"
@@ -66,13 +72,7 @@ umount_kvfs
 # the same with max_storage on a store with room to spare
 STORE=$TEST_DIR/store
 mount_kvfs -o max_storage=8M
-acked=0
-err=
-for i in $(seq 1 20); do
-	out=$("$FSOP" fill "$D/m$i" A $MiB)
-	[ "$out" = OK ] || { err=$out; break; }
-	acked=$i
-done
+fill_until m 20
 is "$err:$acked" "ENOSPC:8" "max_storage=8M: the ninth 1 MiB value is ENOSPC"
 is "$("$FSOP" fill "$D/m1" B $((MiB + 1)))" ENOSPC \
 	"growing a value past it: ENOSPC"
