@@ -48,6 +48,7 @@ struct handle {
 	int error;		/* a failed write: reported again at close */
 	struct timespec mtime;	/* of the last write */
 	struct kv_attr attr;	/* the key's attributes as last seen */
+	struct inval later;	/* an fsync's commit, told at flush */
 };
 
 /* Its content, as the handle sees it. */
@@ -107,6 +108,10 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
  */
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
 void inval_send(struct kvfs *fs, struct inval *inv);
+
+/* The notification of h's last commit, if it has one, into inv (h->lock
+ * held, inv empty or sent). */
+void handle_take_later(struct handle *h, struct inval *inv);
 
 /* Free what the handle holds (not the handle itself). */
 void handle_close(struct kvfs *fs, struct handle *h);
