@@ -29,6 +29,10 @@ int kvx_check_metadata(const void *value, size_t len, uint64_t max)
 
 	if (len > max)
 		return -ERANGE;
+	/* a raw NUL is never JSON text; jansson lets one pass after a
+	 * number, true, false or null */
+	if (memchr(value, '\0', len))
+		return -EINVAL;
 	/* any JSON value, strings with \u0000 included; nothing after it */
 	j = json_loadb(value, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
 	if (!j)

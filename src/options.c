@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keys.h"
@@ -51,27 +52,26 @@ int kvfs_parse_count(const char *text, uint64_t *out)
 
 int kvfs_parse_size(const char *text, uint64_t *out)
 {
-	char digits[32];
+	char *digits;
 	size_t len;
 	unsigned shift = 0;
 	uint64_t v;
 	int rc;
 
-	if (!text)
+	if (!text || !(len = strlen(text)))
 		return -EINVAL;
-	len = strlen(text);
-	if (len == 0 || len >= sizeof(digits))
-		return len ? -ERANGE : -EINVAL;
-	memcpy(digits, text, len + 1);
-	switch (digits[len - 1]) {
+	switch (text[len - 1]) {
 	case 'k': case 'K': shift = 10; break;
 	case 'm': case 'M': shift = 20; break;
 	case 'g': case 'G': shift = 30; break;
 	default: break;
 	}
-	if (shift)
-		digits[--len] = '\0';
+	/* any length: leading zeros are digits too */
+	digits = strndup(text, shift ? len - 1 : len);
+	if (!digits)
+		return -ENOMEM;
 	rc = kvfs_parse_count(digits, &v);
+	free(digits);
 	if (rc)
 		return rc;
 	if (shift && v > (UINT64_MAX >> shift))

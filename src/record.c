@@ -224,6 +224,10 @@ static int decode_v1(struct cursor *c, struct rec *out, unsigned *flags)
 		return -EIO;
 	memcpy(&d, c->p, sizeof(d));
 	c->p += sizeof(d);
+	/* as decode_v2 checks: a rewrite of it must decode too */
+	if (d.atime.nsec >= 1000000000u || d.mtime.nsec >= 1000000000u ||
+	    d.ctime.nsec >= 1000000000u || d.btime.nsec >= 1000000000u)
+		return -EIO;
 	*flags = d.flags;
 	out->a.type = d.type;
 	out->a.mode = d.mode;
