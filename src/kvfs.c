@@ -34,11 +34,12 @@
 #define ATTR_TIMEOUT		86400.0
 #define DIR_ATTR_TIMEOUT	1.0
 
-enum { KEY_HELP, KEY_VERSION, KEY_KVOPT };
+enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER };
 
 struct cli {
 	char *store;
 	bool help, version, bad;
+	bool allow_other;	/* then the kernel checks permissions */
 	struct kvfs_opts opts;
 };
 
@@ -57,6 +58,7 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("write_rate_limit=", KEY_KVOPT),
 	FUSE_OPT_KEY("default_namespace=", KEY_KVOPT),
 	FUSE_OPT_KEY("node_cache=", KEY_KVOPT),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_END
 };
 
@@ -96,6 +98,9 @@ static int cli_proc(void *data, const char *arg, int key,
 	case KEY_VERSION:
 		c->version = true;
 		return 0;
+	case KEY_ALLOW_OTHER:
+		c->allow_other = true;
+		return 1;	/* for the kernel too */
 	case KEY_KVOPT:
 		eq = strchr(arg, '=');
 		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -376,6 +381,14 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	snprintf(fsname, sizeof(fsname), "-ofsname=%s", store);
+	/*
+	 * kvfs checks no permission itself: a mount other users may enter
+	 * has the kernel check each key's stored mode and owner, or they
+	 * could read and change anyone's keys.
+	 */
+	if (c.allow_other &&
+	    fuse_opt_add_arg(&args, "-odefault_permissions"))
+		goto out;
 	if (fuse_opt_add_arg(&args, fsname) ||
 	    fuse_opt_add_arg(&args, "-osubtype=kvfs") ||
 	    fuse_parse_cmdline(&args, &fo) != 0)
