@@ -30,6 +30,24 @@
  *   fsop populate DIR COUNT SIZE      create DIR/k0 ... of SIZE bytes each
  *   fsop expire DIR COUNT STEP TTL    set expiration_ttl TTL on DIR/k0 and
  *                                     every STEP-th key up to COUNT
+ *
+ * FLAGS below is a comma-separated list of open(2) flags in lower case,
+ * without O_: rdonly, wronly, rdwr, creat, excl, trunc, append, directory,
+ * nofollow (e.g. "wronly,creat,excl"); files are created 0644.
+ *   fsop openf PATH FLAGS             open with FLAGS, then close
+ *   fsop seek-write PATH FLAGS OFF TEXT   lseek to OFF, write TEXT: "OK n"
+ *                                     with n the offset after the write
+ *   fsop pwrite PATH FLAGS OFF TEXT   pwrite TEXT at OFF, then close
+ *   fsop pread PATH FLAGS OFF LEN     pread LEN bytes at OFF: "OK n BYTES"
+ *   fsop ftrunc PATH FLAGS SIZE       ftruncate a descriptor open FLAGS
+ *   fsop rename-held FROM TO          open TO for reading, rename FROM over
+ *                                     it, then read the descriptor:
+ *                                     "OK BYTES" (what TO held before)
+ *   fsop utimens PATH ATIME MTIME     utimensat; each time is SEC[.NSEC],
+ *                                     now (UTIME_NOW) or omit (UTIME_OMIT);
+ *                                     "fsop utimens PATH null": times NULL
+ *   fsop chmod PATH MODE              MODE in octal
+ *   fsop chown PATH UID GID           -1 leaves one unchanged
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -40,6 +58,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -246,6 +265,172 @@ static int uniform(const char *path, int nsizes, char **sizes)
 	return 1;
 }
 
+static const struct {
+	const char *name;
+	int flag;
+} open_flags[] = {
+	{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
+	{ "creat", O_CREAT }, { "excl", O_EXCL }, { "trunc", O_TRUNC },
+	{ "append", O_APPEND }, { "directory", O_DIRECTORY },
+	{ "nofollow", O_NOFOLLOW },
+};
+
+/* "wronly,creat" -> O_WRONLY | O_CREAT; -1 for an unknown name */
+static int parse_flags(const char *s)
+{
+	int flags = 0;
+
+	while (*s) {
+		size_t len = strcspn(s, ","), i;
+
+		for (i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++)
+			if (strlen(open_flags[i].name) == len &&
+			    !strncmp(open_flags[i].name, s, len))
+				break;
+		if (i == sizeof(open_flags) / sizeof(open_flags[0])) {
+			fprintf(stderr, "fsop: unknown flag in '%s'\n", s);
+			return -1;
+		}
+		flags |= open_flags[i].flag;
+		s += len + (s[len] == ',');
+	}
+	return flags;
+}
+
+/* open PATH with FLAGS, or exit 2 on a bad FLAGS; -1 and errno on failure */
+static int open_flags_or_die(const char *path, const char *flags)
+{
+	int f = parse_flags(flags);
+
+	if (f < 0)
+		exit(2);
+	return open(path, f, 0644);
+}
+
+/* The errno of a failed call on fd, reported after closing fd. */
+static int fd_fail(int fd)
+{
+	int e = errno;
+
+	close(fd);
+	errno = e;
+	return result(-1);
+}
+
+static int seek_write(const char *path, const char *flags, long long off,
+		      const char *text)
+{
+	int fd = open_flags_or_die(path, flags);
+	off_t pos;
+
+	if (fd < 0)
+		return result(-1);
+	if (lseek(fd, (off_t)off, SEEK_SET) < 0 ||
+	    write(fd, text, strlen(text)) < 0 ||
+	    (pos = lseek(fd, 0, SEEK_CUR)) < 0)
+		return fd_fail(fd);
+	if (close(fd) < 0)
+		return result(-1);
+	printf("OK %lld\n", (long long)pos);
+	return 0;
+}
+
+static int pwrite_flags(const char *path, const char *flags, long long off,
+			const char *text)
+{
+	int fd = open_flags_or_die(path, flags);
+
+	if (fd < 0)
+		return result(-1);
+	if (pwrite(fd, text, strlen(text), (off_t)off) < 0)
+		return fd_fail(fd);
+	return result(close(fd));
+}
+
+static int pread_flags(const char *path, const char *flags, long long off,
+		       size_t len)
+{
+	int fd = open_flags_or_die(path, flags);
+	char *buf = malloc(len ? len : 1);
+	ssize_t n;
+
+	if (fd < 0)
+		return result(-1);
+	n = pread(fd, buf, len, (off_t)off);
+	if (n < 0) {
+		free(buf);
+		return fd_fail(fd);
+	}
+	close(fd);
+	printf("OK %zd ", n);
+	fwrite(buf, 1, (size_t)n, stdout);
+	putchar('\n');
+	free(buf);
+	return 0;
+}
+
+static int ftrunc(const char *path, const char *flags, long long size)
+{
+	int fd = open_flags_or_die(path, flags);
+
+	if (fd < 0)
+		return result(-1);
+	if (ftruncate(fd, (off_t)size) < 0)
+		return fd_fail(fd);
+	return result(close(fd));
+}
+
+static int rename_held(const char *from, const char *to)
+{
+	int fd = open(to, O_RDONLY);
+	char buf[4096];
+	ssize_t n;
+
+	if (fd < 0)
+		return result(-1);
+	if (rename(from, to) < 0)
+		return fd_fail(fd);
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return fd_fail(fd);
+	close(fd);
+	printf("OK %.*s\n", (int)n, buf);
+	return 0;
+}
+
+/* SEC[.NSEC] (NSEC as 9 digits), now or omit */
+static struct timespec parse_time(const char *s)
+{
+	struct timespec ts = { 0, 0 };
+	char *end;
+
+	if (!strcmp(s, "now")) {
+		ts.tv_nsec = UTIME_NOW;
+	} else if (!strcmp(s, "omit")) {
+		ts.tv_nsec = UTIME_OMIT;
+	} else {
+		ts.tv_sec = (time_t)strtoll(s, &end, 10);
+		if (*end == '.')
+			ts.tv_nsec = strtol(end + 1, NULL, 10);
+	}
+	return ts;
+}
+
+static int utimens(const char *path, int argc, char **argv)
+{
+	struct timespec ts[2];
+
+	if (!strcmp(argv[0], "null"))
+		return result(utimensat(AT_FDCWD, path, NULL, 0));
+	if (argc < 2) {
+		fprintf(stderr, "fsop: utimens PATH ATIME MTIME\n");
+		return 2;
+	}
+	ts[0] = parse_time(argv[0]);
+	ts[1] = parse_time(argv[1]);
+	return result(utimensat(AT_FDCWD, path, ts, 0));
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
@@ -361,6 +546,28 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "expire") && argc > 5)
 		return expire(a, strtol(b, NULL, 10), strtol(argv[4], NULL, 10),
 			      argv[5]);
+	if (!strcmp(op, "openf") && argc > 3) {
+		fd = open_flags_or_die(a, b);
+		return result(fd < 0 ? -1 : close(fd));
+	}
+	if (!strcmp(op, "seek-write") && argc > 5)
+		return seek_write(a, b, strtoll(argv[4], NULL, 10), argv[5]);
+	if (!strcmp(op, "pwrite") && argc > 5)
+		return pwrite_flags(a, b, strtoll(argv[4], NULL, 10), argv[5]);
+	if (!strcmp(op, "pread") && argc > 5)
+		return pread_flags(a, b, strtoll(argv[4], NULL, 10),
+				   strtoul(argv[5], NULL, 10));
+	if (!strcmp(op, "ftrunc") && argc > 4)
+		return ftrunc(a, b, strtoll(argv[4], NULL, 10));
+	if (!strcmp(op, "rename-held") && argc > 3)
+		return rename_held(a, b);
+	if (!strcmp(op, "utimens") && argc > 3)
+		return utimens(a, argc - 3, argv + 3);
+	if (!strcmp(op, "chmod") && argc > 3)
+		return result(chmod(a, (mode_t)strtoul(b, NULL, 8)));
+	if (!strcmp(op, "chown") && argc > 4)
+		return result(chown(a, (uid_t)strtol(b, NULL, 10),
+				    (gid_t)strtol(argv[4], NULL, 10)));
 	fprintf(stderr, "fsop: unknown operation '%s'\n", op);
 	return 2;
 }
