@@ -8,6 +8,7 @@
 #   said CMD...                 what CMD printed and its exit status
 #   kv ARGS...                  run kvctl
 #   done_testing                print the plan; exit non-zero on a failure
+#   TODO=REASON                 the next assertions are known gaps
 #
 # A script that cannot run here (no /dev/fuse, not root for mount -t)
 # prints "1..0 # SKIP why" and exits 0.
@@ -38,15 +39,20 @@ command -v fusermount3 >/dev/null || skip_all "no fusermount3"
 [ -x "$KVFS_BIN" ] || skip_all "kvfs not built at $KVFS_BIN"
 [ -x "$FSOP" ] || skip_all "fsop not built at $FSOP"
 
+# TODO=REASON: the assertions that follow check a rule kvfs is known
+# not to keep yet (TAP's TODO: a failure is expected, a pass is reported
+# as unexpected, so the mark must go when the gap is fixed).
+TODO=
+
 pass() {
 	tap_n=$((tap_n + 1))
-	echo "ok $tap_n - $*"
+	echo "ok $tap_n - $*${TODO:+ # TODO $TODO}"
 }
 
 fail() {
 	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $*"
+	[ -n "$TODO" ] || tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*${TODO:+ # TODO $TODO}"
 }
 
 # is GOT WANT DESC
