@@ -1,0 +1,730 @@
+/*
+ * stressload.c - processes doing random operations on one set of keys,
+ * with a model that checks every read (fsstress's mix, written here).
+ *
+ *   stressload DIR SECS PROCS SEED
+ *
+ * PROCS processes work SECS seconds on the keys DIR/dD/kK (4 directories
+ * of 8 keys that stay) and DIR/eD/kK (4 directories of 4 keys, which the
+ * processes also make and remove): writes, appends, reads, deletes,
+ * renames (plain and RENAME_NOREPLACE), stats, listings, metadata set and
+ * read, fsyncs.  Then one process reads every key again with nothing
+ * else running.  Prints the counts and "OK", or the first problems and
+ * exits 1; a process still working 60 s after SECS is reported as hung.
+ *
+ * A value is a run of blocks, each written whole by one write or append
+ * operation: a header (magic, length, the operation's number) and bytes
+ * that are a function of that number, so that a torn, mixed or foreign
+ * value shows.  Every operation is recorded in shared memory before it
+ * starts and when it ends, with stamps of one clock shared by all the
+ * processes.  A read that started at r0 and ended at r1 may see a value
+ * (or no value) made by an operation C that started before r1, unless
+ * another operation on that key started after C ended and ended before
+ * r0: then what the read saw was already replaced when it began.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NDDIRS		4
+#define DKEYS		8
+#define NEDIRS		4
+#define EKEYS		4
+#define NK		(NDDIRS * DKEYS + NEDIRS * EKEYS)
+#define KLOG		16384		/* operations per key */
+#define MAXOPS		(1u << 20)
+#define VBUF		(8u << 20)	/* a value read back at most */
+#define BLOCK_MAGIC	0x4b565342u
+#define META		"user.kv.metadata"
+
+enum kind { K_WRITE = 1, K_APPEND, K_UNLINK, K_RENAME, K_META };
+enum state { S_RUNNING, S_DONE, S_FAILED };
+
+struct op {
+	uint64_t start, end;	/* stamps; end is 0 while running */
+	uint16_t key, key2;	/* key2: a rename's target */
+	uint8_t kind, state;
+};
+
+struct block {
+	uint32_t magic, len;	/* len counts the header */
+	uint64_t id;
+};
+
+struct shared {
+	uint64_t clock;
+	uint32_t nops;
+	uint32_t full;		/* a log filled up: stop early */
+	uint64_t counts[16];
+	uint64_t problems;
+	uint32_t klog_n[NK];
+	uint32_t klog[NK][KLOG];
+	struct op ops[MAXOPS];
+};
+
+static struct shared *sh;
+static const char *root;
+static unsigned char *rbuf, *wbuf;
+
+enum count { C_READ, C_ABSENT, C_WRITE, C_APPEND, C_UNLINK, C_RENAME,
+	     C_STAT, C_LIST, C_META_SET, C_META_GET, C_DIR, C_FSYNC,
+	     C_VERIFIED };
+static const char *count_names[] = { "reads", "absent reads", "writes",
+	"appends", "deletes", "renames", "stats", "listings", "metadata sets",
+	"metadata reads", "mkdir/rmdir", "fsyncs", "bytes verified" };
+
+static uint64_t stamp(void)
+{
+	return __atomic_add_fetch(&sh->clock, 1, __ATOMIC_SEQ_CST);
+}
+
+static void count(enum count c, uint64_t n)
+{
+	__atomic_add_fetch(&sh->counts[c], n, __ATOMIC_RELAXED);
+}
+
+static void problem(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+
+static void problem(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (__atomic_add_fetch(&sh->problems, 1, __ATOMIC_SEQ_CST) > 20)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void key_path(char *out, size_t n, int k)
+{
+	if (k < NDDIRS * DKEYS)
+		snprintf(out, n, "%s/d%d/k%d", root, k / DKEYS, k % DKEYS);
+	else
+		snprintf(out, n, "%s/e%d/k%d", root,
+			 (k - NDDIRS * DKEYS) / EKEYS,
+			 (k - NDDIRS * DKEYS) % EKEYS);
+}
+
+static bool in_edir(int k)
+{
+	return k >= NDDIRS * DKEYS;
+}
+
+/* ---- the record of operations ---- */
+
+static void klog_add(int k, uint32_t id)
+{
+	uint32_t i = __atomic_fetch_add(&sh->klog_n[k], 1, __ATOMIC_SEQ_CST);
+
+	if (i >= KLOG) {
+		sh->full = 1;
+		return;
+	}
+	__atomic_store_n(&sh->klog[k][i], id, __ATOMIC_RELEASE);
+}
+
+/* Record an operation about to start; 0 when the record is full. */
+static uint32_t op_begin(enum kind kind, int k, int k2)
+{
+	uint32_t id = __atomic_add_fetch(&sh->nops, 1, __ATOMIC_SEQ_CST);
+	struct op *o;
+
+	if (id >= MAXOPS) {
+		sh->full = 1;
+		return 0;
+	}
+	o = &sh->ops[id];
+	o->kind = (uint8_t)kind;
+	o->key = (uint16_t)k;
+	o->key2 = (uint16_t)k2;
+	o->start = stamp();
+	klog_add(k, id);
+	if (kind == K_RENAME)
+		klog_add(k2, id);
+	return id;
+}
+
+static void op_end(uint32_t id, bool done)
+{
+	struct op *o = &sh->ops[id];
+
+	__atomic_store_n(&o->state, done ? S_DONE : S_FAILED, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&o->end, stamp(), __ATOMIC_SEQ_CST);
+}
+
+/* Does operation id change what key k holds (its value, or whether it
+ * has one)?  Metadata does not. */
+static bool changes(const struct op *o, int k)
+{
+	if (o->kind == K_RENAME)
+		return o->key == k || o->key2 == k;
+	return o->key == k && o->kind != K_META;
+}
+
+/*
+ * The latest start of an operation that changed key k and ended before
+ * stamp r0: a state made by an operation that ended before that start
+ * was replaced before a read beginning at r0.
+ */
+static uint64_t replaced_after(int k, uint64_t r0)
+{
+	uint32_t n = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE), i;
+	uint64_t latest = 0;
+
+	for (i = 0; i < n && i < KLOG; i++) {
+		uint32_t w = __atomic_load_n(&sh->klog[k][i], __ATOMIC_ACQUIRE);
+		const struct op *o = &sh->ops[w];
+		uint64_t end;
+
+		if (!w || !changes(o, k) ||
+		    __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) != S_DONE)
+			continue;
+		end = __atomic_load_n(&o->end, __ATOMIC_ACQUIRE);
+		if (end && end < r0 && o->start > latest)
+			latest = o->start;
+	}
+	return latest;
+}
+
+/*
+ * Could a read of a key ending at stamp r1 see the state made by
+ * operation c (0: the empty start), given the key's replaced_after()?
+ * Not if c started after the read ended, failed, or ended before a
+ * change that ended before the read began.
+ */
+static bool current(uint32_t c, uint64_t latest, uint64_t r1)
+{
+	const struct op *o = &sh->ops[c];
+	uint64_t end;
+
+	if (!c)
+		return latest == 0;
+	if (o->start > r1 ||
+	    __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) == S_FAILED)
+		return false;
+	end = __atomic_load_n(&o->end, __ATOMIC_ACQUIRE);
+	return !end || end > latest;
+}
+
+/* Is an operation of kind kind on k (for renames: onto k, or when
+ * removed, off k) current? */
+static bool some_current(int k, enum kind kind, bool removed,
+			 uint64_t latest, uint64_t r1)
+{
+	uint32_t n = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE), i;
+
+	for (i = 0; i < n && i < KLOG; i++) {
+		uint32_t w = __atomic_load_n(&sh->klog[k][i], __ATOMIC_ACQUIRE);
+		const struct op *o = &sh->ops[w];
+
+		if (!w || o->kind != kind)
+			continue;
+		if (kind == K_RENAME && (removed ? o->key : o->key2) != k)
+			continue;
+		if (current(w, latest, r1))
+			return true;
+	}
+	return false;
+}
+
+/* ---- values ---- */
+
+static uint64_t mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static void gen(unsigned char *out, size_t len, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t v = mix((uint64_t)id << 32 | i);
+
+		memcpy(out + i, &v, len - i < 8 ? len - i : 8);
+	}
+}
+
+static size_t make_block(unsigned char *out, size_t len, uint32_t id)
+{
+	struct block b = { BLOCK_MAGIC, (uint32_t)len, id };
+
+	memcpy(out, &b, sizeof(b));
+	gen(out + sizeof(b), len - sizeof(b), id);
+	return len;
+}
+
+/*
+ * Check a value read of key k: every block whole and made by a write or
+ * append that had started, and the state current.  Returns the problem,
+ * or NULL.
+ */
+static const char *check_value(int k, const unsigned char *v, size_t n,
+			       uint64_t r0, uint64_t r1)
+{
+	static unsigned char *want;
+	uint32_t last = 0, i;
+	uint64_t latest;
+	size_t off = 0;
+
+	if (!want && !(want = malloc(VBUF)))
+		return "out of memory";
+	if (n == 0) {
+		/* a new key between its creation and its writer's close */
+		uint32_t cnt = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE);
+
+		for (i = 0; i < cnt && i < KLOG; i++) {
+			uint32_t w = sh->klog[k][i];
+			const struct op *o = &sh->ops[w];
+			uint64_t end;
+
+			if (!w || o->key != k || (o->kind != K_WRITE &&
+						  o->kind != K_APPEND))
+				continue;
+			end = __atomic_load_n(&o->end, __ATOMIC_ACQUIRE);
+			if (o->start < r1 && (!end || end > r0))
+				return NULL;
+		}
+		return "empty, and no writer of it was running";
+	}
+	while (off < n) {
+		struct block b;
+		const struct op *o;
+
+		if (n - off < sizeof(b))
+			return "a torn block header at the end";
+		memcpy(&b, v + off, sizeof(b));
+		if (b.magic != BLOCK_MAGIC || b.len < sizeof(b) ||
+		    b.len > n - off || b.id == 0 || b.id >= MAXOPS)
+			return "a block header that no writer wrote";
+		o = &sh->ops[b.id];
+		if ((o->kind != K_WRITE && o->kind != K_APPEND) ||
+		    o->start > r1)
+			return "a block of an operation that wrote no value";
+		gen(want, b.len - sizeof(b), (uint32_t)b.id);
+		if (memcmp(v + off + sizeof(b), want, b.len - sizeof(b)))
+			return "a block whose bytes differ from what was written";
+		last = (uint32_t)b.id;
+		off += b.len;
+	}
+	count(C_VERIFIED, n);
+	latest = replaced_after(k, r0);
+	if (sh->ops[last].key == k && current(last, latest, r1))
+		return NULL;
+	if (some_current(k, K_RENAME, false, latest, r1))
+		return NULL;
+	return "a value already replaced when the read began";
+}
+
+static const char *check_absent(int k, uint64_t r0, uint64_t r1)
+{
+	uint64_t latest = replaced_after(k, r0);
+
+	if (current(0, latest, r1) ||
+	    some_current(k, K_RENAME, true, latest, r1) ||
+	    some_current(k, K_UNLINK, false, latest, r1))
+		return NULL;
+	return "absent, but written and not deleted before the read began";
+}
+
+/* ---- the operations ---- */
+
+static bool allowed(int err, int e1, int e2)
+{
+	return err == e1 || err == e2;
+}
+
+static void unexpected(const char *what, int k, int err)
+{
+	char p[512];
+
+	key_path(p, sizeof(p), k);
+	problem("%s %s: %s", what, p, strerror(err));
+}
+
+static void do_read(int k)
+{
+	char p[512];
+	uint64_t r0, r1;
+	const char *why;
+	size_t n = 0;
+	ssize_t got;
+	int fd;
+
+	key_path(p, sizeof(p), k);
+	r0 = stamp();
+	fd = open(p, O_RDONLY);
+	if (fd < 0) {
+		r1 = stamp();
+		if (errno != ENOENT) {
+			unexpected("open", k, errno);
+			return;
+		}
+		if ((why = check_absent(k, r0, r1)))
+			problem("read %s: %s", p, why);
+		count(C_ABSENT, 1);
+		return;
+	}
+	while (n < VBUF && (got = read(fd, rbuf + n, VBUF - n)) > 0)
+		n += (size_t)got;
+	if (got < 0)
+		unexpected("read", k, errno);
+	close(fd);
+	r1 = stamp();
+	if (got >= 0 && (why = check_value(k, rbuf, n, r0, r1)))
+		problem("read %s: %zu bytes: %s", p, n, why);
+	count(C_READ, 1);
+}
+
+static size_t value_size(void)
+{
+	int r = rand() % 100;
+
+	if (r < 80)
+		return 17 + (size_t)(rand() % 2000);
+	if (r < 96)
+		return 2048 + (size_t)(rand() % 62000);
+	return 140000 + (size_t)(rand() % 260000);	/* staged in a file */
+}
+
+static void do_write(int k, bool append)
+{
+	char p[512];
+	size_t len = append ? 17 + (size_t)(rand() % 3000) : value_size();
+	size_t off = 0;
+	uint32_t id;
+	int fd, err = 0;
+	struct stat st;
+
+	key_path(p, sizeof(p), k);
+	if (append && stat(p, &st) == 0 && st.st_size > (1 << 20))
+		append = false;	/* keep values small enough to check */
+	id = op_begin(append ? K_APPEND : K_WRITE, k, 0);
+	if (!id)
+		return;
+	make_block(wbuf, len, id);
+	fd = open(p, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC),
+		  0644);
+	if (fd < 0) {
+		err = errno;
+		op_end(id, false);
+		if (!(err == ENOENT && in_edir(k)))
+			unexpected("open for writing", k, err);
+		return;
+	}
+	while (off < len && !err) {
+		size_t chunk = 1 + rand() % 65536;
+		ssize_t w = write(fd, wbuf + off,
+				  chunk < len - off ? chunk : len - off);
+
+		if (w < 0)
+			err = errno;
+		else
+			off += (size_t)w;
+	}
+	if (!err && rand() % 50 == 0) {
+		if (fsync(fd) < 0)
+			err = errno;
+		count(C_FSYNC, 1);
+	}
+	if (close(fd) < 0 && !err)
+		err = errno;
+	op_end(id, !err);
+	if (err)
+		unexpected(append ? "append" : "write", k, err);
+	count(append ? C_APPEND : C_WRITE, 1);
+}
+
+static void do_unlink(int k)
+{
+	char p[512];
+	uint32_t id = op_begin(K_UNLINK, k, 0);
+	int rc;
+
+	if (!id)
+		return;
+	key_path(p, sizeof(p), k);
+	rc = unlink(p);
+	op_end(id, rc == 0);
+	if (rc < 0 && errno != ENOENT)
+		unexpected("unlink", k, errno);
+	count(C_UNLINK, 1);
+}
+
+static void do_rename(int a, int b, bool noreplace)
+{
+	char p[512], q[512];
+	uint32_t id;
+	int rc;
+
+	if (a == b)
+		return;
+	key_path(p, sizeof(p), a);
+	key_path(q, sizeof(q), b);
+	if (!(id = op_begin(K_RENAME, a, b)))
+		return;
+	rc = renameat2(AT_FDCWD, p, AT_FDCWD, q,
+		       noreplace ? RENAME_NOREPLACE : 0);
+	op_end(id, rc == 0);
+	if (rc < 0 && !allowed(errno, ENOENT, noreplace ? EEXIST : ENOENT))
+		unexpected("rename", a, errno);
+	count(C_RENAME, 1);
+}
+
+static void do_stat(int k)
+{
+	char p[512];
+	struct stat st;
+
+	key_path(p, sizeof(p), k);
+	if (stat(p, &st) < 0) {
+		if (errno != ENOENT)
+			unexpected("stat", k, errno);
+	} else if (!S_ISREG(st.st_mode)) {
+		problem("stat %s: not a regular file", p);
+	}
+	count(C_STAT, 1);
+}
+
+static void do_list(int d)
+{
+	char p[512];
+	struct dirent *e;
+	DIR *dir;
+	int max = d < NDDIRS ? DKEYS : EKEYS;
+
+	snprintf(p, sizeof(p), "%s/%c%d", root, d < NDDIRS ? 'd' : 'e',
+		 d % NDDIRS);
+	if (!(dir = opendir(p))) {
+		if (!(errno == ENOENT && d >= NDDIRS))
+			problem("opendir %s: %s", p, strerror(errno));
+		return;
+	}
+	while ((e = readdir(dir))) {
+		int i;
+		char tail;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (sscanf(e->d_name, "k%d%c", &i, &tail) != 1 || i < 0 ||
+		    i >= max)
+			problem("%s lists \"%s\", which no one made", p,
+				e->d_name);
+	}
+	closedir(dir);
+	count(C_LIST, 1);
+}
+
+static void do_meta_set(int k)
+{
+	char p[512], json[32];
+	uint32_t id = op_begin(K_META, k, 0);
+	int rc;
+
+	if (!id)
+		return;
+	key_path(p, sizeof(p), k);
+	snprintf(json, sizeof(json), "{\"op\":%u}", id);
+	rc = setxattr(p, META, json, strlen(json), 0);
+	op_end(id, rc == 0);
+	if (rc < 0 && errno != ENOENT)
+		unexpected("setxattr", k, errno);
+	count(C_META_SET, 1);
+}
+
+static void do_meta_get(int k)
+{
+	char p[512], json[64];
+	uint64_t r1;
+	ssize_t n;
+	unsigned id;
+	int end = 0;
+
+	key_path(p, sizeof(p), k);
+	n = getxattr(p, META, json, sizeof(json) - 1);
+	r1 = stamp();
+	if (n < 0) {
+		if (!allowed(errno, ENOENT, ENODATA))
+			unexpected("getxattr", k, errno);
+		return;
+	}
+	json[n] = '\0';
+	if (sscanf(json, "{\"op\":%u}%n", &id, &end) != 1 || end != n ||
+	    !id || id >= MAXOPS || sh->ops[id].kind != K_META ||
+	    sh->ops[id].start > r1)
+		problem("getxattr %s: \"%s\", which no one set", p, json);
+	count(C_META_GET, 1);
+}
+
+static void do_dir(int d)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/e%d", root, d);
+	if (rand() % 2) {
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			problem("mkdir %s: %s", p, strerror(errno));
+	} else if (rmdir(p) < 0 && !allowed(errno, ENOENT, ENOTEMPTY)) {
+		problem("rmdir %s: %s", p, strerror(errno));
+	}
+	count(C_DIR, 1);
+}
+
+static void one_op(void)
+{
+	int r = rand() % 100, k = rand() % NK;
+
+	if (r < 28)
+		do_read(k);
+	else if (r < 44)
+		do_write(k, false);
+	else if (r < 54)
+		do_write(k, true);
+	else if (r < 61)
+		do_unlink(k);
+	else if (r < 69)
+		do_rename(k, rand() % NK, false);
+	else if (r < 72)
+		do_rename(k, rand() % NK, true);
+	else if (r < 80)
+		do_stat(k);
+	else if (r < 84)
+		do_list(rand() % (NDDIRS + NEDIRS));
+	else if (r < 90)
+		do_meta_set(k);
+	else if (r < 97)
+		do_meta_get(k);
+	else
+		do_dir(rand() % NEDIRS);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int worker(unsigned seed, double until)
+{
+	srand(seed);
+	while (now() < until && !sh->full)
+		one_op();
+	return 0;
+}
+
+static int setup(void)
+{
+	char p[512];
+	int d;
+
+	for (d = 0; d < NDDIRS + NEDIRS; d++) {
+		snprintf(p, sizeof(p), "%s/%c%d", root, d < NDDIRS ? 'd' : 'e',
+			 d % NDDIRS);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			perror(p);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Wait for the workers; report any still running 60 s after the end. */
+static int reap(pid_t *pids, int n, double until)
+{
+	int left = n, i, status, rc = 0;
+
+	while (left) {
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid > 0) {
+			left--;
+			if (!WIFEXITED(status) || WEXITSTATUS(status))
+				problem("worker %d ended with status 0x%x",
+					(int)pid, status);
+			for (i = 0; i < n; i++)
+				if (pids[i] == pid)
+					pids[i] = 0;
+			continue;
+		}
+		if (now() > until + 60) {
+			for (i = 0; i < n; i++)
+				if (pids[i]) {
+					problem("worker %d hung", (int)pids[i]);
+					kill(pids[i], SIGKILL);
+				}
+			rc = -1;
+			break;
+		}
+		usleep(20000);
+	}
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	double secs, until;
+	int procs, i, k;
+	unsigned seed;
+	pid_t *pids;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: stressload DIR SECS PROCS SEED\n");
+		return 2;
+	}
+	root = argv[1];
+	secs = atof(argv[2]);
+	procs = atoi(argv[3]);
+	seed = (unsigned)strtoul(argv[4], NULL, 10);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	rbuf = malloc(VBUF);
+	wbuf = malloc(VBUF);
+	pids = calloc((size_t)procs, sizeof(*pids));
+	if (sh == MAP_FAILED || !rbuf || !wbuf || !pids || procs < 1 ||
+	    setup() < 0)
+		return 2;
+	until = now() + secs;
+	for (i = 0; i < procs; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(worker(seed * 1000 + (unsigned)i, until));
+		if (pids[i] < 0)
+			return 2;
+	}
+	if (reap(pids, procs, until) == 0)
+		for (k = 0; k < NK; k++)	/* alone now: all current */
+			do_read(k);
+	if (sh->full)
+		printf("the record filled: stopped early\n");
+	printf("%u operations:", sh->nops);
+	for (i = 0; i <= C_VERIFIED; i++)
+		printf("%s %llu %s", i ? "," : "",
+		       (unsigned long long)sh->counts[i], count_names[i]);
+	printf("\n%s\n", sh->problems ? "PROBLEMS" : "OK");
+	return sh->problems ? 1 : 0;
+}
