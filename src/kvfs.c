@@ -78,7 +78,8 @@ static void usage(const char *prog)
 	       "    -o default_namespace=NAME created with a new store (default \"default\")\n"
 	       "    -o node_cache=N           names the daemon keeps for the kernel's\n"
 	       "                              cache (default 100000)\n"
-	       "Sizes take K, M and G suffixes (powers of 1024).\n\n",
+	       "Sizes take K, M and G suffixes (powers of 1024).\n"
+	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n",
 	       prog);
 }
 

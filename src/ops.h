@@ -109,8 +109,8 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
 void inval_send(struct kvfs *fs, struct inval *inv);
 
-/* The notification of h's last commit, if it has one, into inv (h->lock
- * held, inv empty or sent). */
+/* Into inv, if a commit just now gave it nothing, the notification an
+ * fsync left in h (h->lock held); h keeps none after. */
 void handle_take_later(struct handle *h, struct inval *inv);
 
 /* Free what the handle holds (not the handle itself). */

@@ -108,6 +108,15 @@ chmod 600 "$D/d/rootkey"
 remount -o allow_other,default_permissions
 is "$(as_nobody openf "$D/d/rootkey" rdonly)" EACCES \
 	"a chmod 0600 made before a remount holds after it"
+# kvfs checks no permissions itself: allow_other alone must still have
+# the kernel check them, or every user could read every key
+remount -o allow_other
+is "$(grep " $MNT fuse" /proc/mounts | grep -c default_permissions)" 1 \
+	"allow_other alone: mounted with default_permissions"
+is "$(as_nobody openf "$D/d/rootkey" rdonly)" EACCES \
+	"allow_other alone: another's 0600 key: reading it: EACCES"
+is "$(as_nobody chmod "$D/d/rootkey" 644)" EPERM \
+	"allow_other alone: chmod of another's key: EPERM"
 remount
 is "$(as_nobody stat "$D/k")" EACCES \
 	"mounted again without allow_other: even the key's owner gets EACCES"
