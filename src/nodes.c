@@ -22,14 +22,32 @@ struct opener {
 	struct opener *next;
 };
 
+/*
+ * A writer sent back with -ESTALE from a name whose node readers held
+ * through the page cache: until it opens again (or for SENT_BACK_MS), no
+ * reader of that name reads through the page cache, so that the new node
+ * the kernel looks up for it has no such reader when it arrives.
+ */
+#define SENT_BACK	16
+#define SENT_BACK_MS	5000
+
+struct sent_back {
+	const struct node *parent;
+	char *name;		/* NULL: a free entry */
+	size_t len;
+	int pid;
+	int64_t until;		/* CLOCK_MONOTONIC, in ms */
+};
+
 struct nodes {
 	pthread_mutex_t lock;
 	struct node root;	/* also the head of the ring of live nodes */
 	struct node **buckets;
-	size_t nbuckets, count;	/* count: nodes attached */
+	size_t nbuckets, count;	/* count: nodes hashed */
 	size_t live;		/* nodes allocated (changed under lock,
 				 * read without) */
 	uint64_t version;	/* renames so far */
+	struct sent_back sent[SENT_BACK];
 };
 
 static size_t hash(const struct node *parent, const char *name, size_t len)
@@ -96,6 +114,10 @@ static void free_node(struct nodes *t, struct node *n)
 
 void nodes_free(struct nodes *t)
 {
+	size_t i;
+
+	for (i = 0; i < SENT_BACK; i++)
+		free(t->sent[i].name);
 	/* at unmount every node goes, whatever the kernel still held */
 	while (t->root.next != &t->root)
 		free_node(t, t->root.next);
@@ -119,31 +141,68 @@ struct node *nodes_get(struct nodes *t, uint64_t id)
 	return id == 1 ? &t->root : (struct node *)(uintptr_t)id;
 }
 
-static struct node **slot(struct nodes *t, const struct node *parent,
-			  const char *name, size_t len)
+/* The chain that holds (parent, name). */
+static struct node **bucket(struct nodes *t, const struct node *parent,
+			    const char *name, size_t len)
 {
-	struct node **pp = &t->buckets[hash(parent, name, len) % t->nbuckets];
+	return &t->buckets[hash(parent, name, len) % t->nbuckets];
+}
 
-	while (*pp && ((*pp)->parent != parent || (*pp)->namelen != len ||
-		       memcmp((*pp)->name, name, len)))
-		pp = &(*pp)->hnext;
-	return pp;
+static bool named(const struct node *n, const struct node *parent,
+		  const char *name, size_t len)
+{
+	return n->parent == parent && n->namelen == len &&
+	       !memcmp(n->name, name, len);
+}
+
+/* The current node at (parent, name), or NULL. */
+static struct node *find(struct nodes *t, const struct node *parent,
+			 const char *name, size_t len)
+{
+	struct node *n = *bucket(t, parent, name, len);
+
+	while (n && !(n->attached && named(n, parent, name, len)))
+		n = n->hnext;
+	return n;
 }
 
 static void unhash(struct nodes *t, struct node *n)
 {
 	struct node **pp;
 
-	if (!n->attached)
+	if (!n->hashed)
 		return;
-	pp = slot(t, n->parent, n->name, n->namelen);
+	pp = bucket(t, n->parent, n->name, n->namelen);
 	while (*pp && *pp != n)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = n->hnext;
 	n->hnext = NULL;
-	n->attached = false;
+	n->hashed = n->attached = false;
 	t->count--;
+}
+
+/*
+ * The nodes at (parent, name) lose it: all of them (keep NULL: the key is
+ * gone), or those of another inode than *keep, while the older nodes of
+ * inode *keep stay there, superseded, for the kernel's dentries not yet
+ * dropped.
+ */
+static void clear_name(struct nodes *t, const struct node *parent,
+		       const char *name, size_t len, const uint64_t *keep)
+{
+	struct node **pp = bucket(t, parent, name, len), *n;
+
+	while ((n = *pp)) {
+		if (!named(n, parent, name, len)) {
+			pp = &n->hnext;
+		} else if (keep && n->ino == *keep) {
+			n->attached = false;
+			pp = &n->hnext;
+		} else {
+			unhash(t, n);
+		}
+	}
 }
 
 static void grow(struct nodes *t)
@@ -169,13 +228,14 @@ static void grow(struct nodes *t)
 	t->nbuckets = nb;
 }
 
-static void rehash(struct nodes *t, struct node *n)
+static void rehash(struct nodes *t, struct node *n, bool attached)
 {
-	struct node **pp = slot(t, n->parent, n->name, n->namelen);
+	struct node **pp = bucket(t, n->parent, n->name, n->namelen);
 
 	n->hnext = *pp;
 	*pp = n;
-	n->attached = true;
+	n->hashed = true;
+	n->attached = attached;
 	if (++t->count > t->nbuckets * 2)
 		grow(t);
 }
@@ -200,7 +260,7 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	struct node *n, *old;
 
 	pthread_mutex_lock(&t->lock);
-	old = *slot(t, parent, name, len);
+	old = find(t, parent, name, len);
 	if (old && old->ino == ino && old->gen == gen) {
 		old->nlookup++;
 		unlink_node(old);
@@ -216,8 +276,7 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 		pthread_mutex_unlock(&t->lock);
 		return NULL;
 	}
-	if (old)
-		unhash(t, old);
+	clear_name(t, parent, name, len, &ino);
 	memcpy(n->name, name, len);
 	n->name[len] = '\0';
 	n->namelen = len;
@@ -229,7 +288,7 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	parent->children++;
 	link_front(t, n);
 	__atomic_add_fetch(&t->live, 1, __ATOMIC_RELAXED);
-	rehash(t, n);
+	rehash(t, n, true);
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
@@ -244,16 +303,111 @@ void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_open(struct nodes *t, struct node *n)
+static int64_t now_ms(void)
 {
-	pthread_mutex_lock(&t->lock);
-	n->opens++;
-	pthread_mutex_unlock(&t->lock);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void nodes_release(struct nodes *t, struct node *n)
+/* The live entry for n's name (of process pid, or any with pid 0). */
+static struct sent_back *sent_back(struct nodes *t, const struct node *n,
+				   int pid)
+{
+	int64_t now = now_ms();
+	size_t i;
+
+	for (i = 0; i < SENT_BACK; i++) {
+		struct sent_back *e = &t->sent[i];
+
+		if (e->name && e->until <= now) {
+			free(e->name);
+			e->name = NULL;
+		}
+		if (e->name && e->parent == n->parent && e->len == n->namelen &&
+		    !memcmp(e->name, n->name, n->namelen) &&
+		    (!pid || e->pid == pid))
+			return e;
+	}
+	return NULL;
+}
+
+/* Note that pid was sent back from n's name (an entry is reused, the one
+ * closest to expiring when all are taken). */
+static void send_back(struct nodes *t, const struct node *n, int pid)
+{
+	struct sent_back *e = sent_back(t, n, pid), *old = &t->sent[0];
+	char *name;
+	size_t i;
+
+	if (!e) {
+		for (i = 0; i < SENT_BACK && t->sent[i].name; i++)
+			if (t->sent[i].until < old->until)
+				old = &t->sent[i];
+		e = i < SENT_BACK ? &t->sent[i] : old;
+		name = malloc(n->namelen + 1);
+		if (!name)
+			return;		/* the writer may be sent back twice */
+		memcpy(name, n->name, n->namelen + 1);
+		free(e->name);
+		e->name = name;
+		e->len = n->namelen;
+		e->parent = n->parent;
+		e->pid = pid;
+	}
+	e->until = now_ms() + SENT_BACK_MS;
+}
+
+int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
+{
+	struct node *cur;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	switch (*use) {
+	case USE_CACHED:
+		if (n->writers || sent_back(t, n, 0))
+			*use = USE_DIRECT;
+		else
+			n->cached++;
+		break;
+	case USE_WRITE:
+		if (n->cached) {
+			/* a new node for the name, and the writer to it */
+			cur = find(t, n->parent, n->name, n->namelen);
+			if (cur)
+				cur->attached = false;
+			send_back(t, n, pid);
+			rc = -ESTALE;
+			break;
+		}
+		if (pid) {
+			struct sent_back *e = sent_back(t, n, pid);
+
+			if (e) {
+				free(e->name);
+				e->name = NULL;
+			}
+		}
+		n->writers++;
+		break;
+	case USE_DIRECT:
+		break;
+	}
+	if (!rc)
+		n->opens++;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+void nodes_release(struct nodes *t, struct node *n, enum node_use use)
 {
 	pthread_mutex_lock(&t->lock);
+	if (use == USE_CACHED)
+		n->cached--;
+	else if (use == USE_WRITE)
+		n->writers--;
 	n->opens--;
 	maybe_free(t, n);
 	pthread_mutex_unlock(&t->lock);
@@ -345,7 +499,7 @@ void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 
 	pthread_mutex_lock(&t->lock);
 	/* the node now at n's name: n, or a newer one a lookup made since */
-	cur = n->parent ? *slot(t, n->parent, n->name, n->namelen) : NULL;
+	cur = n->parent ? find(t, n->parent, n->name, n->namelen) : NULL;
 	if (name) {
 		*name = NULL;
 		if (cur) {
@@ -357,8 +511,10 @@ void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 			}
 		}
 	}
+	/* superseded: a dentry not yet dropped may still lead the kernel
+	 * to it by this name, and a rename of that name moves it too */
 	if (cur)
-		unhash(t, cur);
+		cur->attached = false;
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -371,12 +527,12 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 	int rc = -ENOENT;
 
 	pthread_mutex_lock(&t->lock);
-	n = *slot(t, &t->root, ns, strlen(ns));
+	n = find(t, &t->root, ns, strlen(ns));
 	while (n && off < len) {
 		const char *seg = key + off, *end = memchr(seg, '/', len - off);
 		size_t seglen = end ? (size_t)(end - seg) : len - off;
 
-		n = *slot(t, n, seg, seglen);
+		n = find(t, n, seg, seglen);
 		off += seglen + (end ? 1 : 0);
 	}
 	if (n && len) {
@@ -386,7 +542,7 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 		if (*name) {
 			memcpy(*name, n->name, n->namelen + 1);
 			*namelen = n->namelen;
-			unhash(t, n);
+			clear_name(t, n->parent, n->name, n->namelen, NULL);
 			rc = 0;
 		}
 	}
@@ -397,65 +553,72 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len)
 {
-	struct node *n;
-
 	pthread_mutex_lock(&t->lock);
-	n = *slot(t, parent, name, len);
-	if (n)
-		unhash(t, n);
+	clear_name(t, parent, name, len, NULL);
 	pthread_mutex_unlock(&t->lock);
+}
+
+/* Give n (out of the hash) the name newname in newparent; lock held. */
+static void move(struct node *n, struct node *newparent, char *newname,
+		 size_t newlen)
+{
+	free(n->name);
+	n->name = newname;
+	n->namelen = newlen;
+	if (newparent != n->parent) {
+		n->parent->children--;
+		newparent->children++;
+		n->parent = newparent;
+	}
 }
 
 int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 		 size_t len, struct node *newparent, const char *newname,
 		 size_t newlen)
 {
-	struct node *n, *victim;
-	char *copy = malloc(newlen + 1);
+	struct node **pp, *n, *moving = NULL;
+	char *copy;
 
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, newname, newlen);
-	copy[newlen] = '\0';
+	if (parent == newparent && len == newlen && !memcmp(name, newname, len))
+		return 0;
 	pthread_mutex_lock(&t->lock);
 	t->version++;
-	victim = *slot(t, newparent, newname, newlen);
-	if (victim)
-		unhash(t, victim);
-	n = *slot(t, parent, name, len);
-	if (!n) {
-		pthread_mutex_unlock(&t->lock);
-		free(copy);
-		return 0;
+	clear_name(t, newparent, newname, newlen, NULL);
+	/*
+	 * Every node at the name moves: the current one and the superseded
+	 * ones, whichever of them the kernel's dentry leads to.
+	 */
+	pp = bucket(t, parent, name, len);
+	while ((n = *pp)) {
+		if (named(n, parent, name, len)) {
+			*pp = n->hnext;
+			n->hnext = moving;
+			moving = n;
+			t->count--;
+		} else {
+			pp = &n->hnext;
+		}
 	}
-	unhash(t, n);
-	free(n->name);
-	n->name = copy;
-	n->namelen = newlen;
-	if (newparent != parent) {
-		parent->children--;
-		newparent->children++;
-		n->parent = newparent;
+	while ((n = moving)) {
+		moving = n->hnext;
+		n->hashed = false;
+		copy = malloc(newlen + 1);
+		if (!copy) {
+			/* out of memory: it keeps its old name, unreachable */
+			n->hnext = NULL;
+			n->attached = false;
+			continue;
+		}
+		memcpy(copy, newname, newlen);
+		copy[newlen] = '\0';
+		move(n, newparent, copy, newlen);
+		rehash(t, n, n->attached);
 	}
-	rehash(t, n);
-	pthread_mutex_unlock(&t->lock);
 	/* a parent left without children may be free to go */
-	if (newparent != parent) {
-		pthread_mutex_lock(&t->lock);
+	if (newparent != parent)
 		maybe_free(t, parent);
-		pthread_mutex_unlock(&t->lock);
-	}
-	return 0;
-}
-
-bool nodes_attached(struct nodes *t, struct node *n)
-{
-	bool on;
-
-	pthread_mutex_lock(&t->lock);
-	on = n->attached;
 	pthread_mutex_unlock(&t->lock);
-	return on;
+	return 0;
 }
 
 void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
@@ -568,7 +731,7 @@ size_t nodes_oldest(struct nodes *t, size_t max, struct inval *out)
 		/* looked at: not again before the others */
 		unlink_node(n);
 		link_front(t, n);
-		if (!n->attached || !n->nlookup || n->opens || n->children ||
+		if (!n->hashed || !n->nlookup || n->opens || n->children ||
 		    node_level(n) != LEVEL_KEY)
 			continue;
 		/* with its NUL: the kernel is sent namelen + 1 bytes */

@@ -5,9 +5,12 @@
  * holds its parent and its name, so that its namespace and key follow by
  * walking up, and a rename is one node moved.  A node of a key is bound
  * to one generation of the key's value: when a writer commits a new value
- * the node is detached from its name and the kernel's dentry dropped, so
- * that later opens get a fresh inode (and a fresh page cache) while
- * readers of the old value keep theirs, as after a rename over the file.
+ * the node is superseded and the kernel's dentry dropped, so that later
+ * lookups get a fresh inode (and a fresh page cache) while readers of the
+ * old value keep theirs, as after a rename over the file.  Until the
+ * kernel has dropped it, its dentry still leads to the superseded node,
+ * which therefore keeps the name (and follows it through renames): an
+ * open by it opens the key's current value, around the old page cache.
  */
 #ifndef KVFS_NODES_H
 #define KVFS_NODES_H
@@ -24,12 +27,15 @@ struct opener;
 
 struct node {
 	uint64_t nlookup;	/* lookups the kernel has not forgotten */
-	unsigned opens;		/* open file and directory handles */
+	unsigned opens;		/* open file and directory handles: */
+	unsigned cached;	/* readers through the page cache */
+	unsigned writers;	/* writers */
 	unsigned children;	/* nodes whose parent this is */
 	struct node *parent;	/* NULL for the root */
 	struct node *hnext;	/* chain in the (parent, name) hash */
 	struct node *prev, *next; /* every live node, to free at unmount */
-	bool attached;		/* findable by (parent, name) */
+	bool hashed;		/* reachable by (parent, name): ... */
+	bool attached;		/* ... as its current node */
 	uint64_t gen;		/* value generation (keys) ... */
 	uint64_t size;		/* ... and its size */
 	uint64_t ino;		/* the stored inode number */
@@ -78,9 +84,27 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 /* The kernel forgets nlookup lookups of n. */
 void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup);
 
-/* Count an open handle on n, or its release. */
-void nodes_open(struct nodes *t, struct node *n);
-void nodes_release(struct nodes *t, struct node *n);
+/*
+ * How a handle uses its node.  The kernel keeps one page cache and one
+ * size per node, and a writer's writes move that size past the value
+ * that readers of the node opened; so readers read through the page
+ * cache (USE_CACHED) only while no writer has the node open, and a writer
+ * does not open a node such readers hold: it is sent back with -ESTALE,
+ * the node is superseded, and the kernel, which retries an open or a
+ * truncate that failed so once, looks the name up again and finds a new
+ * node, which no reader opens through the page cache until the writer of
+ * process pid has opened it (or for some seconds, if it never does).
+ */
+enum node_use { USE_DIRECT, USE_CACHED, USE_WRITE };
+
+/*
+ * Count an open handle on n that would use it as *use: USE_CACHED may
+ * become USE_DIRECT; USE_WRITE may fail with -ESTALE.  pid: the opener.
+ */
+int nodes_open(struct nodes *t, struct node *n, enum node_use *use,
+	       int pid);
+/* Its release. */
+void nodes_release(struct nodes *t, struct node *n, enum node_use use);
 
 /*
  * Where n is now, and the rename count at that moment: an operation that
@@ -96,28 +120,31 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 		     size_t len, struct kpath *p);
 
 /*
- * Detach the node at n's name, n or a newer one (the key was given a new
- * value).  With parent_id and name non-NULL, return what the kernel's
+ * Supersede the current node at n's name, n or a newer one (the key was
+ * given a new value).  With parent_id and name non-NULL, return what the kernel's
  * dentry is called so the caller can invalidate it: *name is malloc'd.
  */
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen);
 
 /*
- * Detach the node of key (len bytes) in namespace ns, if the kernel has
- * one, and return its dentry as nodes_detach() does: 0, -ENOENT (no
- * node), -ENOMEM.
+ * The key (len bytes) in namespace ns is gone (expired): its nodes, if the
+ * kernel has one, lose the name; return its dentry as nodes_detach() does:
+ * 0, -ENOENT (no node), -ENOMEM.
  */
 int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 		      size_t len, uint64_t *parent_id, char **name,
 		      size_t *namelen);
 
-/* A rename: move the node at (parent, name) to (newparent, newname). */
+/*
+ * A rename: move the nodes at (parent, name), current and superseded, to
+ * (newparent, newname), whose nodes lose it.
+ */
 int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 		 size_t len, struct node *newparent, const char *newname,
 		 size_t newlen);
 
-/* Detach whatever node is attached at (parent, name). */
+/* The key at (parent, name) is gone: its nodes lose the name. */
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len);
 
@@ -149,9 +176,6 @@ bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts);
 int nodes_set_opener(struct nodes *t, struct node *n, void *h, int pid);
 void *nodes_take_opener(struct nodes *t, struct node *n, int pid);
 void nodes_clear_opener(struct nodes *t, struct node *n, void *h);
-
-/* Is n still attached under its name? */
-bool nodes_attached(struct nodes *t, struct node *n);
 
 /* A kernel dentry to drop once no lock is held: parent's id and a name. */
 struct inval {

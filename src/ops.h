@@ -40,6 +40,7 @@ struct handle {
 	pthread_mutex_t lock;	/* one operation at a time */
 	struct node *node;
 	int flags;		/* open(2) flags */
+	enum node_use use;	/* of its node */
 	uint64_t ino;
 	struct store_value *val; /* the value as opened, pinned */
 	struct pending pend;	/* the writer's content ... */

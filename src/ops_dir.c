@@ -97,13 +97,14 @@ static void kvfs_opendir(fuse_req_t req, fuse_ino_t ino,
 {
 	struct kvfs *fs = req_fs(req);
 	struct dirh *d = calloc(1, sizeof(*d));
+	enum node_use use = USE_DIRECT;
 
 	if (!d)
 		return (void)fuse_reply_err(req, ENOMEM);
 	fi->fh = (uint64_t)(uintptr_t)d;
-	nodes_open(fs->nodes, nodes_get(fs->nodes, ino));
+	nodes_open(fs->nodes, nodes_get(fs->nodes, ino), &use, 0);
 	if (fuse_reply_open(req, fi)) {
-		nodes_release(fs->nodes, nodes_get(fs->nodes, ino));
+		nodes_release(fs->nodes, nodes_get(fs->nodes, ino), use);
 		free(d);
 	}
 }
@@ -151,7 +152,7 @@ static void kvfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 	struct kvfs *fs = req_fs(req);
 
 	free((struct dirh *)(uintptr_t)fi->fh);
-	nodes_release(fs->nodes, nodes_get(fs->nodes, ino));
+	nodes_release(fs->nodes, nodes_get(fs->nodes, ino), USE_DIRECT);
 	fuse_reply_err(req, 0);
 }
 

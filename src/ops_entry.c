@@ -241,13 +241,21 @@ static int setattr_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	}
 }
 
-/* Truncate by path: a new value, committed at once. */
+/*
+ * Truncate by path: a new value, committed at once.  It changes the
+ * node's size as a writer does, so it too is sent to a new node when
+ * readers hold this one through the page cache (nodes_open).
+ */
 static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
-			struct kv_attr *out)
+			int pid, struct kv_attr *out)
 {
+	enum node_use use = USE_WRITE;
 	struct handle h;
 	int rc;
 
+	rc = nodes_open(fs->nodes, n, &use, pid);
+	if (rc)
+		return rc;
 	memset(&h, 0, sizeof(h));
 	pthread_mutex_init(&h.lock, NULL);
 	h.node = n;
@@ -263,6 +271,7 @@ static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
 		nodes_rebind(fs->nodes, n, h.attr.gen, h.attr.size);
 	*out = h.attr;
 	handle_close(fs, &h);
+	nodes_release(fs->nodes, n, use);
 	return rc;
 }
 
@@ -352,7 +361,7 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			pthread_mutex_unlock(&h->lock);
 		} else {
 			rc = truncate_now(fs, n, (uint64_t)attr->st_size,
-					  &sa.out);
+					  fuse_req_ctx(req)->pid, &sa.out);
 		}
 		if (rc)
 			return (void)fuse_reply_err(req, -rc);

@@ -216,26 +216,35 @@ static bool is_writer(int flags)
 	return (flags & O_ACCMODE) != O_RDONLY;
 }
 
-/* Fill in fi for a new handle on n and count it. */
-static void handle_start(struct kvfs *fs, struct handle *h,
-			 struct fuse_file_info *fi)
+/*
+ * Count a new handle on its node and fill in fi for it: 0, or -ESTALE for
+ * a writer that the kernel is to send to a new node (nodes_open).
+ */
+static int handle_start(struct kvfs *fs, struct handle *h,
+			struct fuse_file_info *fi, int pid)
 {
 	bool same_gen = !h->val || store_value_gen(h->val) == h->node->gen;
+	int rc;
 
+	/*
+	 * The node's page cache holds its generation's bytes.  An open that
+	 * raced a commit got a newer value on the older node: it reads
+	 * around that cache, never mixing the two.
+	 */
+	h->use = is_writer(h->flags) ? USE_WRITE
+		 : same_gen ? USE_CACHED : USE_DIRECT;
+	rc = nodes_open(fs->nodes, h->node, &h->use, pid);
+	if (rc)
+		return rc;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (is_writer(h->flags)) {
 		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
 	} else {
-		/*
-		 * The node's page cache holds its generation's bytes.  An
-		 * open that raced a commit got a newer value on the older
-		 * node: it reads around that cache, never mixing the two.
-		 */
-		fi->keep_cache = same_gen;
-		fi->direct_io = !same_gen;
+		fi->keep_cache = h->use == USE_CACHED;
+		fi->direct_io = h->use == USE_DIRECT;
 		fi->noflush = 1;
 	}
-	nodes_open(fs->nodes, h->node);
+	return 0;
 }
 
 static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
@@ -243,6 +252,7 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 {
 	struct kvfs *fs = req_fs(req);
 	struct node *n = nodes_get(fs->nodes, ino);
+	int pid = fuse_req_ctx(req)->pid;
 	struct handle *h;
 	int rc;
 
@@ -250,21 +260,32 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);
 	rc = handle_open_value(fs, h);
+	/*
+	 * The key went (an unlink or a rename over it) after the kernel
+	 * found it by name: the kernel looks the name up again on -ESTALE,
+	 * and finds what is there now, as a local filesystem would have.
+	 */
+	if (rc == -ENOENT)
+		rc = -ESTALE;
 	if (!rc && is_writer(fi->flags) && fs->rl &&
 	    !ratelimit_allow(fs->rl, h->ino))
 		rc = -EAGAIN;
 	/* an open(O_TRUNC) sends its truncation next (reply_open_trunc) */
-	if (!rc && is_writer(fi->flags))
-		rc = nodes_set_opener(fs->nodes, n, h, fuse_req_ctx(req)->pid);
+	if (!rc)
+		rc = handle_start(fs, h, fi, pid);
+	if (!rc && is_writer(fi->flags)) {
+		rc = nodes_set_opener(fs->nodes, n, h, pid);
+		if (rc)
+			nodes_release(fs->nodes, n, h->use);
+	}
 	if (rc) {
 		handle_close(fs, h);
 		free(h);
 		return (void)fuse_reply_err(req, -rc);
 	}
-	handle_start(fs, h, fi);
 	if (fuse_reply_open(req, fi)) {
 		nodes_clear_opener(fs->nodes, n, h);
-		nodes_release(fs->nodes, n);
+		nodes_release(fs->nodes, n, h->use);
 		handle_close(fs, h);
 		free(h);
 	}
@@ -307,14 +328,14 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	h->ino = a.ino;
 	h->attr = a;
 	h->loaded = true;	/* empty, as created */
-	handle_start(fs, h, fi);
+	handle_start(fs, h, fi, 0);	/* a new node: a writer's */
 	memset(&e, 0, sizeof(e));
 	e.ino = nodes_id(n);
 	kv_to_stat(&a, &e.attr);
 	e.attr_timeout = fs->attr_timeout;
 	e.entry_timeout = fs->entry_timeout;
 	if (fuse_reply_create(req, &e, fi)) {
-		nodes_release(fs->nodes, n);
+		nodes_release(fs->nodes, n, h->use);
 		nodes_forget(fs->nodes, n, 1);
 		handle_close(fs, h);
 		free(h);
@@ -449,8 +470,8 @@ static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_unlock(&h->lock);
 	inval_send(fs, &inv);
 	handle_close(fs, h);
+	nodes_release(fs->nodes, n, h->use);
 	free(h);
-	nodes_release(fs->nodes, n);
 	fuse_reply_err(req, 0);
 }
 

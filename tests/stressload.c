@@ -282,11 +282,75 @@ static size_t make_block(unsigned char *out, size_t len, uint32_t id)
  * append that had started, and the state current.  Returns the problem,
  * or NULL.
  */
+/*
+ * Did renames carry the key that write w opened (key a) to key k while w
+ * ran, at most depth of them in a row?  Then its close commits there: a
+ * write to an open file follows the file's renames.
+ */
+static bool carried(uint32_t w, int a, int k, int depth)
+{
+	uint32_t n = __atomic_load_n(&sh->klog_n[a], __ATOMIC_ACQUIRE), i;
+	const struct op *o = &sh->ops[w];
+	uint64_t wend = __atomic_load_n(&o->end, __ATOMIC_ACQUIRE);
+
+	for (i = 0; i < n && i < KLOG; i++) {
+		uint32_t r = __atomic_load_n(&sh->klog[a][i], __ATOMIC_ACQUIRE);
+		const struct op *m = &sh->ops[r];
+		uint64_t mend = __atomic_load_n(&m->end, __ATOMIC_ACQUIRE);
+
+		if (!r || m->kind != K_RENAME || m->key != a ||
+		    __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) == S_FAILED ||
+		    (wend && m->start > wend) || (mend && mend < o->start))
+			continue;
+		if (m->key2 == k ||
+		    (depth > 1 && carried(w, m->key2, k, depth - 1)))
+			return true;
+	}
+	return false;
+}
+
+/* Is a write or append, of k or carried to k, running in [r0, r1]? */
+static bool writer_running(int k, uint64_t r0, uint64_t r1)
+{
+	uint32_t n = __atomic_load_n(&sh->nops, __ATOMIC_ACQUIRE), w;
+
+	if (n >= MAXOPS)
+		n = MAXOPS - 1;
+	for (w = n; w > 0; w--) {
+		const struct op *o = &sh->ops[w];
+		uint64_t end = __atomic_load_n(&o->end, __ATOMIC_ACQUIRE);
+
+		if (o->kind != K_WRITE && o->kind != K_APPEND)
+			continue;
+		if (o->start >= r1 || (end && end <= r0))
+			continue;
+		if (o->key == k || carried(w, o->key, k, 3))
+			return true;
+	}
+	return false;
+}
+
+/* What a failed check found, to print with it. */
+static char detail[512];
+
+static void describe_op(char *out, size_t size, const char *what, uint32_t id)
+{
+	const struct op *o = &sh->ops[id];
+	size_t len = strlen(out);
+
+	snprintf(out + len, size - len, " %s op %u (kind %u key %u->%u state %u "
+		 "%llu..%llu)", what, id, o->kind, o->key, o->key2,
+		 __atomic_load_n(&o->state, __ATOMIC_ACQUIRE),
+		 (unsigned long long)o->start,
+		 (unsigned long long)__atomic_load_n(&o->end,
+						     __ATOMIC_ACQUIRE));
+}
+
 static const char *check_value(int k, const unsigned char *v, size_t n,
 			       uint64_t r0, uint64_t r1)
 {
 	static unsigned char *want;
-	uint32_t last = 0, i;
+	uint32_t last = 0;
 	uint64_t latest;
 	size_t off = 0;
 
@@ -294,20 +358,8 @@ static const char *check_value(int k, const unsigned char *v, size_t n,
 		return "out of memory";
 	if (n == 0) {
 		/* a new key between its creation and its writer's close */
-		uint32_t cnt = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE);
-
-		for (i = 0; i < cnt && i < KLOG; i++) {
-			uint32_t w = sh->klog[k][i];
-			const struct op *o = &sh->ops[w];
-			uint64_t end;
-
-			if (!w || o->key != k || (o->kind != K_WRITE &&
-						  o->kind != K_APPEND))
-				continue;
-			end = __atomic_load_n(&o->end, __ATOMIC_ACQUIRE);
-			if (o->start < r1 && (!end || end > r0))
-				return NULL;
-		}
+		if (writer_running(k, r0, r1))
+			return NULL;
 		return "empty, and no writer of it was running";
 	}
 	while (off < n) {
@@ -318,8 +370,17 @@ static const char *check_value(int k, const unsigned char *v, size_t n,
 			return "a torn block header at the end";
 		memcpy(&b, v + off, sizeof(b));
 		if (b.magic != BLOCK_MAGIC || b.len < sizeof(b) ||
-		    b.len > n - off || b.id == 0 || b.id >= MAXOPS)
+		    b.len > n - off || b.id == 0 || b.id >= MAXOPS) {
+			snprintf(detail, sizeof(detail), " (at %zu: %08x %u "
+				 "%llu; read %llu..%llu)", off, b.magic, b.len,
+				 (unsigned long long)b.id,
+				 (unsigned long long)r0,
+				 (unsigned long long)r1);
+			if (last)
+				describe_op(detail, sizeof(detail), "after",
+					    last);
 			return "a block header that no writer wrote";
+		}
 		o = &sh->ops[b.id];
 		if ((o->kind != K_WRITE && o->kind != K_APPEND) ||
 		    o->start > r1)
@@ -332,10 +393,15 @@ static const char *check_value(int k, const unsigned char *v, size_t n,
 	}
 	count(C_VERIFIED, n);
 	latest = replaced_after(k, r0);
-	if (sh->ops[last].key == k && current(last, latest, r1))
+	if ((sh->ops[last].key == k || carried(last, sh->ops[last].key, k, 3)) &&
+	    current(last, latest, r1))
 		return NULL;
 	if (some_current(k, K_RENAME, false, latest, r1))
 		return NULL;
+	snprintf(detail, sizeof(detail), " (read %llu..%llu, replaced at %llu)",
+		 (unsigned long long)r0, (unsigned long long)r1,
+		 (unsigned long long)latest);
+	describe_op(detail, sizeof(detail), "last block of", last);
 	return "a value already replaced when the read began";
 }
 
@@ -395,7 +461,7 @@ static void do_read(int k)
 	close(fd);
 	r1 = stamp();
 	if (got >= 0 && (why = check_value(k, rbuf, n, r0, r1)))
-		problem("read %s: %zu bytes: %s", p, n, why);
+		problem("read %s: %zu bytes: %s%s", p, n, why, detail);
 	count(C_READ, 1);
 }
 
