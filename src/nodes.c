@@ -44,6 +44,8 @@ struct nodes {
 	struct node root;	/* also the head of the ring of live nodes */
 	struct node **buckets;
 	size_t nbuckets, count;	/* count: nodes hashed */
+	struct node **ibuckets;	/* every node but the root, by inode number */
+	size_t nibuckets;
 	size_t live;		/* nodes allocated (changed under lock,
 				 * read without) */
 	uint64_t version;	/* renames so far */
@@ -68,7 +70,11 @@ int nodes_new(struct nodes **out)
 		return -ENOMEM;
 	t->nbuckets = 1024;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets) {
+	t->nibuckets = 1024;
+	t->ibuckets = calloc(t->nibuckets, sizeof(*t->ibuckets));
+	if (!t->buckets || !t->ibuckets) {
+		free(t->buckets);
+		free(t->ibuckets);
 		free(t);
 		return -ENOMEM;
 	}
@@ -98,8 +104,59 @@ static void link_front(struct nodes *t, struct node *n)
 	t->root.next = n;
 }
 
+static struct node **ibucket(struct nodes *t, uint64_t ino)
+{
+	return &t->ibuckets[(ino * 0x9e3779b97f4a7c15ull >> 20) %
+			    t->nibuckets];
+}
+
+/* Double the inode number hash, when it can. */
+static void igrow(struct nodes *t)
+{
+	size_t nb = t->nibuckets * 2, i;
+	struct node **b = calloc(nb, sizeof(*b)), **old = t->ibuckets, *n;
+	size_t oldn = t->nibuckets;
+
+	if (!b)
+		return;
+	t->ibuckets = b;
+	t->nibuckets = nb;
+	for (i = 0; i < oldn; i++) {
+		while ((n = old[i])) {
+			struct node **pp = ibucket(t, n->ino);
+
+			old[i] = n->inext;
+			n->inext = *pp;
+			*pp = n;
+		}
+	}
+	free(old);
+}
+
+static void iadd(struct nodes *t, struct node *n)
+{
+	struct node **pp = ibucket(t, n->ino);
+
+	n->inext = *pp;
+	*pp = n;
+	if (t->live > t->nibuckets * 2)
+		igrow(t);
+}
+
+static void idel(struct nodes *t, struct node *n)
+{
+	struct node **pp = ibucket(t, n->ino);
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->inext;
+	if (*pp)
+		*pp = n->inext;
+}
+
 static void free_node(struct nodes *t, struct node *n)
 {
+	if (n->parent)
+		idel(t, n);
 	while (n->openers) {
 		struct opener *o = n->openers;
 
@@ -122,6 +179,7 @@ void nodes_free(struct nodes *t)
 	while (t->root.next != &t->root)
 		free_node(t, t->root.next);
 	free(t->buckets);
+	free(t->ibuckets);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -288,6 +346,7 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 	parent->children++;
 	link_front(t, n);
 	__atomic_add_fetch(&t->live, 1, __ATOMIC_RELAXED);
+	iadd(t, n);
 	rehash(t, n, true);
 	pthread_mutex_unlock(&t->lock);
 	return n;
@@ -572,11 +631,20 @@ static void move(struct node *n, struct node *newparent, char *newname,
 	}
 }
 
+/* Take n out of the name hash, keeping whether it was current. */
+static void pull(struct nodes *t, struct node *n)
+{
+	bool attached = n->attached;
+
+	unhash(t, n);
+	n->attached = attached;
+}
+
 int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 		 size_t len, struct node *newparent, const char *newname,
-		 size_t newlen)
+		 size_t newlen, uint64_t ino)
 {
-	struct node **pp, *n, *moving = NULL;
+	struct node **pp, *n, *moving = NULL, *old;
 	char *copy;
 
 	if (parent == newparent && len == newlen && !memcmp(name, newname, len))
@@ -585,38 +653,48 @@ int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 	t->version++;
 	clear_name(t, newparent, newname, newlen, NULL);
 	/*
-	 * Every node at the name moves: the current one and the superseded
-	 * ones, whichever of them the kernel's dentry leads to.
+	 * Every node of the key moves, whichever of them the kernel's dentry
+	 * leads to, and whichever an open file holds: the current one, the
+	 * superseded ones, and those a lookup that raced an earlier rename
+	 * took the name from.
 	 */
 	pp = bucket(t, parent, name, len);
 	while ((n = *pp)) {
 		if (named(n, parent, name, len)) {
-			*pp = n->hnext;
+			pull(t, n);
 			n->hnext = moving;
 			moving = n;
-			t->count--;
 		} else {
 			pp = &n->hnext;
 		}
 	}
+	for (n = ino ? *ibucket(t, ino) : NULL; n; n = n->inext) {
+		if (n->ino != ino || named(n, parent, name, len))
+			continue;
+		if (!n->hashed)
+			n->attached = false;
+		pull(t, n);
+		n->hnext = moving;
+		moving = n;
+	}
 	while ((n = moving)) {
 		moving = n->hnext;
-		n->hashed = false;
+		n->hnext = NULL;
 		copy = malloc(newlen + 1);
 		if (!copy) {
 			/* out of memory: it keeps its old name, unreachable */
-			n->hnext = NULL;
 			n->attached = false;
 			continue;
 		}
 		memcpy(copy, newname, newlen);
 		copy[newlen] = '\0';
+		old = n->parent;
 		move(n, newparent, copy, newlen);
 		rehash(t, n, n->attached);
+		/* a parent left without children may be free to go */
+		if (old != newparent)
+			maybe_free(t, old);
 	}
-	/* a parent left without children may be free to go */
-	if (newparent != parent)
-		maybe_free(t, parent);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }

@@ -33,6 +33,7 @@ struct node {
 	unsigned children;	/* nodes whose parent this is */
 	struct node *parent;	/* NULL for the root */
 	struct node *hnext;	/* chain in the (parent, name) hash */
+	struct node *inext;	/* chain in the inode number hash */
 	struct node *prev, *next; /* every live node, to free at unmount */
 	bool hashed;		/* reachable by (parent, name): ... */
 	bool attached;		/* ... as its current node */
@@ -137,12 +138,14 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 		      size_t *namelen);
 
 /*
- * A rename: move the nodes at (parent, name), current and superseded, to
+ * A rename of the key with inode number ino: move its nodes, current,
+ * superseded or not hashed at all (a lookup that raced a rename may have
+ * put another in its place), and any other node at (parent, name), to
  * (newparent, newname), whose nodes lose it.
  */
 int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 		 size_t len, struct node *newparent, const char *newname,
-		 size_t newlen);
+		 size_t newlen, uint64_t ino);
 
 /* The key at (parent, name) is gone: its nodes lose the name. */
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,

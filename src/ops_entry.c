@@ -509,6 +509,7 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	size_t len = strlen(name);
 	struct kpath from, to;
 	unsigned kvflags = 0;
+	uint64_t ino = 0;
 	int rc;
 
 	if (flags & ~RENAME_NOREPLACE)
@@ -526,10 +527,10 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = store_ns_rename(fs->st, from.ns, to.ns, kvflags);
 	else if (!rc)
 		rc = store_rename(fs->st, from.ns, from.key, from.len, to.ns,
-				  to.key, to.len, kvflags);
+				  to.key, to.len, kvflags, &ino);
 	if (!rc)
 		rc = nodes_rename(fs->nodes, dir, name, len, newdir, newname,
-				  strlen(newname));
+				  strlen(newname), ino);
 	fuse_reply_err(req, -rc);
 }
 

@@ -12,7 +12,8 @@
  *
  * O_WRONLY writers bypass the page cache (direct_io) so that readers of
  * the same inode never see bytes not yet committed; O_RDWR writers go
- * through it, so that a shared writable mmap works.
+ * through it, so that a shared writable mmap works.  Readers use the page
+ * cache only while no writer has the node open (nodes_open).
  */
 #include "config.h"
 
@@ -211,6 +212,26 @@ static struct handle *handle_new(struct kvfs *fs, struct node *n, int flags)
 	return h;
 }
 
+/*
+ * The key went (an unlink or a rename over it) after the kernel found it
+ * by name for this writer: as on a local filesystem, the writer has the
+ * file it found, now nameless, and what it writes goes nowhere (its
+ * commit finds the key gone: -ESTALE).
+ */
+static int handle_orphan(struct handle *h, struct node *n,
+			 const struct fuse_ctx *ctx)
+{
+	memset(&h->attr, 0, sizeof(h->attr));
+	h->attr.type = KV_FILE;
+	h->attr.ino = n->ino;
+	h->attr.mode = 0600;
+	h->attr.uid = ctx->uid;
+	h->attr.gid = ctx->gid;
+	h->ino = n->ino;
+	h->loaded = true;
+	return 0;
+}
+
 static bool is_writer(int flags)
 {
 	return (flags & O_ACCMODE) != O_RDONLY;
@@ -260,13 +281,8 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);
 	rc = handle_open_value(fs, h);
-	/*
-	 * The key went (an unlink or a rename over it) after the kernel
-	 * found it by name: the kernel looks the name up again on -ESTALE,
-	 * and finds what is there now, as a local filesystem would have.
-	 */
-	if (rc == -ENOENT)
-		rc = -ESTALE;
+	if (rc == -ENOENT && is_writer(fi->flags))
+		rc = handle_orphan(h, n, fuse_req_ctx(req));
 	if (!rc && is_writer(fi->flags) && fs->rl &&
 	    !ratelimit_allow(fs->rl, h->ino))
 		rc = -EAGAIN;

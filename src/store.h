@@ -137,7 +137,8 @@ int store_ns_list(struct store *st, const char *after, store_list_cb cb,
  *   one transaction, within or across namespaces.  The target is replaced
  *   as rename(2) does (a key by a key, an empty directory by a directory);
  *   -EEXIST (NOREPLACE), -ENOTDIR, -EISDIR, -ENOTEMPTY, -ENOENT, -EINVAL
- *   (a directory into itself).
+ *   (a directory into itself).  *ino (if not NULL) receives the inode
+ *   number of what moved.
  * store_setattr: change the attributes named by mask.  -ENOENT.
  */
 int store_stat(struct store *st, const char *ns, const char *key, size_t len,
@@ -152,7 +153,7 @@ int store_unlink(struct store *st, const char *ns, const char *key,
 int store_rmdir(struct store *st, const char *ns, const char *key, size_t len);
 int store_rename(struct store *st, const char *ns, const char *key, size_t len,
 		 const char *tons, const char *tokey, size_t tolen,
-		 unsigned flags);
+		 unsigned flags, uint64_t *ino);
 int store_setattr(struct store *st, const char *ns, const char *key,
 		  size_t len, const struct kv_attr *a, unsigned mask,
 		  struct kv_attr *out);

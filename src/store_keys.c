@@ -491,6 +491,7 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 		      &implied);
 	if (rc)
 		return rc;
+	ka->out->ino = r.a.ino;
 	if (nsid == tonsid && ka->len == ka->tolen &&
 	    !memcmp(ka->key, ka->tokey, ka->len))
 		return 0;
@@ -546,13 +547,17 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 
 int store_rename(struct store *st, const char *ns, const char *key, size_t len,
 		 const char *tons, const char *tokey, size_t tolen,
-		 unsigned flags)
+		 unsigned flags, uint64_t *ino)
 {
+	struct kv_attr moved = { 0 };
 	struct key_arg ka = { .ns = ns, .key = key, .len = len, .tons = tons,
-			      .tokey = tokey, .tolen = tolen, .flags = flags };
+			      .tokey = tokey, .tolen = tolen, .flags = flags,
+			      .out = &moved };
 	int rc = store_write(st, rename_txn, &ka);
 
 	value_collect_queued(st);
+	if (ino)
+		*ino = moved.ino;
 	return rc;
 }
 

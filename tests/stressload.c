@@ -331,7 +331,7 @@ static bool writer_running(int k, uint64_t r0, uint64_t r1)
 }
 
 /* What a failed check found, to print with it. */
-static char detail[512];
+static char detail[2048];
 
 static void describe_op(char *out, size_t size, const char *what, uint32_t id)
 {
@@ -358,8 +358,31 @@ static const char *check_value(int k, const unsigned char *v, size_t n,
 		return "out of memory";
 	if (n == 0) {
 		/* a new key between its creation and its writer's close */
+		uint32_t cnt = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE);
+		uint32_t i;
+
 		if (writer_running(k, r0, r1))
 			return NULL;
+		snprintf(detail, sizeof(detail), " (read %llu..%llu)",
+			 (unsigned long long)r0, (unsigned long long)r1);
+		for (i = cnt > 4 ? cnt - 4 : 0; i < cnt && i < KLOG; i++) {
+			const struct op *o = &sh->ops[sh->klog[k][i]];
+			uint32_t c2, j;
+
+			describe_op(detail, sizeof(detail), "", sh->klog[k][i]);
+			if (o->kind != K_RENAME || o->key2 != k)
+				continue;
+			/* what the source held: its last operations before */
+			c2 = __atomic_load_n(&sh->klog_n[o->key], __ATOMIC_ACQUIRE);
+			if (c2 > KLOG)
+				c2 = KLOG;
+			while (c2 && sh->ops[sh->klog[o->key][c2 - 1]].start >
+			       o->start)
+				c2--;
+			for (j = c2 > 5 ? c2 - 5 : 0; j < c2; j++)
+				describe_op(detail, sizeof(detail), "src",
+					    sh->klog[o->key][j]);
+		}
 		return "empty, and no writer of it was running";
 	}
 	while (off < n) {

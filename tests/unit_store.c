@@ -95,6 +95,7 @@ static void test_xattrs(struct store *st)
 {
 	struct kv_attr f = { .type = KV_FILE, .mode = 0644 }, a;
 	struct store_sweep_stats ss;
+	uint64_t moved;
 	struct heard h = { "", 0 };
 	int64_t now = time(NULL);
 	char buf[64], *bigval = calloc(1, 100000);
@@ -119,8 +120,12 @@ static void test_xattrs(struct store *st)
 	       "expiration set");
 	is_int(a.expiration, now + 1000, "in the attributes");
 	is_int(store_next_expiry(st), now + 1000, "the next expiry");
-	is_int(store_rename(st, "default", "m", 1, "app2", "m2", 2, 0), 0,
-	       "renamed across namespaces");
+	is_int(store_stat(st, "default", "m", 1, &a), 0, "stat before a rename");
+	moved = 0;
+	is_int(store_rename(st, "default", "m", 1, "app2", "m2", 2, 0, &moved),
+	       0, "renamed across namespaces");
+	ok(moved == a.ino, "the rename tells the inode number it moved: %llu",
+	   (unsigned long long)moved);
 	is_int(store_sweep(st, now, 10, heard, &h), 0,
 	       "nothing to sweep before it expires");
 	is_int(store_sweep(st, now + 1000, 10, heard, &h), 1,
@@ -243,7 +248,8 @@ int main(void)
 	is_int(store_stat(st, "app", "big", 3, &a), -ENOENT, "big is gone");
 
 	/* renames */
-	is_int(store_rename(st, "app", "users", 5, "default", "people", 6, 0),
+	is_int(store_rename(st, "app", "users", 5, "default", "people", 6, 0,
+			    NULL),
 	       0, "directory renamed across namespaces");
 	is_int(store_stat(st, "default", "people/123/profile", 18, &a), 0,
 	       "key moved with its directory");
@@ -253,10 +259,10 @@ int main(void)
 	is_int(store_stat(st, "app", "users/123/profile", 17, &a), -ENOENT,
 	       "old key gone");
 	is_int(store_rename(st, "app", "users-x", 7, "app", "users.y", 7,
-			    KV_RENAME_NOREPLACE), -EEXIST,
+			    KV_RENAME_NOREPLACE, NULL), -EEXIST,
 	       "RENAME_NOREPLACE onto a key: EEXIST");
 	is_int(store_rename(st, "default", "people", 6, "default",
-			    "people/123/x", 12, 0), -EINVAL,
+			    "people/123/x", 12, 0, NULL), -EINVAL,
 	       "directory into itself: EINVAL");
 	is_int(store_ns_rename(st, "app", "app2", 0), 0, "namespace renamed");
 	is_int(store_stat(st, "app2", "users-x", 7, &a), 0,
