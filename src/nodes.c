@@ -48,7 +48,10 @@ struct nodes {
 	size_t nibuckets;
 	size_t live;		/* nodes allocated (changed under lock,
 				 * read without) */
-	uint64_t version;	/* renames so far */
+	uint64_t version;	/* renames finished so far */
+	unsigned renaming;	/* renames under way: the store moved, the
+				 * nodes maybe not yet */
+	pthread_cond_t renamed;	/* signalled as each of them ends */
 	struct sent_back sent[SENT_BACK];
 };
 
@@ -79,6 +82,7 @@ int nodes_new(struct nodes **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->renamed, NULL);
 	t->root.nlookup = 1;
 	t->root.attached = true;
 	t->root.name = (char *)"";
@@ -180,6 +184,7 @@ void nodes_free(struct nodes *t)
 		free_node(t, t->root.next);
 	free(t->buckets);
 	free(t->ibuckets);
+	pthread_cond_destroy(&t->renamed);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -311,6 +316,36 @@ static void maybe_free(struct nodes *t, struct node *n)
 	}
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The live entry for n's name (of process pid, or any with pid 0). */
+static struct sent_back *sent_back(struct nodes *t, const struct node *n,
+				   int pid)
+{
+	int64_t now = now_ms();
+	size_t i;
+
+	for (i = 0; i < SENT_BACK; i++) {
+		struct sent_back *e = &t->sent[i];
+
+		if (e->name && e->until <= now) {
+			free(e->name);
+			e->name = NULL;
+		}
+		if (e->name && e->parent == n->parent && e->len == n->namelen &&
+		    !memcmp(e->name, n->name, n->namelen) &&
+		    (!pid || e->pid == pid))
+			return e;
+	}
+	return NULL;
+}
+
 struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  const char *name, size_t len, uint64_t ino,
 			  uint64_t gen, uint64_t size)
@@ -319,7 +354,13 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 
 	pthread_mutex_lock(&t->lock);
 	old = find(t, parent, name, len);
-	if (old && old->ino == ino && old->gen == gen) {
+	/*
+	 * A writer sent back from the name (nodes_open) looks it up again:
+	 * it gets a node without cached readers, even if one came to the
+	 * name meanwhile by a rename.
+	 */
+	if (old && old->ino == ino && old->gen == gen &&
+	    !(old->cached && sent_back(t, old, 0))) {
 		old->nlookup++;
 		unlink_node(old);
 		link_front(t, old);
@@ -360,36 +401,6 @@ void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup)
 	n->nlookup = nlookup < n->nlookup ? n->nlookup - nlookup : 0;
 	maybe_free(t, n);
 	pthread_mutex_unlock(&t->lock);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The live entry for n's name (of process pid, or any with pid 0). */
-static struct sent_back *sent_back(struct nodes *t, const struct node *n,
-				   int pid)
-{
-	int64_t now = now_ms();
-	size_t i;
-
-	for (i = 0; i < SENT_BACK; i++) {
-		struct sent_back *e = &t->sent[i];
-
-		if (e->name && e->until <= now) {
-			free(e->name);
-			e->name = NULL;
-		}
-		if (e->name && e->parent == n->parent && e->len == n->namelen &&
-		    !memcmp(e->name, n->name, n->namelen) &&
-		    (!pid || e->pid == pid))
-			return e;
-	}
-	return NULL;
 }
 
 /* Note that pid was sent back from n's name (an entry is reused, the one
@@ -521,9 +532,27 @@ bool nodes_moved(struct nodes *t, uint64_t version)
 	bool moved;
 
 	pthread_mutex_lock(&t->lock);
+	while (t->renaming && t->version == version)
+		pthread_cond_wait(&t->renamed, &t->lock);
 	moved = t->version != version;
 	pthread_mutex_unlock(&t->lock);
 	return moved;
+}
+
+void nodes_rename_begin(struct nodes *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->renaming++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_rename_end(struct nodes *t)
+{
+	pthread_mutex_lock(&t->lock);
+	t->renaming--;
+	t->version++;
+	pthread_cond_broadcast(&t->renamed);
+	pthread_mutex_unlock(&t->lock);
 }
 
 int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
@@ -650,7 +679,6 @@ int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 	if (parent == newparent && len == newlen && !memcmp(name, newname, len))
 		return 0;
 	pthread_mutex_lock(&t->lock);
-	t->version++;
 	clear_name(t, newparent, newname, newlen, NULL);
 	/*
 	 * Every node of the key moves, whichever of them the kernel's dentry

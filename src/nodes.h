@@ -114,7 +114,20 @@ void nodes_release(struct nodes *t, struct node *n, enum node_use use);
  */
 int nodes_path(struct nodes *t, struct node *n, struct kpath *p,
 	       uint64_t *version);
+/*
+ * Whether a rename has ended since version was read, first waiting for
+ * those under way: one may have moved the key in the store already and
+ * not yet moved its nodes.
+ */
 bool nodes_moved(struct nodes *t, uint64_t version);
+
+/*
+ * A rename of the store's keys (or namespaces) runs between these two,
+ * with nodes_rename() in it if the store's succeeded: operations that
+ * found the key gone from the path they took wait for its end.
+ */
+void nodes_rename_begin(struct nodes *t);
+void nodes_rename_end(struct nodes *t);
 
 /* Path of the child name of parent (for lookup, create, rename). */
 int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
@@ -122,8 +135,9 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 
 /*
  * Supersede the current node at n's name, n or a newer one (the key was
- * given a new value).  With parent_id and name non-NULL, return what the kernel's
- * dentry is called so the caller can invalidate it: *name is malloc'd.
+ * given a new value).  With parent_id and name non-NULL, return what the
+ * kernel's dentry is called so the caller can invalidate it: *name is
+ * malloc'd.
  */
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen);

@@ -523,14 +523,18 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = new_child_path(fs, newdir, newname, &to);
 	if (!rc && from.level != to.level)
 		rc = -EXDEV;	/* a namespace is not a directory: mv copies */
-	if (!rc && from.level == LEVEL_NS)
+	if (rc)
+		return (void)fuse_reply_err(req, -rc);
+	nodes_rename_begin(fs->nodes);
+	if (from.level == LEVEL_NS)
 		rc = store_ns_rename(fs->st, from.ns, to.ns, kvflags);
-	else if (!rc)
+	else
 		rc = store_rename(fs->st, from.ns, from.key, from.len, to.ns,
 				  to.key, to.len, kvflags, &ino);
 	if (!rc)
 		rc = nodes_rename(fs->nodes, dir, name, len, newdir, newname,
 				  strlen(newname), ino);
+	nodes_rename_end(fs->nodes);
 	fuse_reply_err(req, -rc);
 }
 
