@@ -270,6 +270,7 @@ out_workers:
 	worker_stop(fs->trimmer);
 	worker_stop(fs->sweeper);
 	fs->trimmer = fs->sweeper = NULL;
+	sweep_forget(fs);
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);
@@ -288,6 +289,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 
 	memset(&fs, 0, sizeof(fs));
 	fs.storefd = -1;
+	pthread_mutex_init(&fs.told_lock, NULL);
 	kvfs_log_set_debug(fo->debug);
 	if (!fo->foreground)
 		report_fd = background();
@@ -305,6 +307,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 			strerror(-rc));
 	if (rc) {
 		report(&report_fd, 1);
+		pthread_mutex_destroy(&fs.told_lock);
 		return 1;
 	}
 	fs.opts = *opts;
@@ -327,6 +330,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	if (fs.storefd >= 0)
 		close(fs.storefd);
 	store_close(fs.st);
+	pthread_mutex_destroy(&fs.told_lock);
 	return rc ? 1 : 0;
 }
 

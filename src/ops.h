@@ -33,6 +33,8 @@ struct kvfs {
 	struct ratelimit *rl;
 	struct worker *sweeper;	/* sweep.c */
 	struct worker *trimmer;	/* trim.c */
+	pthread_mutex_t told_lock;
+	struct told *told;	/* dentries for the sweeper to drop */
 };
 
 /* An open key. */

@@ -38,4 +38,32 @@ race small 100 3
 race mid 200000 3
 race large 3000000 4
 
+# An expiration set while its key is renamed to and fro in its directory.
+# The kernel holds the key's file locked through the setxattr, and the
+# rename holds the directory while it waits for that lock: the daemon
+# must not wait for the directory (dropping a dentry) before its reply.
+echo flipped > "$D/flip"
+"$FSOP" flip "$D/flip" "$D/flop" 4 > "$TEST_DIR/flip.out" &
+flip=$!
+"$FSOP" ttl-loop "$D/flip" "$D/flop" 4 > "$TEST_DIR/ttl.out" &
+ttl=$!
+for _ in $(seq 1 300); do
+	kill -0 $flip 2>/dev/null || kill -0 $ttl 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 $flip 2>/dev/null || kill -0 $ttl 2>/dev/null; then
+	fail "expirations set during renames: still running after 30 s"
+	kill_kvfs
+	wait
+	done_testing
+fi
+wait $flip $ttl
+is "$(cut -d' ' -f1 "$TEST_DIR/flip.out") $(cut -d' ' -f1 "$TEST_DIR/ttl.out")" \
+	"OK OK" "expirations set during renames: both ran to the end"
+n=$(cut -d' ' -f2 "$TEST_DIR/ttl.out")
+[ "${n:-0}" -gt 0 ] && pass "$n expirations set" ||
+	fail "no expiration set: $(cat "$TEST_DIR/ttl.out")"
+is "$(cat "$D/flip" 2>/dev/null || cat "$D/flop")" flipped \
+	"the key they raced on keeps its value"
+
 done_testing

@@ -30,6 +30,9 @@
  *   fsop populate DIR COUNT SIZE      create DIR/k0 ... of SIZE bytes each
  *   fsop expire DIR COUNT STEP TTL    set expiration_ttl TTL on DIR/k0 and
  *                                     every STEP-th key up to COUNT
+ *   fsop flip A B SECS                rename A to B and back for SECS: "OK n"
+ *   fsop ttl-loop A B SECS            set expiration_ttl 3600 on A and on B
+ *                                     for SECS (ENOENT ignored): "OK n"
  *
  * FLAGS below is a comma-separated list of open(2) flags in lower case,
  * without O_: rdonly, wronly, rdwr, creat, excl, trunc, append, directory,
@@ -52,6 +55,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +64,7 @@
 #include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 static int result(int rc)
@@ -398,6 +403,34 @@ static int rename_held(const char *from, const char *to)
 	return 0;
 }
 
+/*
+ * For secs seconds, rename a to b and back (flip) or set an expiration
+ * on a and on b (ttl-loop), whichever exists: "OK n", n the operations
+ * that succeeded, or the first errno other than ENOENT.
+ */
+static int race_loop(const char *a, const char *b, long secs, bool flip)
+{
+	time_t end = time(NULL) + secs;
+	unsigned long n = 0;
+	int i, rc;
+
+	while (time(NULL) < end) {
+		for (i = 0; i < 2; i++) {
+			if (flip)
+				rc = i ? rename(b, a) : rename(a, b);
+			else
+				rc = setxattr(i ? b : a,
+					      "user.kv.expiration_ttl",
+					      "3600", 4, 0);
+			if (rc < 0 && errno != ENOENT)
+				return result(rc);
+			n += rc == 0;
+		}
+	}
+	printf("OK %lu\n", n);
+	return 0;
+}
+
 /* SEC[.NSEC] (NSEC as 9 digits), now or omit */
 static struct timespec parse_time(const char *s)
 {
@@ -559,6 +592,9 @@ int main(int argc, char **argv)
 				   strtoul(argv[5], NULL, 10));
 	if (!strcmp(op, "ftrunc") && argc > 4)
 		return ftrunc(a, b, strtoll(argv[4], NULL, 10));
+	if ((!strcmp(op, "flip") || !strcmp(op, "ttl-loop")) && argc > 4)
+		return race_loop(a, b, strtol(argv[4], NULL, 10),
+				 !strcmp(op, "flip"));
 	if (!strcmp(op, "rename-held") && argc > 3)
 		return rename_held(a, b);
 	if (!strcmp(op, "utimens") && argc > 3)
