@@ -48,6 +48,7 @@ struct handle {
 	struct pending pend;	/* the writer's content ... */
 	bool loaded;		/* ... once it holds the value */
 	bool dirty;		/* changed since the last commit */
+	bool kill_priv;		/* ... by an unprivileged process */
 	int error;		/* a failed write: reported again at close */
 	struct timespec mtime;	/* of the last write */
 	struct kv_attr attr;	/* the key's attributes as last seen */

@@ -129,7 +129,9 @@ static int commit_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	struct commit_arg *ca = arg;
 
 	return store_value_put(fs->st, p->ns, p->key, p->len, ca->h->ino,
-			       &ca->src, &ca->mtime, &ca->h->attr);
+			       &ca->src, &ca->mtime,
+			       ca->h->kill_priv ? KV_PUT_KILL_SUIDGID : 0,
+			       &ca->h->attr);
 }
 
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
@@ -154,14 +156,14 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	if (rc == -ESTALE) {
 		/* the key was deleted or replaced: like writing to an
 		 * unlinked file, the content goes nowhere */
-		h->dirty = false;
+		h->dirty = h->kill_priv = false;
 		return 0;
 	}
 	if (rc) {
 		h->error = rc;
 		return rc;
 	}
-	h->dirty = false;
+	h->dirty = h->kill_priv = false;
 	ratelimit_note(fs->rl, h->ino);
 	if (inv)
 		nodes_detach(fs->nodes, h->node, &inv->parent, &inv->name,
@@ -412,6 +414,15 @@ static void kvfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		h->error = rc;
 	} else {
 		h->dirty = true;
+		/*
+		 * The kernel clears the set-user-ID and set-group-ID bits
+		 * itself for a write through the page cache, and leaves them
+		 * to the daemon for direct I/O (FUSE_WRITE_KILL_SUIDGID, which
+		 * libfuse does not pass on): uid 0 stands for a process with
+		 * CAP_FSETID.  They go with the commit of the new content.
+		 */
+		if (!fi->writepage && fuse_req_ctx(req)->uid != 0)
+			h->kill_priv = true;
 		clock_gettime(CLOCK_REALTIME, &h->mtime);
 		nodes_note_mtime(fs->nodes, h->node, NULL);
 	}

@@ -129,8 +129,12 @@ int store_ns_list(struct store *st, const char *after, store_list_cb cb,
  *   (afterlen bytes, as given to a callback): keys, markers and implied
  *   directories, each once, in key order.  -ENOENT (no namespace).
  * store_create: a new key with an empty value (type KV_FILE) or a
- *   directory marker (KV_DIR), attributes from a.  -EEXIST, -ENOENT (no
- *   namespace).
+ *   directory marker (KV_DIR), attributes from a; in a set-group-ID
+ *   directory it takes the directory's group (a directory, the bit too).
+ *   -EEXIST, -ENOENT (no namespace).
+ * store_create, store_unlink, store_rmdir and store_rename move the mtime
+ *   and ctime of the directory whose names they change, if it has a
+ *   marker, and the mtime of its namespace.
  * store_unlink: delete a key and its value.  -ENOENT, -EISDIR.
  * store_rmdir: delete an empty directory.  -ENOENT, -ENOTDIR, -ENOTEMPTY.
  * store_rename: move a key, or a directory with every key below it, in
@@ -184,16 +188,23 @@ struct store_src {
 	uint64_t size;
 };
 
+/* Flags of store_value_put(). */
+#define KV_PUT_KILL_SUIDGID	(1u << 0)	/* an unprivileged writer's */
+
 /*
  * Give the key a new value, read from src, in a way no reader sees half of.
  * The key must still be the one with inode number ino (a key deleted or
  * replaced meanwhile is left alone: -ESTALE).  mtime is the time of the
- * last write; the other attributes are kept.  out receives the new ones.
- * Errors: -ESTALE, -ENOSPC, -EIO, or what src->read returned.
+ * last write; the other attributes are kept, except that with
+ * KV_PUT_KILL_SUIDGID the set-user-ID bit is cleared, and the
+ * set-group-ID bit of a group-executable key, as a local filesystem does
+ * on a write by a process without CAP_FSETID.  out receives the new
+ * attributes.  Errors: -ESTALE, -ENOSPC, -EIO, or what src->read returned.
  */
 int store_value_put(struct store *st, const char *ns, const char *key,
 		    size_t len, uint64_t ino, const struct store_src *src,
-		    const struct timespec *mtime, struct kv_attr *out);
+		    const struct timespec *mtime, unsigned flags,
+		    struct kv_attr *out);
 
 /* Flags of store_meta_set() and store_expire_set(), as setxattr(2)'s. */
 #define KV_XATTR_CREATE		(1u << 0)	/* -EEXIST if set already */

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "options.h"
 #include "store_int.h"
@@ -129,6 +130,33 @@ static int key_find(struct store *st, MDB_txn *txn, uint32_t nsid,
 	r->a.size = 0;
 	*implied = true;
 	return 0;
+}
+
+/*
+ * A name in the directory holding key (len bytes) was made or removed: as
+ * on a local filesystem the directory's mtime and ctime move, if it has a
+ * marker to keep them (an implied directory shows its namespace's times);
+ * the namespace's mtime moves with any change in it (SPEC 2).
+ */
+static int dir_changed(struct store *st, MDB_txn *txn, uint32_t nsid,
+		       const char *ns, const char *key, size_t len)
+{
+	const char *slash = memrchr(key, '/', len);
+	struct rec r;
+	int rc;
+
+	if (slash) {
+		len = (size_t)(slash - key);
+		rc = key_get(st, txn, nsid, key, len, &r);
+		if (rc == 0 && r.a.type == KV_DIR) {
+			store_now(&r.a.mtime);
+			r.a.ctime = r.a.mtime;
+			rc = key_put(st, txn, nsid, key, len, &r);
+		}
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return ns_touch(st, txn, ns);
 }
 
 /* In a write: delete the record of an expired key before taking its place. */
@@ -280,6 +308,36 @@ struct key_arg {
 	struct kv_attr *out;
 };
 
+/*
+ * In a set-group-ID directory, as on a local filesystem, a new entry
+ * takes the directory's group, and a new directory the bit as well.
+ */
+static int inherit_group(struct store *st, MDB_txn *txn, uint32_t nsid,
+			 const struct kv_attr *nsattr, const char *key,
+			 size_t len, int64_t now, struct kv_attr *a)
+{
+	const char *slash = memrchr(key, '/', len);
+	struct kv_attr dir = *nsattr;
+	struct rec r;
+	bool implied;
+	int rc;
+
+	if (slash) {
+		rc = key_find(st, txn, nsid, nsattr, key,
+			      (size_t)(slash - key), now, &r, &implied);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+		if (!rc)
+			dir = r.a;
+	}
+	if (dir.mode & S_ISGID) {
+		a->gid = dir.gid;
+		if (a->type == KV_DIR)
+			a->mode |= S_ISGID;
+	}
+	return 0;
+}
+
 static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
@@ -302,6 +360,10 @@ static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 	memset(&r, 0, sizeof(r));
 	r.a = *ka->a;
 	r.a.mode &= 07777;
+	rc = inherit_group(st, txn, nsid, &nsattr, ka->key, ka->len, now,
+			   &r.a);
+	if (rc)
+		return rc;
 	r.a.ino = store_new_ino(st);
 	r.a.gen = store_new_gen(st);
 	r.a.size = 0;
@@ -312,7 +374,7 @@ static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (rc)
 		return rc;
 	*ka->out = r.a;
-	return ns_touch(st, txn, ka->ns);
+	return dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
 }
 
 int store_create(struct store *st, const char *ns, const char *key,
@@ -361,7 +423,7 @@ static int unlink_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (r.a.type != KV_FILE)
 		return -EISDIR;
 	rc = key_drop(st, txn, nsid, ka->key, ka->len, &r);
-	return rc ? rc : ns_touch(st, txn, ka->ns);
+	return rc ? rc : dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
 }
 
 int store_unlink(struct store *st, const char *ns, const char *key,
@@ -396,7 +458,7 @@ static int rmdir_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (implied || has_children(st, txn, nsid, ka->key, ka->len, now) == 0)
 		return -ENOTEMPTY;
 	rc = kvi_del(txn, st->keys, nsid, ka->key, ka->len);
-	return rc ? rc : ns_touch(st, txn, ka->ns);
+	return rc ? rc : dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
 }
 
 int store_rmdir(struct store *st, const char *ns, const char *key, size_t len)
@@ -539,9 +601,10 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 		if (rc)
 			return rc;
 	}
-	rc = ns_touch(st, txn, ka->ns);
-	if (!rc && nsid != tonsid)
-		rc = ns_touch(st, txn, ka->tons);
+	rc = dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
+	if (!rc)
+		rc = dir_changed(st, txn, tonsid, ka->tons, ka->tokey,
+				 ka->tolen);
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store_int.h"
 
@@ -350,6 +351,7 @@ struct put_arg {
 	uint64_t ino;
 	const struct store_src *src;
 	const struct timespec *mtime;
+	unsigned flags;		/* KV_PUT_* */
 	struct kv_attr *out;
 	uint64_t gen;		/* chunked: the new generation */
 	uint64_t from, to;	/* chunk range written by this transaction */
@@ -456,6 +458,11 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 	r.inl = pa->inl;
 	r.a.mtime = *pa->mtime;
 	store_now(&r.a.ctime);
+	if (pa->flags & KV_PUT_KILL_SUIDGID) {
+		r.a.mode &= ~(uint32_t)S_ISUID;
+		if (r.a.mode & S_IXGRP)
+			r.a.mode &= ~(uint32_t)S_ISGID;
+	}
 	/* encode first: r.meta points into a page the writes below move */
 	n = rec_size(&r, chunked ? 0 : size);
 	buf = malloc(n);
@@ -485,10 +492,12 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 
 static int value_put(struct store *st, const char *ns, const char *key,
 		     size_t len, uint64_t ino, const struct store_src *src,
-		     const struct timespec *mtime, struct kv_attr *out)
+		     const struct timespec *mtime, unsigned flags,
+		     struct kv_attr *out)
 {
 	struct put_arg pa = { .ns = ns, .key = key, .len = len, .ino = ino,
-			      .src = src, .mtime = mtime, .out = out };
+			      .src = src, .mtime = mtime, .flags = flags,
+			      .out = out };
 	uint64_t size = src->size, nchunks, per_txn;
 	int rc;
 
@@ -533,9 +542,10 @@ static int value_put(struct store *st, const char *ns, const char *key,
 
 int store_value_put(struct store *st, const char *ns, const char *key,
 		    size_t len, uint64_t ino, const struct store_src *src,
-		    const struct timespec *mtime, struct kv_attr *out)
+		    const struct timespec *mtime, unsigned flags,
+		    struct kv_attr *out)
 {
-	int rc = value_put(st, ns, key, len, ino, src, mtime, out);
+	int rc = value_put(st, ns, key, len, ino, src, mtime, flags, out);
 
 	value_collect_queued(st);
 	return rc;

@@ -62,12 +62,6 @@ put() {
 
 # posix_rules ROOT LABEL: the list, in ROOT (an empty directory, 0755,
 # owned by root), each assertion's description prefixed with LABEL.
-# gap REASON: in the kvfs run, the next assertions are a known gap
-# (lib.sh's TODO); gap "" ends it.
-gap() {
-	if [ "$L" = kvfs ]; then TODO=$1; else TODO=; fi
-}
-
 posix_rules() {
 	R=$1
 	L=$2
@@ -253,10 +247,8 @@ posix_rules() {
 		"$L: an O_RDWR write by an unprivileged user clears the set-user-ID bit"
 	put "$R/suid3" s
 	chmod 4777 "$R/suid3"
-	gap "kvfs ignores FUSE_WRITE_KILL_SUIDGID on direct-I/O writes"
 	is "$(nobody_op pwrite "$R/suid3" wronly 1 t)$(stat -c %a "$R/suid3")" OK777 \
 		"$L: an O_WRONLY write by an unprivileged user clears the set-user-ID bit"
-	gap ""
 	mkdir "$R/open"
 	chmod 777 "$R/open"
 	is "$(nobody_op openf "$R/open/mine" wronly,creat,excl)" OK \
@@ -268,12 +260,10 @@ posix_rules() {
 	chmod 2775 "$R/sg"
 	put "$R/sg/f" f
 	mkdir "$R/sg/sub"
-	gap "kvfs gives new names the caller's group, not a set-group-ID parent's"
 	is "$(stat -c %g "$R/sg/f")" $NOBODY \
 		"$L: a file made in a set-group-ID directory takes its group"
 	is "$(stat -c '%g %a' "$R/sg/sub")" "$NOBODY 2755" \
 		"$L: a directory made in it takes its group and the set-group-ID bit"
-	gap ""
 
 	# --- times: what moves mtime and ctime, and what does not
 	put "$R/w" w
@@ -341,13 +331,10 @@ posix_rules() {
 	# a directory's mtime and ctime move when a name in it is made or
 	# removed, not when a file in it is rewritten
 	mkdir "$R/td" "$R/td2"
-	gap "kvfs does not move a directory's times when names in it change"
 	dir_times "$R/td" "later later" "$L: creating a file in a directory moves its mtime and ctime" \
 		put "$R/td/k" x
-	gap ""
 	dir_times "$R/td" "same same" "$L: rewriting a file in it moves neither" \
 		put "$R/td/k" y
-	gap "kvfs does not move a directory's times when names in it change"
 	dir_times "$R/td" "later later" "$L: unlinking a file in it moves both" \
 		rm "$R/td/k"
 	dir_times "$R/td" "later later" "$L: mkdir in it moves both" \
@@ -362,7 +349,6 @@ posix_rules() {
 		mv "$R/td/y" "$R/td2/y"
 	dir_times "$R/td2" "later later" "$L: renaming over a file in it moves both" \
 		mv "$R/dst" "$R/td2/y"
-	gap ""
 }
 
 # dir_times DIR WANT DESC CMD...: with DIR's times set in the past, run CMD;
@@ -420,9 +406,7 @@ is "$(diff "$TEST_DIR/before" "$TEST_DIR/after" | head -5)$(wc -l < "$TEST_DIR/a
 rm "$D/at"
 snap "$TEST_DIR/local/posixns" > "$TEST_DIR/local.tree"
 snap "$MNT/posixns" > "$TEST_DIR/kvfs.tree"
-TODO="the set-user-ID and set-group-ID gaps above"
 is "$(diff "$TEST_DIR/local.tree" "$TEST_DIR/kvfs.tree")" "" \
 	"kvfs ends with the same tree, modes, owners and sizes as the local directory"
-TODO=
 
 done_testing

@@ -72,7 +72,7 @@ static int put(struct store *st, const char *ns, const char *key,
 	if (rc)
 		return rc;
 	clock_gettime(CLOCK_REALTIME, &now);
-	return store_value_put(st, ns, key, strlen(key), a.ino, &src, &now,
+	return store_value_put(st, ns, key, strlen(key), a.ino, &src, &now, 0,
 			       &a);
 }
 
