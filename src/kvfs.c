@@ -27,6 +27,7 @@
 #include "log.h"
 #include "ops.h"
 #include "sweep.h"
+#include "tell.h"
 #include "trim.h"
 
 /* What the kernel may cache; kvfs is the only writer of its store. */
@@ -243,6 +244,8 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	rc = worker_start(sweep_run, fs, &fs->sweeper);
 	if (!rc)
 		rc = worker_start(trim_run, fs, &fs->trimmer);
+	if (!rc)
+		rc = worker_start(tell_run, fs, &fs->teller);
 	if (rc) {
 		fprintf(stderr, "kvfs: cannot start a thread: %s\n",
 			strerror(-rc));
@@ -267,10 +270,11 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
 out_workers:
+	worker_stop(fs->teller);
 	worker_stop(fs->trimmer);
 	worker_stop(fs->sweeper);
-	fs->trimmer = fs->sweeper = NULL;
-	sweep_forget(fs);
+	fs->teller = fs->trimmer = fs->sweeper = NULL;
+	tell_forget(fs);
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

@@ -33,8 +33,9 @@ struct kvfs {
 	struct ratelimit *rl;
 	struct worker *sweeper;	/* sweep.c */
 	struct worker *trimmer;	/* trim.c */
+	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
-	struct told *told;	/* dentries for the sweeper to drop */
+	struct told *told;
 };
 
 /* An open key. */
@@ -52,7 +53,6 @@ struct handle {
 	int error;		/* a failed write: reported again at close */
 	struct timespec mtime;	/* of the last write */
 	struct kv_attr attr;	/* the key's attributes as last seen */
-	struct inval later;	/* an fsync's commit, told at flush */
 };
 
 /* Its content, as the handle sees it. */
@@ -108,14 +108,13 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
 /*
  * Write the handle's content to the store if it changed (h->lock held):
  * 0 or -errno.  The node, now of an older value, is detached from its
- * name; if inv is not NULL it receives the dentry for inval_send().
+ * name; if inv is not NULL it receives the dentry to drop (tell_later()).
  */
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
-void inval_send(struct kvfs *fs, struct inval *inv);
 
-/* Into inv, if a commit just now gave it nothing, the notification an
- * fsync left in h (h->lock held); h keeps none after. */
-void handle_take_later(struct handle *h, struct inval *inv);
+/* Drop the dentry in inv now, and free its name: from a thread of the
+ * daemon's own, never a request's (tell.h). */
+void inval_send(struct kvfs *fs, struct inval *inv);
 
 /* Free what the handle holds (not the handle itself). */
 void handle_close(struct kvfs *fs, struct handle *h);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "tell.h"
 #include "trim.h"
 
 #define LOAD_CHUNK	(256u << 10)
@@ -181,19 +182,8 @@ void inval_send(struct kvfs *fs, struct inval *inv)
 	inv->name = NULL;
 }
 
-void handle_take_later(struct handle *h, struct inval *inv)
-{
-	if (!inv->name) {
-		*inv = h->later;
-	} else {
-		free(h->later.name);	/* inv names the newer commit */
-	}
-	memset(&h->later, 0, sizeof(h->later));
-}
-
 void handle_close(struct kvfs *fs, struct handle *h)
 {
-	free(h->later.name);
 	if (h->val)
 		store_value_close(fs->st, h->val);
 	h->val = NULL;
@@ -444,11 +434,9 @@ static void kvfs_flush(fuse_req_t req, fuse_ino_t ino,
 	(void)ino;
 	pthread_mutex_lock(&h->lock);
 	rc = handle_commit(fs, h, &inv);
-	handle_take_later(h, &inv);
 	pthread_mutex_unlock(&h->lock);
-	/* before the reply, so that an open after close() sees the value */
-	inval_send(fs, &inv);
 	fuse_reply_err(req, -rc);
+	tell_later(fs, &inv);
 }
 
 static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
@@ -463,18 +451,8 @@ static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)datasync;
 	pthread_mutex_lock(&h->lock);
 	rc = handle_commit(fs, h, &inv);
-	/*
-	 * Not told here: the caller holds the file's inode lock through an
-	 * fsync, and telling takes its directory's, which a rename holds
-	 * while it waits for the file's: a deadlock.  Until the flush, an
-	 * open of the name gets the old node, which reads around its cache
-	 * (handle_start), so nothing stale is read meanwhile.
-	 */
-	if (inv.name) {
-		free(h->later.name);
-		h->later = inv;
-	}
 	pthread_mutex_unlock(&h->lock);
+	tell_later(fs, &inv);
 	if (!rc)
 		rc = store_sync(fs->st);
 	fuse_reply_err(req, -rc);
@@ -493,9 +471,8 @@ static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
 	/* pages of a shared mmap may be written back after the last flush */
 	pthread_mutex_lock(&h->lock);
 	handle_commit(fs, h, &inv);
-	handle_take_later(h, &inv);
 	pthread_mutex_unlock(&h->lock);
-	inval_send(fs, &inv);
+	tell_later(fs, &inv);
 	handle_close(fs, h);
 	nodes_release(fs->nodes, n, h->use);
 	free(h);

@@ -20,7 +20,7 @@
 
 #include "kvxattr.h"
 #include "ops.h"
-#include "sweep.h"
+#include "tell.h"
 
 struct xattr_arg {
 	uint64_t ino;		/* the key the node stands for */
@@ -72,9 +72,9 @@ static int set_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 /*
  * The kernel may hold the key's dentry and attributes with a timeout set
  * before it expired: drop them so that the next lookup caps it.  The
- * dentry is dropped from the sweep's thread, as this request's file is
- * locked until the reply; meanwhile, with the attributes dropped here,
- * the kernel asks the daemon, which knows the new expiration.
+ * dentry is dropped by the teller, as this request's file is locked until
+ * the reply (tell.h); meanwhile, with the attributes dropped here, the
+ * kernel asks the daemon, which knows the new expiration.
  */
 static void expiry_changed(struct kvfs *fs, struct node *n)
 {
@@ -82,7 +82,8 @@ static void expiry_changed(struct kvfs *fs, struct node *n)
 
 	nodes_detach(fs->nodes, n, &inv.parent, &inv.name, &inv.len);
 	fuse_lowlevel_notify_inval_inode(fs->se, nodes_id(n), -1, 0);
-	sweep_tell(fs, &inv);	/* kicks the sweep for the new expiry too */
+	tell_later(fs, &inv);
+	worker_kick(fs->sweeper);	/* for the new expiration */
 }
 
 static void kvfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

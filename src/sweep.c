@@ -23,58 +23,6 @@
 
 #define SWEEP_BATCH	256
 
-struct told {
-	struct told *next;
-	struct inval inv;
-};
-
-void sweep_tell(struct kvfs *fs, struct inval *inv)
-{
-	struct told *t;
-
-	if (!inv->name)
-		return;
-	t = malloc(sizeof(*t));
-	if (!t) {
-		/* the dentry lives on to its timeout, of the old expiry */
-		kvfs_log(KVFS_WARN, "out of memory: the kernel keeps a stale "
-			 "entry for %s", inv->name);
-		free(inv->name);
-		inv->name = NULL;
-		return;
-	}
-	t->inv = *inv;
-	inv->name = NULL;
-	pthread_mutex_lock(&fs->told_lock);
-	t->next = fs->told;
-	fs->told = t;
-	pthread_mutex_unlock(&fs->told_lock);
-	worker_kick(fs->sweeper);
-}
-
-/* Send (or with send false, drop) what requests left to tell. */
-static void tell(struct kvfs *fs, bool send)
-{
-	struct told *t, *next;
-
-	pthread_mutex_lock(&fs->told_lock);
-	t = fs->told;
-	fs->told = NULL;
-	pthread_mutex_unlock(&fs->told_lock);
-	for (; t; t = next) {
-		next = t->next;
-		if (send)
-			inval_send(fs, &t->inv);
-		free(t->inv.name);
-		free(t);
-	}
-}
-
-void sweep_forget(struct kvfs *fs)
-{
-	tell(fs, false);
-}
-
 static void expired(void *ctx, const char *ns, const char *key, size_t len)
 {
 	struct kvfs *fs = ctx;
@@ -93,7 +41,6 @@ struct timespec sweep_run(void *arg)
 	int64_t now = time(NULL), due = store_next_expiry(fs->st);
 	int n;
 
-	tell(fs, true);
 	if (due == 0 || due > now) {
 		next.tv_sec = due;	/* 0: when an expiration is set */
 		return next;

@@ -15,18 +15,4 @@
  */
 struct timespec sweep_run(void *arg);
 
-struct kvfs;
-struct inval;
-
-/*
- * Have the sweep's thread drop the dentry in inv (taken from it).  For a
- * request whose file the kernel holds locked: dropping a dentry locks its
- * directory, which a rename of the file holds while it waits for the
- * file's lock.
- */
-void sweep_tell(struct kvfs *fs, struct inval *inv);
-
-/* Forget what is left to tell (at unmount, the sweep's thread stopped). */
-void sweep_forget(struct kvfs *fs);
-
 #endif
