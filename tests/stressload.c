@@ -309,6 +309,28 @@ static bool carried(uint32_t w, int a, int k, int depth)
 	return false;
 }
 
+/*
+ * Did a read of k in [r0, r1] find k's file by name just before a rename
+ * moved it to a?  Then, as on a local filesystem, it opened that file,
+ * now a, and reads what was written to it there.
+ */
+static bool followed(int k, int a, uint64_t r0, uint64_t r1)
+{
+	uint32_t n = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE), i;
+
+	for (i = 0; i < n && i < KLOG; i++) {
+		uint32_t r = __atomic_load_n(&sh->klog[k][i], __ATOMIC_ACQUIRE);
+		const struct op *m = &sh->ops[r];
+		uint64_t mend = __atomic_load_n(&m->end, __ATOMIC_ACQUIRE);
+
+		if (r && m->kind == K_RENAME && m->key == k && m->key2 == a &&
+		    __atomic_load_n(&m->state, __ATOMIC_ACQUIRE) != S_FAILED &&
+		    m->start < r1 && (!mend || mend > r0))
+			return true;
+	}
+	return false;
+}
+
 /* Is a write or append, of k or carried to k, running in [r0, r1]? */
 static bool writer_running(int k, uint64_t r0, uint64_t r1)
 {
@@ -420,6 +442,8 @@ static const char *check_value(int k, const unsigned char *v, size_t n,
 	    current(last, latest, r1))
 		return NULL;
 	if (some_current(k, K_RENAME, false, latest, r1))
+		return NULL;
+	if (sh->ops[last].start < r1 && followed(k, sh->ops[last].key, r0, r1))
 		return NULL;
 	snprintf(detail, sizeof(detail), " (read %llu..%llu, replaced at %llu)",
 		 (unsigned long long)r0, (unsigned long long)r1,
