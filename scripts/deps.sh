@@ -2,7 +2,7 @@
 # kvfs needs to build, run and be tested, if any is missing.
 KVFS_PACKAGES="build-essential autoconf automake libtool pkg-config
 	fuse3 libfuse3-dev liblmdb-dev lmdb-utils libjansson-dev attr rsync
-	util-linux"
+	util-linux valgrind"
 
 install_deps() {
 	# shellcheck disable=SC2086

@@ -113,11 +113,12 @@ is_mounted() {
 }
 
 # mount_kvfs [kvfs options...]: mount $STORE at $MNT in the foreground
-# (the daemon's pid in $KVFS_PID) and wait until the mount answers.
+# (the daemon's pid in $KVFS_PID) and wait until the mount answers, at
+# most KVFS_MOUNT_WAIT twentieths of a second.
 mount_kvfs() {
 	"$KVFS_BIN" -f "$@" "$STORE" "$MNT" 2>>"$TEST_DIR/kvfs.err" &
 	KVFS_PID=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 "${KVFS_MOUNT_WAIT:-100}"); do
 		if is_mounted; then
 			return 0
 		fi
