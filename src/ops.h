@@ -112,8 +112,8 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
  */
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
 
-/* Drop the dentry in inv now, and free its name: from a thread of the
- * daemon's own, never a request's (tell.h). */
+/* Drop the dentry in inv now, and free its name: from a flush, or a
+ * thread of the daemon's own (tell.h). */
 void inval_send(struct kvfs *fs, struct inval *inv);
 
 /* Free what the handle holds (not the handle itself). */

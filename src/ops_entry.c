@@ -352,7 +352,17 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (!h && attr->st_size == 0 &&
 		    (h = nodes_take_opener(fs->nodes, n,
 					   fuse_req_ctx(req)->pid))) {
-			/* open(O_TRUNC): the truncation is the opener's */
+			/*
+			 * open(O_TRUNC): the truncation is the opener's, and
+			 * so is the clearing of the set-user-ID and
+			 * set-group-ID bits the kernel asks with it (for an
+			 * unprivileged opener): both come with its commit.
+			 */
+			if (sa.mask & KV_SET_MODE) {
+				pthread_mutex_lock(&h->lock);
+				h->kill_priv = true;
+				pthread_mutex_unlock(&h->lock);
+			}
 			return reply_open_trunc(req, fs, n, h);
 		}
 		if (h) {

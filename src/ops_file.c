@@ -435,8 +435,14 @@ static void kvfs_flush(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&h->lock);
 	rc = handle_commit(fs, h, &inv);
 	pthread_mutex_unlock(&h->lock);
+	/*
+	 * Before the reply, so that a stat or open after close(2) finds the
+	 * new value, size included (close-to-open; the superseded node keeps
+	 * the old size for its readers).  The kernel holds no lock of the
+	 * file through a flush.
+	 */
+	inval_send(fs, &inv);
 	fuse_reply_err(req, -rc);
-	tell_later(fs, &inv);
 }
 
 static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

@@ -3,12 +3,12 @@
  * own (a worker, worker.h) rather than from the request that caused them.
  *
  * Dropping a dentry (FUSE_NOTIFY_INVAL_ENTRY) takes its directory's lock
- * in the kernel.  A request's thread must not wait for it: the kernel may
- * hold the file locked until the reply while a rename holding the
- * directory waits for the file (a deadlock), and requests that wait for
- * a directory held by a create or rename could take every thread of the
- * loop, leaving none to answer the create.  The teller waits instead,
- * for as long as the directory is held, while the loop goes on.
+ * in the kernel.  A request that holds the file's lock until its reply
+ * (fsync, setxattr) must not wait for it, since a rename holding the
+ * directory waits for the file's lock: a deadlock.  Nor should a release,
+ * which no caller waits for.  The teller waits instead, while the loop
+ * goes on.  A flush drops its dentry itself before replying (ops_file.c),
+ * for close-to-open consistency.
  */
 #ifndef KVFS_TELL_H
 #define KVFS_TELL_H

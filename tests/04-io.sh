@@ -105,4 +105,9 @@ is "$(cat <&5)" "$(head -c 1000 /dev/zero | tr '\0' B)" \
 	"also when the new value is longer"
 exec 5<&-
 
+# close-to-open: right after a writer's close, stat, a new open's fstat
+# and an mmap show the new value, not the old size or bytes
+is "$("$FSOP" close-to-open "$D/cto" 2000)" OK \
+	"2000 new values, each seen whole by stat, fstat and mmap after close"
+
 done_testing

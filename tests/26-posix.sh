@@ -249,6 +249,10 @@ posix_rules() {
 	chmod 4777 "$R/suid3"
 	is "$(nobody_op pwrite "$R/suid3" wronly 1 t)$(stat -c %a "$R/suid3")" OK777 \
 		"$L: an O_WRONLY write by an unprivileged user clears the set-user-ID bit"
+	put "$R/suid4" s
+	chmod 4777 "$R/suid4"
+	is "$(nobody_op openf "$R/suid4" wronly,trunc)$(stat -c %a "$R/suid4")" OK777 \
+		"$L: an O_TRUNC open by an unprivileged user clears the set-user-ID bit"
 	mkdir "$R/open"
 	chmod 777 "$R/open"
 	is "$(nobody_op openf "$R/open/mine" wronly,creat,excl)" OK \

@@ -31,6 +31,8 @@
  *   fsop expire DIR COUNT STEP TTL    set expiration_ttl TTL on DIR/k0 and
  *                                     every STEP-th key up to COUNT
  *   fsop flip A B SECS                rename A to B and back for SECS: "OK n"
+ *   fsop close-to-open PATH COUNT     COUNT new values, each checked right
+ *                                     after its close by stat, fstat, mmap
  *   fsop ttl-loop A B SECS            set expiration_ttl 3600 on A and on B
  *                                     for SECS (ENOENT ignored): "OK n"
  *
@@ -431,6 +433,55 @@ static int race_loop(const char *a, const char *b, long secs, bool flip)
 	return 0;
 }
 
+/*
+ * count times, give path a new value of 5000 or 100 bytes (alternately,
+ * of one repeated byte, new each time) and right after the close check
+ * what stat, fstat of a new open and a private mmap show: "OK", or the
+ * first that differs.
+ */
+static int close_to_open(const char *path, long count)
+{
+	static char buf[5000];
+	long i;
+
+	for (i = 0; i < count; i++) {
+		size_t n = i % 2 ? 100 : sizeof(buf);
+		char c = (char)('a' + i % 26);
+		struct stat st, fst;
+		char *m;
+		int fd;
+
+		memset(buf, c, n);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || write(fd, buf, n) != (ssize_t)n || close(fd) < 0)
+			return result(-1);
+		if (stat(path, &st) < 0 || (fd = open(path, O_RDONLY)) < 0)
+			return result(-1);
+		if (fstat(fd, &fst) < 0)
+			return fd_fail(fd);
+		if ((size_t)st.st_size != n || (size_t)fst.st_size != n) {
+			close(fd);
+			printf("round %ld: wrote %zu bytes; stat %lld, fstat "
+			       "%lld\n", i, n, (long long)st.st_size,
+			       (long long)fst.st_size);
+			return 1;
+		}
+		m = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (m == MAP_FAILED)
+			return result(-1);
+		if (m[0] != c || m[n - 1] != c) {
+			printf("round %ld: wrote %zu bytes of %c; mmap %c..%c\n",
+			       i, n, c, m[0], m[n - 1]);
+			munmap(m, n);
+			return 1;
+		}
+		munmap(m, n);
+	}
+	puts("OK");
+	return 0;
+}
+
 /* SEC[.NSEC] (NSEC as 9 digits), now or omit */
 static struct timespec parse_time(const char *s)
 {
@@ -592,6 +643,8 @@ int main(int argc, char **argv)
 				   strtoul(argv[5], NULL, 10));
 	if (!strcmp(op, "ftrunc") && argc > 4)
 		return ftrunc(a, b, strtoll(argv[4], NULL, 10));
+	if (!strcmp(op, "close-to-open") && argc > 3)
+		return close_to_open(a, strtol(b, NULL, 10));
 	if ((!strcmp(op, "flip") || !strcmp(op, "ttl-loop")) && argc > 4)
 		return race_loop(a, b, strtol(argv[4], NULL, 10),
 				 !strcmp(op, "flip"));
