@@ -53,6 +53,7 @@ struct handle {
 	int error;		/* a failed write: reported again at close */
 	struct timespec mtime;	/* of the last write */
 	struct kv_attr attr;	/* the key's attributes as last seen */
+	struct inval synced;	/* an fsync's commit: told again at flush */
 };
 
 /* Its content, as the handle sees it. */

@@ -184,6 +184,7 @@ void inval_send(struct kvfs *fs, struct inval *inv)
 
 void handle_close(struct kvfs *fs, struct handle *h)
 {
+	free(h->synced.name);
 	if (h->val)
 		store_value_close(fs->st, h->val);
 	h->val = NULL;
@@ -434,6 +435,11 @@ static void kvfs_flush(fuse_req_t req, fuse_ino_t ino,
 	(void)ino;
 	pthread_mutex_lock(&h->lock);
 	rc = handle_commit(fs, h, &inv);
+	if (!inv.name)
+		inv = h->synced;	/* an fsync committed last */
+	else
+		free(h->synced.name);
+	memset(&h->synced, 0, sizeof(h->synced));
 	pthread_mutex_unlock(&h->lock);
 	/*
 	 * Before the reply, so that a stat or open after close(2) finds the
@@ -457,6 +463,18 @@ static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)datasync;
 	pthread_mutex_lock(&h->lock);
 	rc = handle_commit(fs, h, &inv);
+	/*
+	 * The kernel holds the file's lock through an fsync, which the
+	 * teller's notification must not wait for (tell.h).  It may come
+	 * after a close that follows at once: the flush tells it again.
+	 */
+	if (inv.name) {
+		free(h->synced.name);
+		h->synced = inv;
+		h->synced.name = malloc(inv.len + 1);
+		if (h->synced.name)
+			memcpy(h->synced.name, inv.name, inv.len + 1);
+	}
 	pthread_mutex_unlock(&h->lock);
 	tell_later(fs, &inv);
 	if (!rc)

@@ -5,8 +5,7 @@
  * Until the kernel drops a dentry of a key given a new value, the dentry
  * leads to the superseded node, whose opens read the current value
  * around its page cache (nodes.h), though a stat through it still gives
- * the old size: fsync and release, whose callers do not look at the key
- * by name before their close, can leave it to the teller.
+ * the old size until the teller's notification lands.
  */
 #include "config.h"
 
