@@ -839,5 +839,9 @@ int main(int argc, char **argv)
 		printf("%s %llu %s", i ? "," : "",
 		       (unsigned long long)sh->counts[i], count_names[i]);
 	printf("\n%s\n", sh->problems ? "PROBLEMS" : "OK");
+	fflush(stdout);
+	free(pids);
+	free(rbuf);
+	free(wbuf);
 	return sh->problems ? 1 : 0;
 }
