@@ -69,12 +69,13 @@ static int list_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 {
 	struct fill *f = arg;
 	struct dirh *d = f->d;
-	const char *after = "";
+	char after[sizeof(d->pos)];
 	size_t afterlen = 0;
 
 	if (f->skip_to > DOT_ENTRIES && f->skip_to == d->last_off) {
-		/* resume where the last call stopped */
-		after = d->pos;
+		/* resume where the last call stopped (a copy: fill_entry
+		 * moves d->pos on while the listing runs) */
+		memcpy(after, d->pos, d->poslen);
 		afterlen = d->poslen;
 		f->off = d->last_off;
 		f->skip_to = 0;
