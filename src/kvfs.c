@@ -35,12 +35,26 @@
 #define ATTR_TIMEOUT		86400.0
 #define DIR_ATTR_TIMEOUT	1.0
 
-enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER };
+/*
+ * Threads of the request loop, unless -o max_threads says otherwise.  A
+ * flush waits for its directory's lock to drop the dentry of the value it
+ * committed (ops_file.c), and a create or rename holding that lock waits
+ * for a thread to answer it: with libfuse's default of 10, ten writers
+ * closing files in a directory where another creates one could take them
+ * all and hang the mount.  Past a burst, threads beyond KVFS_IDLE_THREADS
+ * idle ones end, with their 1 MiB request buffers.
+ */
+#define KVFS_MAX_THREADS	256
+#define KVFS_IDLE_THREADS	16
+
+enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
+       KEY_IDLE_THREADS };
 
 struct cli {
 	char *store;
 	bool help, version, bad;
 	bool allow_other;	/* then the kernel checks permissions */
+	bool max_threads, idle_threads;	/* -o max_(idle_)threads given */
 	struct kvfs_opts opts;
 };
 
@@ -60,6 +74,8 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("default_namespace=", KEY_KVOPT),
 	FUSE_OPT_KEY("node_cache=", KEY_KVOPT),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
+	FUSE_OPT_KEY("max_idle_threads=", KEY_IDLE_THREADS),
 	FUSE_OPT_END
 };
 
@@ -103,6 +119,12 @@ static int cli_proc(void *data, const char *arg, int key,
 	case KEY_ALLOW_OTHER:
 		c->allow_other = true;
 		return 1;	/* for the kernel too */
+	case KEY_MAX_THREADS:
+		c->max_threads = true;
+		return 1;	/* for fuse_parse_cmdline */
+	case KEY_IDLE_THREADS:
+		c->idle_threads = true;
+		return 1;
 	case KEY_KVOPT:
 		eq = strchr(arg, '=');
 		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -406,6 +428,10 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "kvfs: missing MOUNTPOINT (see kvfs --help)\n");
 		goto out;
 	}
+	if (!c.max_threads)
+		fo.max_threads = KVFS_MAX_THREADS;
+	if (!c.idle_threads)
+		fo.max_idle_threads = KVFS_IDLE_THREADS;
 	status = serve(&c.opts, store, &args, &fo);
 out:
 	free(c.store);

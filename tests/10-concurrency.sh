@@ -38,6 +38,25 @@ race small 100 3
 race mid 200000 3
 race large 3000000 4
 
+# finish SECS DESC PID...: wait for the processes, at most SECS seconds; a
+# hang fails DESC and ends the script (the mount aborted)
+finish() {
+	secs=$1 desc=$2
+	shift 2
+	for _ in $(seq 1 $((secs * 10))); do
+		alive=
+		for p in "$@"; do
+			kill -0 "$p" 2>/dev/null && alive=1
+		done
+		[ -z "$alive" ] && { wait "$@"; return 0; }
+		sleep 0.1
+	done
+	fail "$desc: still running after $secs s"
+	kill_kvfs
+	wait
+	done_testing
+}
+
 # An expiration set while its key is renamed to and fro in its directory.
 # The kernel holds the key's file locked through the setxattr, and the
 # rename holds the directory while it waits for that lock: the daemon
@@ -47,17 +66,7 @@ echo flipped > "$D/flip"
 flip=$!
 "$FSOP" ttl-loop "$D/flip" "$D/flop" 4 > "$TEST_DIR/ttl.out" &
 ttl=$!
-for _ in $(seq 1 300); do
-	kill -0 $flip 2>/dev/null || kill -0 $ttl 2>/dev/null || break
-	sleep 0.1
-done
-if kill -0 $flip 2>/dev/null || kill -0 $ttl 2>/dev/null; then
-	fail "expirations set during renames: still running after 30 s"
-	kill_kvfs
-	wait
-	done_testing
-fi
-wait $flip $ttl
+finish 30 "expirations set during renames" $flip $ttl
 is "$(cut -d' ' -f1 "$TEST_DIR/flip.out") $(cut -d' ' -f1 "$TEST_DIR/ttl.out")" \
 	"OK OK" "expirations set during renames: both ran to the end"
 n=$(cut -d' ' -f2 "$TEST_DIR/ttl.out")
@@ -65,5 +74,25 @@ n=$(cut -d' ' -f2 "$TEST_DIR/ttl.out")
 	fail "no expiration set: $(cat "$TEST_DIR/ttl.out")"
 is "$(cat "$D/flip" 2>/dev/null || cat "$D/flop")" flipped \
 	"the key they raced on keeps its value"
+
+# 40 writers creating keys in one directory.  Each close drops a dentry,
+# for which the daemon's thread waits for the directory, which a create
+# holds while it waits for a thread of the daemon to answer it: the
+# daemon must keep threads to spare (libfuse's default of 10 hung).
+mkdir "$D/busy"
+pids=
+for w in $(seq 1 40); do
+	"$FSOP" churn "$D/busy" w$w 4 > "$TEST_DIR/churn.$w" &
+	pids="$pids $!"
+done
+# shellcheck disable=SC2086
+finish 30 "40 writers creating keys in one directory" $pids
+made=0
+for w in $(seq 1 40); do
+	set -- $(cat "$TEST_DIR/churn.$w")
+	[ "${1:-}" = OK ] && made=$((made + $2))
+done
+is "$(cat "$TEST_DIR"/churn.* | cut -d' ' -f1 | sort -u) $(ls "$D/busy" | wc -l)" \
+	"OK $made" "40 writers creating keys in one directory: all $made made"
 
 done_testing

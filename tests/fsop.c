@@ -31,6 +31,8 @@
  *   fsop expire DIR COUNT STEP TTL    set expiration_ttl TTL on DIR/k0 and
  *                                     every STEP-th key up to COUNT
  *   fsop flip A B SECS                rename A to B and back for SECS: "OK n"
+ *   fsop churn DIR TAG SECS           create DIR/TAG-0, DIR/TAG-1 ... for
+ *                                     SECS: "OK n"
  *   fsop close-to-open PATH COUNT     COUNT new values, each checked right
  *                                     after its close by stat, fstat, mmap
  *   fsop ttl-loop A B SECS            set expiration_ttl 3600 on A and on B
@@ -482,6 +484,26 @@ static int close_to_open(const char *path, long count)
 	return 0;
 }
 
+/* For secs seconds, create DIR/TAG-n with a few bytes, n = 0, 1, ...:
+ * "OK n", n the files made, or the first errno. */
+static int churn(const char *dir, const char *tag, long secs)
+{
+	time_t end = time(NULL) + secs;
+	char path[4096];
+	unsigned long n;
+
+	for (n = 0; time(NULL) < end; n++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s-%lu", dir, tag, n);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || write(fd, tag, strlen(tag)) < 0 || close(fd) < 0)
+			return result(-1);
+	}
+	printf("OK %lu\n", n);
+	return 0;
+}
+
 /* SEC[.NSEC] (NSEC as 9 digits), now or omit */
 static struct timespec parse_time(const char *s)
 {
@@ -643,6 +665,8 @@ int main(int argc, char **argv)
 				   strtoul(argv[5], NULL, 10));
 	if (!strcmp(op, "ftrunc") && argc > 4)
 		return ftrunc(a, b, strtoll(argv[4], NULL, 10));
+	if (!strcmp(op, "churn") && argc > 4)
+		return churn(a, b, strtol(argv[4], NULL, 10));
 	if (!strcmp(op, "close-to-open") && argc > 3)
 		return close_to_open(a, strtol(b, NULL, 10));
 	if ((!strcmp(op, "flip") || !strcmp(op, "ttl-loop")) && argc > 4)

@@ -161,9 +161,11 @@ abort_fuse() {
 	return 0
 }
 
-# kill_kvfs: SIGKILL the daemon and clear the dead mount.
+# kill_kvfs: SIGKILL the daemon and clear the dead mount (its connection
+# number from mountinfo: a stat of a hung mount would hang too).
 kill_kvfs() {
-	dev=$(stat -c %d "$MNT" 2>/dev/null)
+	dev=$(awk -v m="$MNT" '$5 == m { split($3, d, ":"); print d[2] }' \
+		/proc/self/mountinfo)
 	kill -9 "$KVFS_PID" 2>/dev/null
 	abort_fuse "$dev"
 	wait "$KVFS_PID" 2>/dev/null
