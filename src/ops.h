@@ -109,7 +109,8 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
 /*
  * Write the handle's content to the store if it changed (h->lock held):
  * 0 or -errno.  The node, now of an older value, is detached from its
- * name; if inv is not NULL it receives the dentry to drop (tell_later()).
+ * name; if inv is not NULL it receives the dentry to drop (inval_send(),
+ * tell_later()).
  */
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
 
