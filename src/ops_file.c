@@ -471,9 +471,7 @@ static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	if (inv.name) {
 		free(h->synced.name);
 		h->synced = inv;
-		h->synced.name = malloc(inv.len + 1);
-		if (h->synced.name)
-			memcpy(h->synced.name, inv.name, inv.len + 1);
+		h->synced.name = strndup(inv.name, inv.len);
 	}
 	pthread_mutex_unlock(&h->lock);
 	tell_later(fs, &inv);
