@@ -96,8 +96,9 @@ static void usage(const char *prog)
 	       "    -o node_cache=N           names the daemon keeps for the kernel's\n"
 	       "                              cache (default 100000)\n"
 	       "Sizes take K, M and G suffixes (powers of 1024).\n"
-	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n",
-	       prog);
+	       "allow_other turns on default_permissions: kvfs checks none itself.\n"
+	       "max_threads and max_idle_threads below are %d and %d in kvfs.\n\n",
+	       prog, KVFS_MAX_THREADS, KVFS_IDLE_THREADS);
 }
 
 static int cli_proc(void *data, const char *arg, int key,

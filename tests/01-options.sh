@@ -6,6 +6,9 @@ out=$("$KVFS_BIN" --help 2>&1)
 is "$?" 0 "--help exits 0"
 case $out in *max_value_size*default_namespace*) pass "--help lists the options" ;;
 	*) fail "--help lists the options" ;; esac
+case $out in *"max_idle_threads below are 256 and 16 in kvfs"*)
+	pass "--help gives kvfs' thread defaults" ;;
+	*) fail "--help gives kvfs' thread defaults" ;; esac
 is "$("$KVFS_BIN" --version | head -1)" "kvfs 0.1.0" "--version"
 
 # every bad value: status 1, one line, nothing created or mounted
