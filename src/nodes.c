@@ -52,6 +52,7 @@ struct nodes {
 	unsigned renaming;	/* renames under way: the store moved, the
 				 * nodes maybe not yet */
 	pthread_cond_t renamed;	/* signalled as each of them ends */
+	pthread_cond_t put;	/* signalled as a found open file is put */
 	struct sent_back sent[SENT_BACK];
 };
 
@@ -83,6 +84,7 @@ int nodes_new(struct nodes **out)
 	}
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->renamed, NULL);
+	pthread_cond_init(&t->put, NULL);
 	t->root.nlookup = 1;
 	t->root.attached = true;
 	t->root.name = (char *)"";
@@ -185,6 +187,7 @@ void nodes_free(struct nodes *t)
 	free(t->buckets);
 	free(t->ibuckets);
 	pthread_cond_destroy(&t->renamed);
+	pthread_cond_destroy(&t->put);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
@@ -481,6 +484,88 @@ void nodes_release(struct nodes *t, struct node *n, enum node_use use)
 	n->opens--;
 	maybe_free(t, n);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
+		    int pid, bool writer)
+{
+	o->pid = o->last = pid;
+	o->writer = writer;
+	o->refs = 0;
+	pthread_mutex_lock(&t->lock);
+	o->next = n->files;
+	n->files = o;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o)
+{
+	struct node_open **pp;
+
+	pthread_mutex_lock(&t->lock);
+	for (pp = &n->files; *pp && *pp != o; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = o->next;
+	while (o->refs)
+		pthread_cond_wait(&t->put, &t->lock);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_open_used(struct node_open *o, int pid)
+{
+	/* read under the table's lock by nodes_find_open(); one word */
+	if (pid && __atomic_load_n(&o->last, __ATOMIC_RELAXED) != pid)
+		__atomic_store_n(&o->last, pid, __ATOMIC_RELAXED);
+}
+
+struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
+				  bool any)
+{
+	struct node_open *o, *found = NULL;
+
+	pthread_mutex_lock(&t->lock);
+	for (o = n->files; o && !found; o = o->next)
+		if (o->writer && (o->pid == pid ||
+		    __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid))
+			found = o;
+	for (o = n->files; any && o && !found; o = o->next)
+		if (o->writer)
+			found = o;
+	if (any && !found)
+		found = n->files;
+	if (found)
+		found->refs++;
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
+void nodes_put_open(struct nodes *t, struct node_open *o)
+{
+	pthread_mutex_lock(&t->lock);
+	if (--o->refs == 0)
+		pthread_cond_broadcast(&t->put);
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool nodes_named(struct nodes *t, struct node *n)
+{
+	bool named;
+
+	pthread_mutex_lock(&t->lock);
+	named = !n->parent || n->hashed;
+	pthread_mutex_unlock(&t->lock);
+	return named;
+}
+
+bool nodes_writing(struct nodes *t, struct node *n)
+{
+	bool w;
+
+	pthread_mutex_lock(&t->lock);
+	w = n->writers > 0;
+	pthread_mutex_unlock(&t->lock);
+	return w;
 }
 
 /* Copy the namespace and key of n into p; lock held. */

@@ -25,6 +25,19 @@
 
 struct opener;
 
+/*
+ * An open file as its node knows it (embedded in the handle), and by which
+ * process: so that a stat(2) of that process, which the kernel sends with
+ * no handle, answers what that process wrote (nodes_find_open).
+ */
+struct node_open {
+	struct node_open *next;
+	int pid;		/* the opener */
+	int last;		/* the last process to write through it */
+	bool writer;
+	unsigned refs;		/* taken by nodes_find_open(), not yet put */
+};
+
 struct node {
 	uint64_t nlookup;	/* lookups the kernel has not forgotten */
 	unsigned opens;		/* open file and directory handles: */
@@ -43,6 +56,7 @@ struct node {
 	struct timespec set_mtime; /* set by utimensat while open ... */
 	bool has_set_mtime;	/* ... and not written since */
 	struct opener *openers;	/* writer handles just opened */
+	struct node_open *files; /* open files, for answers by process */
 	size_t namelen;
 	char *name;
 };
@@ -106,6 +120,32 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use,
 	       int pid);
 /* Its release. */
 void nodes_release(struct nodes *t, struct node *n, enum node_use use);
+
+/*
+ * An open file on n, and its release (which waits for those who found it
+ * with nodes_find_open() to put it).
+ */
+void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
+		    int pid, bool writer);
+void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o);
+
+/* A new process writes through o. */
+void nodes_open_used(struct node_open *o, int pid);
+
+/*
+ * An open file on n to answer process pid from, held until
+ * nodes_put_open(): a writer pid opened or wrote through; else, with any,
+ * any writer, then any reader; NULL if none.
+ */
+struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
+				  bool any);
+void nodes_put_open(struct nodes *t, struct node_open *o);
+
+/* Whether n still has a name (a key unlinked or replaced has none). */
+bool nodes_named(struct nodes *t, struct node *n);
+
+/* Whether a writer has n open. */
+bool nodes_writing(struct nodes *t, struct node *n);
 
 /*
  * Where n is now, and the rename count at that moment: an operation that

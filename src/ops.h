@@ -1,8 +1,10 @@
 /*
  * ops.h - what the FUSE operations share: the mounted filesystem's state,
- * the open-file handle, and helpers that turn store attributes into stat.
+ * and helpers that turn store attributes into stat; open files are
+ * handle.h's.
  *
- * Only the files named ops_*.c include FUSE headers besides kvfs.c; they
+ * Only the files named ops_*.c include FUSE headers besides kvfs.c (and
+ * handle.c, through this header, for struct kvfs); they
  * turn the store's results into replies, and the store's negative errnos
  * into the errno of each reply.
  */
@@ -13,10 +15,12 @@
 #include <fuse_lowlevel.h>
 
 #include <pthread.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 #include "nodes.h"
 #include "options.h"
+#include "handle.h"
 #include "pending.h"
 #include "store.h"
 #include "worker.h"
@@ -37,31 +41,6 @@ struct kvfs {
 	pthread_mutex_t told_lock;
 	struct told *told;
 };
-
-/* An open key. */
-struct handle {
-	pthread_mutex_t lock;	/* one operation at a time */
-	struct node *node;
-	int flags;		/* open(2) flags */
-	enum node_use use;	/* of its node */
-	uint64_t ino;
-	struct store_value *val; /* the value as opened, pinned */
-	struct pending pend;	/* the writer's content ... */
-	bool loaded;		/* ... once it holds the value */
-	bool dirty;		/* changed since the last commit */
-	bool kill_priv;		/* ... by an unprivileged process */
-	int error;		/* a failed write: reported again at close */
-	struct timespec mtime;	/* of the last write */
-	struct kv_attr attr;	/* the key's attributes as last seen */
-	struct inval synced;	/* an fsync's commit: told again at flush */
-};
-
-/* Its content, as the handle sees it. */
-static inline uint64_t handle_size(const struct handle *h)
-{
-	return h->loaded ? h->pend.size : h->val ? store_value_size(h->val)
-						 : 0;
-}
 
 static inline struct kvfs *req_fs(fuse_req_t req)
 {
@@ -100,26 +79,9 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 		   struct kpath *p);
 
-/* Open the key's current value into h (its base content): 0 or -errno. */
-int handle_open_value(struct kvfs *fs, struct handle *h);
-
-/* Cut or extend the handle's content (h->lock held): 0 or -errno. */
-int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);
-
-/*
- * Write the handle's content to the store if it changed (h->lock held):
- * 0 or -errno.  The node, now of an older value, is detached from its
- * name; if inv is not NULL it receives the dentry to drop (inval_send(),
- * tell_later()).
- */
-int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv);
-
 /* Drop the dentry in inv now, and free its name: from a flush, or a
  * thread of the daemon's own (tell.h). */
 void inval_send(struct kvfs *fs, struct inval *inv);
-
-/* Free what the handle holds (not the handle itself). */
-void handle_close(struct kvfs *fs, struct handle *h);
 
 /* The write rate limit: may this key (by inode number) be written now? */
 int ratelimit_new(struct ratelimit **out);

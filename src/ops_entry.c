@@ -183,39 +183,58 @@ static void kvfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* What an open handle sees: its own pending size and last write. */
-static void handle_view(struct handle *h, struct kv_attr *a)
+/* The open file of n that process pid sees n through, if any: its view. */
+static bool open_file_stat(struct kvfs *fs, struct node *n, int pid,
+			   bool any, struct stat *st)
 {
-	pthread_mutex_lock(&h->lock);
-	*a = h->attr;
-	a->size = handle_size(h);
-	if (h->dirty)
-		a->mtime = h->mtime;
-	pthread_mutex_unlock(&h->lock);
+	struct node_open *o;
+
+	if (node_level(n) != LEVEL_KEY)
+		return false;
+	o = nodes_find_open(fs->nodes, n, pid, any);
+	if (!o)
+		return false;
+	handle_stat(fs, container_of(o, struct handle, file), st);
+	nodes_put_open(fs->nodes, o);
+	return true;
 }
 
+/*
+ * The kernel asks for a file's attributes with its handle only from some
+ * calls (lseek, a read past the size it knows); fstat(2) comes without.
+ * A process with a writer open on the node sees that writer's content, as
+ * it would on a local filesystem; others see the committed value until
+ * the writer closes, so while a writer is open nothing is cached.  An
+ * open file whose key went (unlinked, replaced) answers for itself, with
+ * no link.
+ */
 static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
 	struct kvfs *fs = req_fs(req);
+	int pid = fuse_req_ctx(req)->pid;
 	struct kv_attr a;
 	struct node *n;
 	struct stat st;
 	int rc;
 
 	if (fi && fi->fh) {
-		/* per-handle views are not cached: each opener asks */
-		handle_view(fi_handle(fi), &a);
-		kv_to_stat(&a, &st);
+		handle_stat(fs, fi_handle(fi), &st);
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
 	n = nodes_get(fs->nodes, ino);
+	if (open_file_stat(fs, n, pid, false, &st))
+		return (void)fuse_reply_attr(req, &st, 0);
 	rc = node_stat(fs, n, &a);
+	if ((rc == -ENOENT || (!rc && a.type == KV_FILE && a.ino != n->ino)) &&
+	    open_file_stat(fs, n, pid, true, &st))
+		return (void)fuse_reply_attr(req, &st, 0);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	nodes_own_size(fs->nodes, n, &a);
 	kv_to_stat(&a, &st);
-	fuse_reply_attr(req, &st, attr_timeout(fs, &a));
+	fuse_reply_attr(req, &st, nodes_writing(fs->nodes, n)
+				  ? 0 : attr_timeout(fs, &a));
 }
 
 struct setattr_arg {
@@ -392,11 +411,11 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (rc)
 			return (void)fuse_reply_err(req, -rc);
 	}
-	timeout = attr_timeout(fs, &sa.out);
 	if (h) {
-		handle_view(h, &sa.out);
-		timeout = 0;
+		handle_stat(fs, h, &st);
+		return (void)fuse_reply_attr(req, &st, 0);
 	}
+	timeout = nodes_writing(fs->nodes, n) ? 0 : attr_timeout(fs, &sa.out);
 	kv_to_stat(&sa.out, &st);
 	fuse_reply_attr(req, &st, timeout);
 }

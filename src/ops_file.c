@@ -2,13 +2,8 @@
  * ops_file.c - FUSE operations on open keys: create, open, read, write,
  * flush, fsync, release.
  *
- * A reader reads the value it opened, pinned, whatever happens to the key
- * meanwhile.  A writer writes into its own pending content (pending.c),
- * started from the value it opened (or empty with O_TRUNC), and commits it
- * as the key's new value when it closes or fsyncs: readers see the old
- * value or the new one, never a mix, and the last writer to close wins.  A
- * write that fails (EFBIG, ENOSPC, EIO) marks the handle, whose close then
- * reports the error and commits nothing, so the key keeps its old value.
+ * What an open key holds and how it commits is handle.c's; here are the
+ * requests, and how each handle uses its node and the page cache.
  *
  * O_WRONLY writers bypass the page cache (direct_io) so that readers of
  * the same inode never see bytes not yet committed; O_RDWR writers go
@@ -26,152 +21,6 @@
 #include "tell.h"
 #include "trim.h"
 
-#define LOAD_CHUNK	(256u << 10)
-
-static int open_fn(struct kvfs *fs, const struct kpath *p, void *arg)
-{
-	struct handle *h = arg;
-
-	if (p->level != LEVEL_KEY)
-		return -EISDIR;
-	return store_value_open(fs->st, p->ns, p->key, p->len, &h->val,
-				&h->attr);
-}
-
-int handle_open_value(struct kvfs *fs, struct handle *h)
-{
-	int rc = with_path(fs, h->node, open_fn, h);
-
-	if (!rc)
-		h->ino = h->attr.ino;
-	return rc;
-}
-
-/* Copy the opened value into the pending content, before a change. */
-static int handle_load(struct kvfs *fs, struct handle *h)
-{
-	uint64_t size, off;
-	char *buf;
-	int rc = 0;
-
-	if (h->loaded)
-		return 0;
-	size = h->val ? store_value_size(h->val) : 0;
-	buf = size ? malloc(size < LOAD_CHUNK ? size : LOAD_CHUNK) : NULL;
-	if (size && !buf)
-		return -ENOMEM;
-	for (off = 0; off < size && !rc;) {
-		ssize_t n = store_value_read(fs->st, h->val, buf, LOAD_CHUNK,
-					     (off_t)off);
-
-		if (n <= 0)
-			rc = n ? (int)n : -EIO;
-		else
-			rc = pending_write(&h->pend, buf, (size_t)n, off);
-		off += n > 0 ? (uint64_t)n : 0;
-	}
-	free(buf);
-	if (rc) {
-		pending_free(&h->pend);
-		return rc;
-	}
-	h->loaded = true;
-	return 0;
-}
-
-/* Would the store hold this much more?  -ENOSPC past max_storage. */
-static int storage_check(struct kvfs *fs, struct handle *h, uint64_t size)
-{
-	uint64_t used, file, base;
-
-	if (!fs->opts.max_storage)
-		return 0;
-	store_usage(fs->st, &used, &file);
-	base = h->val ? store_value_size(h->val) : 0;
-	if (size > base && used + (size - base) > fs->opts.max_storage)
-		return -ENOSPC;
-	return 0;
-}
-
-int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size)
-{
-	int rc;
-
-	if (h->error)
-		return h->error;
-	if (size > fs->opts.max_value_size)
-		return -EFBIG;
-	rc = storage_check(fs, h, size);
-	if (!rc)
-		rc = handle_load(fs, h);
-	if (!rc)
-		rc = pending_truncate(&h->pend, size);
-	if (rc)
-		return rc;
-	h->dirty = true;
-	clock_gettime(CLOCK_REALTIME, &h->mtime);
-	nodes_note_mtime(fs->nodes, h->node, NULL);
-	return 0;
-}
-
-static ssize_t pending_src_read(void *ctx, void *buf, size_t len, off_t off)
-{
-	return pending_read(ctx, buf, len, (uint64_t)off);
-}
-
-struct commit_arg {
-	struct handle *h;
-	struct store_src src;
-	struct timespec mtime;
-};
-
-static int commit_fn(struct kvfs *fs, const struct kpath *p, void *arg)
-{
-	struct commit_arg *ca = arg;
-
-	return store_value_put(fs->st, p->ns, p->key, p->len, ca->h->ino,
-			       &ca->src, &ca->mtime,
-			       ca->h->kill_priv ? KV_PUT_KILL_SUIDGID : 0,
-			       &ca->h->attr);
-}
-
-int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
-{
-	struct commit_arg ca = { .h = h };
-	int rc;
-
-	if (h->error)
-		return h->error;
-	if (!h->dirty)
-		return 0;
-	if (fs->rl && !ratelimit_allow(fs->rl, h->ino)) {
-		h->error = -EAGAIN;
-		return h->error;
-	}
-	ca.src.read = pending_src_read;
-	ca.src.ctx = &h->pend;
-	ca.src.size = h->pend.size;
-	if (!nodes_take_mtime(fs->nodes, h->node, &ca.mtime))
-		ca.mtime = h->mtime;
-	rc = with_path(fs, h->node, commit_fn, &ca);
-	if (rc == -ESTALE) {
-		/* the key was deleted or replaced: like writing to an
-		 * unlinked file, the content goes nowhere */
-		h->dirty = h->kill_priv = false;
-		return 0;
-	}
-	if (rc) {
-		h->error = rc;
-		return rc;
-	}
-	h->dirty = h->kill_priv = false;
-	ratelimit_note(fs->rl, h->ino);
-	if (inv)
-		nodes_detach(fs->nodes, h->node, &inv->parent, &inv->name,
-			     &inv->len);
-	return 0;
-}
-
 void inval_send(struct kvfs *fs, struct inval *inv)
 {
 	if (!inv->name)
@@ -180,16 +29,6 @@ void inval_send(struct kvfs *fs, struct inval *inv)
 					 inv->len);
 	free(inv->name);
 	inv->name = NULL;
-}
-
-void handle_close(struct kvfs *fs, struct handle *h)
-{
-	free(h->synced.name);
-	if (h->val)
-		store_value_close(fs->st, h->val);
-	h->val = NULL;
-	pending_free(&h->pend);
-	pthread_mutex_destroy(&h->lock);
 }
 
 static struct handle *handle_new(struct kvfs *fs, struct node *n, int flags)
@@ -250,9 +89,14 @@ static int handle_start(struct kvfs *fs, struct handle *h,
 	rc = nodes_open(fs->nodes, h->node, &h->use, pid);
 	if (rc)
 		return rc;
+	nodes_add_open(fs->nodes, h->node, &h->file, pid,
+		       is_writer(h->flags));
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (is_writer(h->flags)) {
-		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
+		/* an appender's bytes land where the value ends at its
+		 * commit, not where the kernel's page cache would put them */
+		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY ||
+				(h->flags & O_APPEND) || !same_gen;
 	} else {
 		fi->keep_cache = h->use == USE_CACHED;
 		fi->direct_io = h->use == USE_DIRECT;
@@ -284,8 +128,10 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 		rc = handle_start(fs, h, fi, pid);
 	if (!rc && is_writer(fi->flags)) {
 		rc = nodes_set_opener(fs->nodes, n, h, pid);
-		if (rc)
+		if (rc) {
+			nodes_del_open(fs->nodes, n, &h->file);
 			nodes_release(fs->nodes, n, h->use);
+		}
 	}
 	if (rc) {
 		handle_close(fs, h);
@@ -294,6 +140,7 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	}
 	if (fuse_reply_open(req, fi)) {
 		nodes_clear_opener(fs->nodes, n, h);
+		nodes_del_open(fs->nodes, n, &h->file);
 		nodes_release(fs->nodes, n, h->use);
 		handle_close(fs, h);
 		free(h);
@@ -336,14 +183,17 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	h->ino = a.ino;
 	h->attr = a;
-	h->loaded = true;	/* empty, as created */
-	handle_start(fs, h, fi, 0);	/* a new node: a writer's */
+	/* empty, as created; an appender's bytes go on what is there when
+	 * it commits, which another appender may have written meanwhile */
+	h->loaded = !(fi->flags & O_APPEND);
+	handle_start(fs, h, fi, ctx->pid);	/* a new node: a writer's */
 	memset(&e, 0, sizeof(e));
 	e.ino = nodes_id(n);
 	kv_to_stat(&a, &e.attr);
 	e.attr_timeout = fs->attr_timeout;
 	e.entry_timeout = fs->entry_timeout;
 	if (fuse_reply_create(req, &e, fi)) {
+		nodes_del_open(fs->nodes, n, &h->file);
 		nodes_release(fs->nodes, n, h->use);
 		nodes_forget(fs->nodes, n, 1);
 		handle_close(fs, h);
@@ -365,12 +215,7 @@ static void kvfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!buf)
 		return (void)fuse_reply_err(req, ENOMEM);
 	pthread_mutex_lock(&h->lock);
-	if (h->loaded)
-		n = pending_read(&h->pend, buf, size, (uint64_t)off);
-	else if (h->val)
-		n = store_value_read(fs->st, h->val, buf, size, off);
-	else
-		n = 0;
+	n = off < 0 ? -EINVAL : handle_read(fs, h, buf, size, (uint64_t)off);
 	pthread_mutex_unlock(&h->lock);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
@@ -384,40 +229,19 @@ static void kvfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 {
 	struct kvfs *fs = req_fs(req);
 	struct handle *h = fi_handle(fi);
-	uint64_t pos = (uint64_t)off, end;
 	int rc;
 
 	(void)ino;
-	pthread_mutex_lock(&h->lock);
-	rc = h->error;
-	if (!rc && (h->flags & O_APPEND))
-		pos = handle_size(h);
-	end = pos + size;
-	if (!rc && (off < 0 || end < pos || end > fs->opts.max_value_size))
-		rc = -EFBIG;
-	if (!rc)
-		rc = storage_check(fs, h, end);
-	if (!rc)
-		rc = handle_load(fs, h);
-	if (!rc)
-		rc = pending_write(&h->pend, buf, size, pos);
-	if (rc) {
-		h->error = rc;
-	} else {
-		h->dirty = true;
-		/*
-		 * The kernel clears the set-user-ID and set-group-ID bits
-		 * itself for a write through the page cache, and leaves them
-		 * to the daemon for direct I/O (FUSE_WRITE_KILL_SUIDGID, which
-		 * libfuse does not pass on): uid 0 stands for a process with
-		 * CAP_FSETID.  They go with the commit of the new content.
-		 */
-		if (!fi->writepage && fuse_req_ctx(req)->uid != 0)
-			h->kill_priv = true;
-		clock_gettime(CLOCK_REALTIME, &h->mtime);
-		nodes_note_mtime(fs->nodes, h->node, NULL);
-	}
-	pthread_mutex_unlock(&h->lock);
+	/*
+	 * The kernel clears the set-user-ID and set-group-ID bits itself for
+	 * a write through the page cache, and leaves them to the daemon for
+	 * direct I/O (FUSE_WRITE_KILL_SUIDGID, which libfuse does not pass
+	 * on): uid 0 stands for a process with CAP_FSETID.
+	 */
+	rc = handle_write(fs, h, buf, size, off,
+			  !fi->writepage && fuse_req_ctx(req)->uid != 0);
+	if (!fi->writepage)
+		nodes_open_used(&h->file, fuse_req_ctx(req)->pid);
 	nodes_clear_opener(fs->nodes, h->node, h);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
@@ -495,6 +319,7 @@ static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
 	handle_commit(fs, h, &inv);
 	pthread_mutex_unlock(&h->lock);
 	tell_later(fs, &inv);
+	nodes_del_open(fs->nodes, n, &h->file);
 	handle_close(fs, h);
 	nodes_release(fs->nodes, n, h->use);
 	free(h);

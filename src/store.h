@@ -206,6 +206,17 @@ int store_value_put(struct store *st, const char *ns, const char *key,
 		    const struct timespec *mtime, unsigned flags,
 		    struct kv_attr *out);
 
+/*
+ * store_value_put() on the condition that the key's value is still the
+ * generation gen: -EBUSY if another has replaced it since, for a writer
+ * whose new value was built on that one (an append).
+ */
+int store_value_put_if(struct store *st, const char *ns, const char *key,
+		       size_t len, uint64_t ino, uint64_t gen,
+		       const struct store_src *src,
+		       const struct timespec *mtime, unsigned flags,
+		       struct kv_attr *out);
+
 /* Flags of store_meta_set() and store_expire_set(), as setxattr(2)'s. */
 #define KV_XATTR_CREATE		(1u << 0)	/* -EEXIST if set already */
 #define KV_XATTR_REPLACE	(1u << 1)	/* -ENODATA if not set */

@@ -349,6 +349,7 @@ struct put_arg {
 	const char *ns, *key;
 	size_t len;
 	uint64_t ino;
+	uint64_t if_gen;	/* not 0: the value it must still have */
 	const struct store_src *src;
 	const struct timespec *mtime;
 	unsigned flags;		/* KV_PUT_* */
@@ -444,6 +445,8 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 		return -ESTALE;
 	if (rc)
 		return rc;
+	if (pa->if_gen && r.a.gen != pa->if_gen)
+		return -EBUSY;
 	used = st->used_bytes - (r.a.size < st->used_bytes ? r.a.size
 							    : st->used_bytes);
 	if (st->limits.max_storage && used + size > st->limits.max_storage)
@@ -491,12 +494,13 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 }
 
 static int value_put(struct store *st, const char *ns, const char *key,
-		     size_t len, uint64_t ino, const struct store_src *src,
+		     size_t len, uint64_t ino, uint64_t if_gen,
+		     const struct store_src *src,
 		     const struct timespec *mtime, unsigned flags,
 		     struct kv_attr *out)
 {
 	struct put_arg pa = { .ns = ns, .key = key, .len = len, .ino = ino,
-			      .src = src, .mtime = mtime, .flags = flags,
+			      .if_gen = if_gen, .src = src, .mtime = mtime, .flags = flags,
 			      .out = out };
 	uint64_t size = src->size, nchunks, per_txn;
 	int rc;
@@ -545,8 +549,23 @@ int store_value_put(struct store *st, const char *ns, const char *key,
 		    const struct timespec *mtime, unsigned flags,
 		    struct kv_attr *out)
 {
-	int rc = value_put(st, ns, key, len, ino, src, mtime, flags, out);
+	int rc = value_put(st, ns, key, len, ino, 0, src, mtime, flags, out);
 
+	value_collect_queued(st);
+	return rc;
+}
+
+int store_value_put_if(struct store *st, const char *ns, const char *key,
+		       size_t len, uint64_t ino, uint64_t gen,
+		       const struct store_src *src,
+		       const struct timespec *mtime, unsigned flags,
+		       struct kv_attr *out)
+{
+	int rc;
+
+	if (!gen)
+		return -EBUSY;
+	rc = value_put(st, ns, key, len, ino, gen, src, mtime, flags, out);
 	value_collect_queued(st);
 	return rc;
 }
