@@ -330,6 +330,22 @@ static int commit_append(struct kvfs *fs, struct handle *h,
 	h->val = c.val;
 	h->skip = h->done;
 	h->done = h->pend.size;
+	/*
+	 * The value just committed holds the bytes: take it as the base, so
+	 * that a long appender's pending content does not keep growing (not
+	 * if another writer came in between: the content stays as it is).
+	 */
+	c.val = NULL;
+	if (!with_path(fs, h->node, current_fn, &c)) {
+		if (c.attr.gen == h->attr.gen) {
+			store_value_close(fs->st, h->val);
+			h->val = c.val;
+			pending_free(&h->pend);
+			h->skip = h->done = 0;
+		} else {
+			store_value_close(fs->st, c.val);
+		}
+	}
 	return 0;
 }
 

@@ -54,6 +54,16 @@ for p in 1 2 3 4 5 6 7 8; do
 done
 is "$bad" 0 "every line whole, each process's lines in its order"
 
+# an appender that fsyncs commits each time only what it added since
+printf 'base\n' > "$NS/synced"
+is "$("$OWNVIEW" appends "$NS/synced" 3 2>&1)" "12 12
+19 19
+26 26" "an appender's fsyncs: its fstat and another process's stat agree after each"
+is "$(cat "$NS/synced")" "base
+line 1
+line 2
+line 3" "each line once, in order"
+
 # an appender commits onto the value as it is at its close
 printf 'base\n' > "$NS/late"
 "$FSOP" append "$NS/late" "tail

@@ -9,6 +9,10 @@
  *	and by stat(2) of PATH in another process ("other"); then unlinks
  *	PATH and prints fstat's link count and size, and what a write and a
  *	pread through the descriptor give.
+ *   ownview appends PATH N
+ *	opens PATH O_WRONLY|O_APPEND and N times appends "line I" and a
+ *	newline and fsyncs, printing fstat's size and another process's
+ *	stat(2) size after each ("12 12").
  *   ownview mode PATH TEXT
  *	opens PATH O_WRONLY, writes TEXT, prints the mode by fstat before
  *	close ("fstat 4755") and by stat after ("stat 755").
@@ -127,6 +131,34 @@ static int view(const char *path, const char *how)
 	return 0;
 }
 
+static int appends(const char *path, int n)
+{
+	char line[32];
+	struct stat st;
+	int fd, i;
+
+	start_other(path);
+	fd = open(path, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return die("open");
+	for (i = 1; i <= n; i++) {
+		int len = snprintf(line, sizeof(line), "line %d\n", i);
+
+		if (write(fd, line, (size_t)len) != len)
+			return die("write");
+		if (fsync(fd) < 0)
+			return die("fsync");
+		if (fstat(fd, &st) < 0)
+			return die("fstat");
+		printf("%lld %lld\n", (long long)st.st_size, other_size());
+	}
+	if (close(fd) < 0)
+		return die("close");
+	close(to_other[1]);
+	wait(NULL);
+	return 0;
+}
+
 static int mode(const char *path, const char *text)
 {
 	struct stat st;
@@ -151,9 +183,11 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "view"))
 		return view(argv[2], argv[3]);
+	if (argc == 4 && !strcmp(argv[1], "appends"))
+		return appends(argv[2], atoi(argv[3]));
 	if (argc == 4 && !strcmp(argv[1], "mode"))
 		return mode(argv[2], argv[3]);
 	fprintf(stderr, "usage: ownview view PATH rdwr|wronly | "
-		"ownview mode PATH TEXT\n");
+		"ownview appends PATH N | ownview mode PATH TEXT\n");
 	return 2;
 }
