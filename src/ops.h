@@ -100,6 +100,11 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 		   struct kpath *p);
 
+/* The same for a new key made by create: a temporary key's name is
+ * taken too, directly in a namespace (keys.h). */
+int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
+		  struct kpath *p);
+
 /* Open the key's current value into h (its base content): 0 or -errno. */
 int handle_open_value(struct kvfs *fs, struct handle *h);
 

@@ -3,9 +3,10 @@
  * setattr, mkdir, mknod, unlink, rmdir, rename, link, symlink, statfs.
  *
  * The root holds namespaces and nothing else; below a namespace every
- * name is a key segment.  A name is checked (keys.c) only when something
- * is created under it: a lookup of a name no key could have is ENOENT, as
- * on any filesystem.
+ * name is a key segment, but for the temporary keys of kvctl put directly
+ * in a namespace (keys.h), which only create makes.  A name is checked
+ * (keys.c) only when something is created under it: a lookup of a name no
+ * key could have is ENOENT, as on any filesystem.
  */
 #include "config.h"
 
@@ -131,6 +132,20 @@ int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 		rc = -ENAMETOOLONG;
 	if (rc == 0)
 		rc = kvfs_check_segment(name, len);
+	return rc;
+}
+
+int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
+		  struct kpath *p)
+{
+	size_t len = strlen(name);
+	int rc;
+
+	if (node_level(parent) != LEVEL_NS || !kvfs_is_temp_name(name, len))
+		return new_child_path(fs, parent, name, p);
+	rc = nodes_child_path(fs->nodes, parent, name, len, p);
+	if (rc == 0 && p->len > fs->opts.max_key_size)
+		rc = -ENAMETOOLONG;
 	return rc;
 }
 
