@@ -524,6 +524,20 @@ static void kvfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_child(req, parent, name, true);
 }
 
+/*
+ * write_rate_limit: a rename over a key is a write of it, refused (EAGAIN,
+ * nothing changed) if the key was written within the last second.
+ */
+static int rename_rate_check(struct kvfs *fs, const struct kpath *to)
+{
+	struct kv_attr a;
+
+	if (!fs->rl || store_stat(fs->st, to->ns, to->key, to->len, &a))
+		return 0;
+	return a.type == KV_FILE && !ratelimit_allow(fs->rl, a.ino)
+		? -EAGAIN : 0;
+}
+
 static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fuse_ino_t newparent, const char *newname,
 			unsigned int flags)
@@ -548,6 +562,8 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = new_child_path(fs, newdir, newname, &to);
 	if (!rc && from.level != to.level)
 		rc = -EXDEV;	/* a namespace is not a directory: mv copies */
+	if (!rc && from.level == LEVEL_KEY && !(flags & RENAME_NOREPLACE))
+		rc = rename_rate_check(fs, &to);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	nodes_rename_begin(fs->nodes);
@@ -556,6 +572,8 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else
 		rc = store_rename(fs->st, from.ns, from.key, from.len, to.ns,
 				  to.key, to.len, kvflags, &ino);
+	if (!rc && from.level == LEVEL_KEY)
+		ratelimit_note(fs->rl, ino);	/* a write of the target */
 	if (!rc)
 		rc = nodes_rename(fs->nodes, dir, name, len, newdir, newname,
 				  strlen(newname), ino);
