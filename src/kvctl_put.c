@@ -25,7 +25,7 @@
 #include "kvctl.h"
 #include "kvxattr.h"
 
-/* "\xffkvctl-put.PID.N": N counts the puts of this process */
+/* "\xffkvctl-put.PID.N": N counts the names this process tried */
 #define TEMP_NAME	"%ckvctl-put.%d.%u"
 
 /*

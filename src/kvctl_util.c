@@ -19,15 +19,20 @@
 #include "kvxattr.h"
 #include "options.h"
 
+static void say(const char *fmt, va_list ap)
+{
+	fputs("kvctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int kc_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kvctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
 }
 
@@ -35,11 +40,9 @@ int kc_bad_arg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kvctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return KC_USAGE;
 }
 
