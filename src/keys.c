@@ -102,6 +102,7 @@ int kvfs_check_key(const char *key, size_t len, uint64_t max)
 
 bool kvfs_is_temp_name(const char *name, size_t len)
 {
-	return len >= 2 && (unsigned char)name[0] == KVFS_TEMP_BYTE &&
+	return len >= 2 && len <= KVFS_TEMP_NAME_MAX &&
+	       (unsigned char)name[0] == KVFS_TEMP_BYTE &&
 	       kvfs_check_segment(name + 1, len - 1) == 0;
 }

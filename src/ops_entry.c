@@ -139,14 +139,11 @@ int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
 		  struct kpath *p)
 {
 	size_t len = strlen(name);
-	int rc;
 
 	if (node_level(parent) != LEVEL_NS || !kvfs_is_temp_name(name, len))
 		return new_child_path(fs, parent, name, p);
-	rc = nodes_child_path(fs->nodes, parent, name, len, p);
-	if (rc == 0 && p->len > fs->opts.max_key_size)
-		rc = -ENAMETOOLONG;
-	return rc;
+	/* no key: a put works under any max_key_size */
+	return nodes_child_path(fs->nodes, parent, name, len, p);
 }
 
 static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)

@@ -220,8 +220,16 @@ is "$(status kv put "$N" p 3)" 0 "a second later"
 is "$(kv get "$N" p)" 3 "it takes effect"
 umount_kvfs
 
+# --- a temporary key's name is not bound by max_key_size ------------------------------
+mount_kvfs -o max_key_size=8
+is "$(status kv put "$N" key8 v8)" 0 "kvctl put under max_key_size=8"
+is "$(kv get "$N" key8)" v8 "takes effect"
+is "$(said kv put "$N" ninebytes v)" \
+	"kvctl: ninebytes: the key is longer than the store's max_key_size 1" \
+	"a key past it is still refused"
+is "$(listing "$N")" "..dots .kvctl-put.x dir keep key8 p t victim " "nothing left behind"
+
 # --- exit statuses as man kvctl says: 2 for usage ----------------------------------
-mount_kvfs
 for l in 0 -1 1001 abc '' 1x; do
 	is "$(said kv list "$N" --limit "$l")" "kvctl: --limit: 1 to 1000, not '$l' 2" \
 		"--limit '$l': a usage error"

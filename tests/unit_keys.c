@@ -89,6 +89,14 @@ static void test_temp_names(void)
 	ok(!kvfs_is_temp_name(S("\xff\xff")), "two 0xFF");
 	ok(!kvfs_is_temp_name(S("\xff" "a/b")), "a '/'");
 	ok(!kvfs_is_temp_name(S("\xfe.x")), "0xFE");
+	{
+		char name[257];
+
+		memset(name, 'n', sizeof(name));
+		name[0] = '\xff';
+		ok(kvfs_is_temp_name(name, 255), "255 bytes");
+		ok(!kvfs_is_temp_name(name, 256), "256 bytes");
+	}
 	is_int(KEY("\xffkvctl-put.12.0"), -EILSEQ, "and none is a key");
 }
 
