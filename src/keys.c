@@ -3,7 +3,8 @@
  *
  * A key must be something both a KV store and a filesystem can hold: UTF-8
  * (as Workers KV and Azion require), within the configured length, made of
- * path segments that a directory can list.
+ * path segments that a directory can list.  A temporary key's name is
+ * none of these on purpose: it starts with a byte UTF-8 never holds.
  */
 #include "config.h"
 
@@ -97,4 +98,11 @@ int kvfs_check_key(const char *key, size_t len, uint64_t max)
 		start = i + 1;
 	}
 	return 0;
+}
+
+bool kvfs_is_temp_name(const char *name, size_t len)
+{
+	return len >= 2 && len <= KVFS_TEMP_NAME_MAX &&
+	       (unsigned char)name[0] == KVFS_TEMP_BYTE &&
+	       kvfs_check_segment(name + 1, len - 1) == 0;
 }

@@ -7,6 +7,7 @@
 #ifndef KVFS_KEYS_H
 #define KVFS_KEYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,26 @@ int kvfs_check_segment(const char *name, size_t len);
  * by single '/' each passing kvfs_check_segment().
  */
 int kvfs_check_key(const char *key, size_t len, uint64_t max);
+
+/*
+ * The first byte of a temporary key's name.  No UTF-8 string holds the
+ * byte 0xFF, so no key can start with it, and it sorts after the first
+ * byte of every key: the temporary keys of a namespace are one range at
+ * its end.
+ */
+#define KVFS_TEMP_BYTE	0xffu
+
+/* The longest temporary key's name, whatever max_key_size is. */
+#define KVFS_TEMP_NAME_MAX	255u
+
+/*
+ * A temporary key's name: KVFS_TEMP_BYTE, then the bytes of a valid
+ * segment (kvfs_check_segment), at most KVFS_TEMP_NAME_MAX bytes.  It is
+ * no key: kvfs takes one only directly in a namespace, to create, open,
+ * write, give attributes, unlink and rename to a key (kvctl put writes
+ * its value there first), never lists it, and deletes what is left of
+ * them at the next mount.
+ */
+bool kvfs_is_temp_name(const char *name, size_t len);
 
 #endif

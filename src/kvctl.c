@@ -11,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "kvctl.h"
 
@@ -58,7 +56,6 @@ int main(int argc, char **argv)
 		printf("kvctl %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);

@@ -5,7 +5,8 @@
  * kvfs: a namespace is a directory NSDIR, a key the path below it, its
  * metadata and expiration the xattrs of SPEC section 4.  Every command is
  * a function taking its own argv and returning the exit status: 0, 1 for
- * an error (said on stderr), 2 for a usage error.
+ * an error (said on stderr), 2 for a usage error (a bad option value, a
+ * key or prefix that is none).
  */
 #ifndef KVFS_KVCTL_H
 #define KVFS_KVCTL_H
@@ -33,6 +34,18 @@ int kc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Print a usage line and the hint to see --help; return KC_USAGE. */
 int kc_usage(const char *usage);
+
+/* A bad argument (an option's value, a key or prefix that is none): print
+ * as kc_error() does; return KC_USAGE. */
+int kc_bad_arg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Is mount the root of a kvfs mount, nsdir a namespace in one
+ * (kvctl_mount.c)?  0, or 1 with the reason said on stderr: not on a kvfs
+ * mount, the root given for a namespace, no such namespace.
+ */
+int kc_check_mount(const char *mount);
+int kc_check_nsdir(const char *nsdir);
 
 /* Print j (consumed) to stdout with a newline, indented if pretty: 0/1. */
 int kc_print(json_t *j, bool pretty);
@@ -88,15 +101,13 @@ struct kc_value {
 
 /*
  * Put key in nsdir atomically: value, metadata and expiration are written
- * to a temporary key in the same directory, renamed over the key once
- * whole; the directories the key needs are made first.  0 or -errno, with
- * the step that failed in *what.
+ * to a temporary key at the top of the namespace (a name no key can have,
+ * keys.h), which is renamed over the key once whole, after the directories
+ * the key needs are made.  If that fails, the temporary key and the
+ * directories made go.  0 or -errno, with the step that failed in *what.
  */
 int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
 	   const char **what);
-
-/* A temporary key of kc_put(): left out of list and export. */
-bool kc_is_temp(const char *name);
 
 /* Why a put or delete failed with err at step what; or say it on stderr
  * (and return 1). */
@@ -114,5 +125,13 @@ int kc_walk(const char *nsdir, const char *prefix, const char *after,
 
 /* Check a key before use: 0, or -errno with a reason. */
 int kc_check_key(const char *key, size_t len, const char **why);
+
+/*
+ * Check a prefix of keys (--prefix): a string that starts keys, so its
+ * segments before the last '/' are a key's, and the last may be any part
+ * of one ("", "." or ".." too: ".." starts "..x").  0, or -errno with a
+ * reason.
+ */
+int kc_check_prefix(const char *prefix, size_t len, const char **why);
 
 #endif

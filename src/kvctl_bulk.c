@@ -219,6 +219,8 @@ int kc_cmd_import(int argc, char **argv)
 {
 	json_error_t err;
 	json_t *all;
+	char *text;
+	size_t len;
 	int rc;
 
 	if (argc > 1 && !strcmp(argv[1], "--help")) {
@@ -233,10 +235,14 @@ int kc_cmd_import(int argc, char **argv)
 	}
 	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "--pretty")))
 		return kc_usage(import_usage);
-	if (!strcmp(argv[2], "-"))
-		all = json_loadf(stdin, JSON_ALLOW_NUL, &err);
-	else
-		all = json_load_file(argv[2], JSON_ALLOW_NUL, &err);
+	if (kc_check_nsdir(argv[1]))
+		return 1;
+	rc = strcmp(argv[2], "-") ? kc_read_path(argv[2], &text, &len)
+				  : kc_read_fd(0, &text, &len);
+	if (rc)
+		return kc_error("%s: %s", argv[2], strerror(-rc));
+	all = json_loadb(text, len, JSON_ALLOW_NUL, &err);
+	free(text);
 	if (!all)
 		return kc_error("%s: line %d: %s", argv[2], err.line,
 				err.text);
@@ -305,7 +311,7 @@ int kc_cmd_export(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct export x = { 0, 0 };
-	const char *prefix = "";
+	const char *prefix = "", *why;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
@@ -324,8 +330,10 @@ int kc_cmd_export(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return kc_usage(export_usage);
-	if (access(argv[optind], F_OK) < 0)
-		return kc_error("%s: %s", argv[optind], strerror(errno));
+	if (kc_check_prefix(prefix, strlen(prefix), &why))
+		return kc_bad_arg("--prefix '%s': %s", prefix, why);
+	if (kc_check_nsdir(argv[optind]))
+		return 1;
 	rc = kc_walk(argv[optind], prefix, NULL, export_one, &x);
 	if (rc < 0)
 		return kc_error("%s: %s", argv[optind], strerror(-rc));

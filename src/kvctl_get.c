@@ -140,8 +140,8 @@ int kc_cmd_get(int argc, char **argv)
 			else if (!strcmp(optarg, "binary"))
 				o.type = TYPE_BINARY;
 			else
-				return kc_error("--type: text, json or binary, "
-						"not '%s'", optarg);
+				return kc_bad_arg("--type: text, json or "
+						  "binary, not '%s'", optarg);
 			break;
 		case 'm': o.with_metadata = true; break;
 		case 'p': o.pretty = true; break;
@@ -163,6 +163,14 @@ int kc_cmd_get(int argc, char **argv)
 	argv += optind;
 	if (argc < 2)
 		return kc_usage(get_usage);
+	for (i = 1; i < argc; i++) {
+		const char *why;
+
+		if (kc_check_key(argv[i], strlen(argv[i]), &why))
+			return kc_bad_arg("%s: %s", argv[i], why);
+	}
+	if (kc_check_nsdir(argv[0]))
+		return 1;
 	if (argc == 2 && !o.with_metadata && o.type != TYPE_JSON)
 		return get_raw(argv[0], argv[1], &o);
 	if (argc == 2) {

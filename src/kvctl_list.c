@@ -62,8 +62,6 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
 			isdir = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 			free(p);
 		}
-		if (!isdir && kc_is_temp(d->d_name))
-			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			e = kc_realloc(e, cap * sizeof(*e));
@@ -194,7 +192,7 @@ int kc_cmd_list(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct page pg = { .limit = 1000 };
-	const char *prefix = "", *cursor = NULL;
+	const char *prefix = "", *cursor = NULL, *why;
 	char *after = NULL, *end;
 	bool pretty = false;
 	size_t alen;
@@ -206,10 +204,11 @@ int kc_cmd_list(int argc, char **argv)
 		case 'l':
 			errno = 0;
 			pg.limit = strtoul(optarg, &end, 10);
-			if (errno || *end || optarg[0] == '-' ||
-			    pg.limit < 1 || pg.limit > 1000)
-				return kc_error("--limit: 1 to 1000, not '%s'",
-						optarg);
+			if (errno || *end || end == optarg ||
+			    optarg[0] == '-' || pg.limit < 1 ||
+			    pg.limit > 1000)
+				return kc_bad_arg("--limit: 1 to 1000, not "
+						  "'%s'", optarg);
 			break;
 		case 'c': cursor = optarg; break;
 		case 'P': pretty = true; break;
@@ -228,11 +227,19 @@ int kc_cmd_list(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return kc_usage(list_usage);
+	if (kc_check_prefix(prefix, strlen(prefix), &why))
+		return kc_bad_arg("--prefix '%s': %s", prefix, why);
 	if (cursor && *cursor &&
 	    (kc_base64_decode(cursor, strlen(cursor), &after, &alen) ||
-	     memchr(after, '\0', alen)))
-		return kc_error("--cursor: not a cursor of kvctl list: '%s'",
-				cursor);
+	     memchr(after, '\0', alen))) {
+		free(after);
+		return kc_bad_arg("--cursor: not a cursor of kvctl list: "
+				  "'%s'", cursor);
+	}
+	if (kc_check_nsdir(argv[optind])) {
+		free(after);
+		return 1;
+	}
 	pg.keys = json_array();
 	rc = kc_walk(argv[optind], prefix, after, list_one, &pg);
 	free(after);

@@ -163,13 +163,13 @@ int kc_cmd_namespace(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			if ((page = number(optarg)) < 0)
-				return kc_error("--page: a number from 1, not "
-						"'%s'", optarg);
+				return kc_bad_arg("--page: a number from 1, "
+						  "not '%s'", optarg);
 			break;
 		case 's':
 			if ((size = number(optarg)) < 0)
-				return kc_error("--page-size: a number from 1, "
-						"not '%s'", optarg);
+				return kc_bad_arg("--page-size: a number from "
+						  "1, not '%s'", optarg);
 			break;
 		case 'f': force = true; break;
 		case 'P': pretty = true; break;
@@ -191,26 +191,29 @@ int kc_cmd_namespace(int argc, char **argv)
 		return kc_usage(ns_usage);
 	op = argv[0];
 	mount = argv[1];
-	if (!strcmp(op, "list"))
-		return argc == 2 ? ns_list(mount, page, size, pretty)
-				 : kc_usage(ns_usage);
-	if (argc != 3)
+	if (!strcmp(op, "list")) {
+		if (argc != 2)
+			return kc_usage(ns_usage);
+		return kc_check_mount(mount) ? 1
+					     : ns_list(mount, page, size,
+						       pretty);
+	}
+	if (argc != 3 || (strcmp(op, "create") && strcmp(op, "delete") &&
+			  strcmp(op, "get")))
 		return kc_usage(ns_usage);
 	name = argv[2];
 	if (kvfs_check_ns_name(name, strlen(name)))
 		return ns_error(name, EINVAL);
+	if (kc_check_mount(mount))
+		return 1;
 	path = kc_path(mount, name, strlen(name));
 	if (!strcmp(op, "create"))
 		rc = mkdir(path, 0777) < 0 ? errno : 0;
 	else if (!strcmp(op, "delete"))
 		rc = force ? -remove_tree(path) : rmdir(path) < 0 ? errno : 0;
-	else if (!strcmp(op, "get"))
-		rc = 0;
 	else
-		rc = -1;
+		rc = 0;
 	free(path);
-	if (rc < 0)
-		return kc_usage(ns_usage);
 	if (rc)
 		return ns_error(name, rc);
 	if (!strcmp(op, "delete"))

@@ -1,11 +1,13 @@
 /*
  * kvctl_put.c - kvctl put and delete.
  *
- * A put writes the value, metadata and expiration on a temporary key in
- * the target's directory and renames it over the target, so a reader sees
- * the old key or the whole new one.  Keys are KV keys, not paths: a put
- * makes the directories its key needs, and a delete removes those it
- * leaves empty.
+ * A put writes the value, metadata and expiration on a temporary key at
+ * the top of the namespace and renames it over the target, so a reader
+ * sees the old key or the whole new one.  The temporary key's name starts
+ * with the byte 0xFF, which no key can (keys.h): it reserves no name a
+ * user could write, kvfs lists none, and the next mount deletes any a
+ * killed put left.  Keys are KV keys, not paths: a put makes the
+ * directories its key needs, and a delete removes those it leaves empty.
  */
 #include "config.h"
 
@@ -19,30 +21,49 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "kvctl.h"
 #include "kvxattr.h"
 
-#define TEMP_PREFIX	".kvctl-put."
+/* "\xffkvctl-put.PID.N": N counts the names this process tried */
+#define TEMP_NAME	"%ckvctl-put.%d.%u"
 
-bool kc_is_temp(const char *name)
-{
-	return !strncmp(name, TEMP_PREFIX, sizeof(TEMP_PREFIX) - 1);
-}
-
-/* mkdir -p of the directories above key in nsdir. */
-static int make_parents(const char *nsdir, const char *key)
+/*
+ * mkdir -p of the directories above key in nsdir; made[] receives the
+ * length of each one this call made (*nmade of them, shallowest first).
+ */
+static int make_parents(const char *nsdir, const char *key, size_t *made,
+			size_t *nmade)
 {
 	const char *slash;
 
+	*nmade = 0;
 	for (slash = strchr(key, '/'); slash; slash = strchr(slash + 1, '/')) {
-		char *dir = kc_path(nsdir, key, (size_t)(slash - key));
-		int rc = mkdir(dir, 0777) < 0 && errno != EEXIST ? -errno : 0;
+		size_t len = (size_t)(slash - key);
+		char *dir = kc_path(nsdir, key, len);
+		int rc = 0;
 
+		if (mkdir(dir, 0777) == 0)
+			made[(*nmade)++] = len;
+		else if (errno != EEXIST)
+			rc = -errno;
 		free(dir);
 		if (rc)
 			return rc;
 	}
 	return 0;
+}
+
+/* Undo make_parents(): remove what it made, deepest first. */
+static void remove_made(const char *nsdir, const char *key,
+			const size_t *made, size_t nmade)
+{
+	while (nmade > 0) {
+		char *dir = kc_path(nsdir, key, made[--nmade]);
+
+		rmdir(dir);
+		free(dir);
+	}
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -105,26 +126,17 @@ static int fill(int fd, const struct kc_value *v, const char **what)
 int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
 	   const char **what)
 {
-	const char *slash = strrchr(key, '/');
-	size_t dirlen = slash ? (size_t)(slash - key) + 1 : 0;
-	char *tmpkey = kc_alloc(dirlen + sizeof(TEMP_PREFIX) + 24), *tmp,
-	     *target;
-	int fd, rc, tries;
+	static unsigned int seq;
+	char name[64], *tmp = NULL, *target;
+	size_t *made = kc_alloc(strlen(key) * sizeof(*made)), nmade = 0;
+	int fd = -1, rc, tries;
 
-	*what = "directories";
-	rc = make_parents(nsdir, key);
-	if (rc) {
-		free(tmpkey);
-		return rc;
-	}
-	target = kc_path(nsdir, key, strlen(key));
 	*what = "temporary key";
-	for (tries = 0, fd = -1, tmp = NULL; fd < 0 && tries < 100; tries++) {
-		memcpy(tmpkey, key, dirlen);
-		snprintf(tmpkey + dirlen, sizeof(TEMP_PREFIX) + 24, "%s%d.%d",
-			 TEMP_PREFIX, (int)getpid(), rand());
+	for (tries = 0; fd < 0 && tries < 100; tries++) {
+		snprintf(name, sizeof(name), TEMP_NAME, (int)KVFS_TEMP_BYTE,
+			 (int)getpid(), seq++);
 		free(tmp);
-		tmp = kc_path(nsdir, tmpkey, strlen(tmpkey));
+		tmp = kc_path(nsdir, name, strlen(name));
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (fd < 0 && errno != EEXIST)
 			break;
@@ -133,14 +145,21 @@ int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
 	if (fd >= 0 && close(fd) < 0 && !rc)
 		rc = -errno;	/* the value's commit failed (EFBIG, ENOSPC) */
 	if (!rc) {
+		*what = "directories";
+		rc = make_parents(nsdir, key, made, &nmade);
+	}
+	target = kc_path(nsdir, key, strlen(key));
+	if (!rc) {
 		*what = "rename";
 		if (rename(tmp, target) < 0)
 			rc = -errno;
 	}
 	if (rc && fd >= 0)
 		unlink(tmp);
+	if (rc)
+		remove_made(nsdir, key, made, nmade);
+	free(made);
 	free(tmp);
-	free(tmpkey);
 	free(target);
 	return rc;
 }
@@ -178,6 +197,11 @@ const char *kc_put_reason(int err, const char *what)
 	case EEXIST:
 		if (!strcmp(what, "directories"))
 			why = "a prefix of the key is itself a key";
+		break;
+	case EAGAIN:
+		if (!strcmp(what, "rename"))
+			why = "the key was written less than a second ago "
+			      "(write_rate_limit)";
 		break;
 	default:
 		break;
@@ -221,13 +245,14 @@ int kc_cmd_put(int argc, char **argv)
 		case 'm': v.meta = optarg; v.metalen = strlen(optarg); break;
 		case 'e':
 			if (seconds(optarg, &v.expiration))
-				return kc_error("--expiration: not a number of "
-						"seconds: '%s'", optarg);
+				return kc_bad_arg("--expiration: not a number "
+						  "of seconds: '%s'", optarg);
 			break;
 		case 't':
 			if (seconds(optarg, &v.ttl))
-				return kc_error("--expiration-ttl: not a number "
-						"of seconds: '%s'", optarg);
+				return kc_bad_arg("--expiration-ttl: not a "
+						  "number of seconds: '%s'",
+						  optarg);
 			break;
 		case 'h':
 			printf("usage: kvctl %s\n\n"
@@ -245,12 +270,14 @@ int kc_cmd_put(int argc, char **argv)
 	if (argc < 2 || argc > 3 || (argc == 3) == (file != NULL))
 		return kc_usage(put_usage);
 	if (v.expiration && v.ttl)
-		return kc_error("--expiration and --expiration-ttl exclude "
-				"each other");
+		return kc_bad_arg("--expiration and --expiration-ttl exclude "
+				  "each other");
 	if (kc_check_key(argv[1], strlen(argv[1]), &why))
-		return kc_error("%s: %s", argv[1], why);
+		return kc_bad_arg("%s: %s", argv[1], why);
 	if (v.meta && (rc = kvx_check_metadata(v.meta, v.metalen, 65536)))
 		return kc_put_error(argv[1], rc, "metadata");
+	if (kc_check_nsdir(argv[0]))
+		return 1;
 	if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return kc_error("%s: %s", file, strerror(errno));
 	if (!file && !strcmp(argv[2], "-"))
@@ -304,13 +331,15 @@ int kc_cmd_delete(int argc, char **argv)
 		return kc_usage(delete_usage);
 	for (i = 2; i < argc; i++) {
 		const char *why;
-		char *path;
 
-		if (kc_check_key(argv[i], strlen(argv[i]), &why)) {
-			status = kc_error("%s: %s", argv[i], why);
-			continue;
-		}
-		path = kc_path(argv[1], argv[i], strlen(argv[i]));
+		if (kc_check_key(argv[i], strlen(argv[i]), &why))
+			return kc_bad_arg("%s: %s", argv[i], why);
+	}
+	if (kc_check_nsdir(argv[1]))
+		return 1;
+	for (i = 2; i < argc; i++) {
+		char *path = kc_path(argv[1], argv[i], strlen(argv[i]));
+
 		if (unlink(path) == 0)
 			remove_empty_parents(argv[1], argv[i]);
 		else if (errno != ENOENT)

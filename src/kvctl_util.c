@@ -19,16 +19,31 @@
 #include "kvxattr.h"
 #include "options.h"
 
+static void say(const char *fmt, va_list ap)
+{
+	fputs("kvctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int kc_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("kvctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return 1;
+}
+
+int kc_bad_arg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(fmt, ap);
+	va_end(ap);
+	return KC_USAGE;
 }
 
 int kc_usage(const char *usage)
@@ -313,4 +328,24 @@ int kc_check_key(const char *key, size_t len, const char **why)
 		*why = "a filesystem cannot hold the key: it has an empty, "
 		       "'.' or '..' segment";
 	return rc;
+}
+
+int kc_check_prefix(const char *prefix, size_t len, const char **why)
+{
+	const char *slash = memrchr(prefix, '/', len);
+
+	if (len > KVFS_KEY_SIZE_CEIL) {
+		*why = "the prefix is longer than any key";
+		return -ENAMETOOLONG;
+	}
+	if (kvfs_check_utf8(prefix, len)) {
+		*why = "the prefix is not valid UTF-8";
+		return -EILSEQ;
+	}
+	if (slash && kvfs_check_key(prefix, (size_t)(slash - prefix),
+				    KVFS_KEY_SIZE_CEIL)) {
+		*why = "no key starts so: it has an empty, '.' or '..' segment";
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -193,6 +193,29 @@ int kvi_del(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, const char *key,
 	return mdb_del(txn, dbi, &mk, NULL);
 }
 
+int kvi_next_ns(MDB_txn *txn, MDB_dbi dbi, uint32_t from, uint32_t *nsid)
+{
+	char kb[NSLEN];
+	MDB_val mk = { mkey(kb, from, "", 0), kb }, mv;
+	const unsigned char *k;
+	MDB_cursor *c;
+	int rc;
+
+	rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(c, &mk, &mv, MDB_SET_RANGE);
+	if (!rc && mk.mv_size < NSLEN)
+		rc = MDB_CORRUPTED;
+	if (!rc) {
+		k = mk.mv_data;
+		*nsid = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 |
+			(uint32_t)k[2] << 8 | k[3];
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
 int kvi_open(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, struct kvi_cursor *cur)
 {
 	cur->nsid = nsid;

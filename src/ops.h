@@ -79,6 +79,11 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 		   struct kpath *p);
 
+/* The same for a new key made by create: a temporary key's name is
+ * taken too, directly in a namespace (keys.h). */
+int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
+		  struct kpath *p);
+
 /* Drop the dentry in inv now, and free its name: from a flush, or a
  * thread of the daemon's own (tell.h). */
 void inval_send(struct kvfs *fs, struct inval *inv);

@@ -3,9 +3,10 @@
  * setattr, mkdir, mknod, unlink, rmdir, rename, link, symlink, statfs.
  *
  * The root holds namespaces and nothing else; below a namespace every
- * name is a key segment.  A name is checked (keys.c) only when something
- * is created under it: a lookup of a name no key could have is ENOENT, as
- * on any filesystem.
+ * name is a key segment, but for the temporary keys of kvctl put directly
+ * in a namespace (keys.h), which only create makes.  A name is checked
+ * (keys.c) only when something is created under it: a lookup of a name no
+ * key could have is ENOENT, as on any filesystem.
  */
 #include "config.h"
 
@@ -132,6 +133,17 @@ int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 	if (rc == 0)
 		rc = kvfs_check_segment(name, len);
 	return rc;
+}
+
+int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
+		  struct kpath *p)
+{
+	size_t len = strlen(name);
+
+	if (node_level(parent) != LEVEL_NS || !kvfs_is_temp_name(name, len))
+		return new_child_path(fs, parent, name, p);
+	/* no key: a put works under any max_key_size */
+	return nodes_child_path(fs->nodes, parent, name, len, p);
 }
 
 static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -528,6 +540,20 @@ static void kvfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_child(req, parent, name, true);
 }
 
+/*
+ * write_rate_limit: a rename over a key is a write of it, refused (EAGAIN,
+ * nothing changed) if the key was written within the last second.
+ */
+static int rename_rate_check(struct kvfs *fs, const struct kpath *to)
+{
+	struct kv_attr a;
+
+	if (!fs->rl || store_stat(fs->st, to->ns, to->key, to->len, &a))
+		return 0;
+	return a.type == KV_FILE && !ratelimit_allow(fs->rl, a.ino)
+		? -EAGAIN : 0;
+}
+
 static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			fuse_ino_t newparent, const char *newname,
 			unsigned int flags)
@@ -552,6 +578,8 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = new_child_path(fs, newdir, newname, &to);
 	if (!rc && from.level != to.level)
 		rc = -EXDEV;	/* a namespace is not a directory: mv copies */
+	if (!rc && from.level == LEVEL_KEY && !(flags & RENAME_NOREPLACE))
+		rc = rename_rate_check(fs, &to);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	nodes_rename_begin(fs->nodes);
@@ -560,6 +588,8 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else
 		rc = store_rename(fs->st, from.ns, from.key, from.len, to.ns,
 				  to.key, to.len, kvflags, &ino);
+	if (!rc && from.level == LEVEL_KEY)
+		ratelimit_note(fs->rl, ino);	/* a write of the target */
 	if (!rc)
 		rc = nodes_rename(fs->nodes, dir, name, len, newdir, newname,
 				  strlen(newname), ino);

@@ -162,7 +162,7 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (node_level(dir) == LEVEL_ROOT)
 		return (void)fuse_reply_err(req, EPERM);
-	rc = new_child_path(fs, dir, name, &p);
+	rc = new_file_path(fs, dir, name, &p);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	memset(&a, 0, sizeof(a));

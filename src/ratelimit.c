@@ -4,7 +4,9 @@
  *
  * Remembers the last commit time of recently written keys by inode number
  * (a rename keeps it, as the limit is on the key's writes), and forgets
- * entries older than the window, so its size follows the write rate.
+ * entries older than the window, so its size follows the write rate.  A
+ * rename over a key is a write of it too (ops_entry.c): refused within
+ * the second, and counted when it is done.
  */
 #include "config.h"
 

@@ -468,6 +468,8 @@ int store_open(const char *path, const struct store_limits *limits,
 		a.gid = gid;
 		rc = store_ns_create(st, default_ns, &a);
 	}
+	if (rc == 0)
+		rc = temp_drop_all(st);
 	if (rc) {
 		kvfs_log(KVFS_ERR, "cannot initialise store '%s': %s", path,
 			 strerror(-rc));

@@ -65,8 +65,10 @@ struct store_limits {
 /*
  * Open (creating if needed, mode 0700) the store in directory path and lock
  * it against a second user.  A new store gets the namespace default_ns
- * (NULL for none), owned by uid/gid.  Errors: -EBUSY if another process
- * has the store open, -ENOTDIR, -EACCES, -EIO, -ENOMEM.
+ * (NULL for none), owned by uid/gid.  The temporary keys left in any
+ * namespace (names from the byte 0xFF on, keys.h) are deleted.  Errors:
+ * -EBUSY if another process has the store open, -ENOTDIR, -EACCES, -EIO,
+ * -ENOMEM.
  */
 int store_open(const char *path, const struct store_limits *limits,
 	       const char *default_ns, uid_t uid, gid_t gid,
@@ -91,7 +93,7 @@ int store_usage(struct store *st, uint64_t *value_bytes, uint64_t *file_bytes);
  * Namespaces.  Names are checked by the caller (keys.h).
  * store_ns_stat: -ENOENT.
  * store_ns_create: -EEXIST, -EDQUOT.
- * store_ns_delete: -ENOENT, -ENOTEMPTY.
+ * store_ns_delete: -ENOENT, -ENOTEMPTY (temporary keys do not count).
  * store_ns_rename: -ENOENT; to exists: -EEXIST with KV_RENAME_NOREPLACE,
  *   else it is replaced if empty, -ENOTEMPTY if not.
  * store_ns_setattr: as store_setattr; the namespace "" is the root.
@@ -127,7 +129,8 @@ int store_ns_list(struct store *st, const char *after, store_list_cb cb,
  * store_list: the entries directly below directory dir (dirlen bytes, ""
  *   for the namespace root), from the start or after position `after`
  *   (afterlen bytes, as given to a callback): keys, markers and implied
- *   directories, each once, in key order.  -ENOENT (no namespace).
+ *   directories, each once, in key order; never a temporary key.
+ *   -ENOENT (no namespace).
  * store_create: a new key with an empty value (type KV_FILE) or a
  *   directory marker (KV_DIR), attributes from a; in a set-group-ID
  *   directory it takes the directory's group (a directory, the bit too).

@@ -18,6 +18,7 @@
 
 #include <lmdb.h>
 
+#include "keys.h"
 #include "store.h"
 
 /* Values up to this size live in their key's record. */
@@ -203,6 +204,20 @@ int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
 int ns_touch(struct store *st, MDB_txn *txn, const char *ns);
 
 /*
+ * Temporary keys (store_temp.c): names from the byte KVFS_TEMP_BYTE on
+ * (keys.h), the last range of each namespace.  They are no keys: none lies
+ * below a prefix (key_live_below), so a namespace holding only them is
+ * empty.  temp_drop_all: delete every one, in every namespace id that
+ * holds keys, those of namespaces deleted since included (store_open).
+ */
+static inline bool key_is_temp(const char *key, size_t len)
+{
+	return len && (unsigned char)key[0] == KVFS_TEMP_BYTE;
+}
+
+int temp_drop_all(struct store *st);
+
+/*
  * Keys (store_keys.c) for the other store files.  key_get: a key's record,
  * expired or not (r points into the map until the next write); key_put:
  * write one.  key_live_below: does a key that has not expired lie below
@@ -276,6 +291,8 @@ struct kvi_cursor {
 };
 
 int kvi_open(MDB_txn *txn, MDB_dbi dbi, uint32_t nsid, struct kvi_cursor *cur);
+/* The first namespace id >= from that has keys in the index: MDB_NOTFOUND. */
+int kvi_next_ns(MDB_txn *txn, MDB_dbi dbi, uint32_t from, uint32_t *nsid);
 void kvi_close(struct kvi_cursor *cur);
 /* Move to the first key >= key in the cursor's namespace: MDB_NOTFOUND. */
 int kvi_seek(struct kvi_cursor *cur, const char *key, size_t len);

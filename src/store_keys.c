@@ -77,7 +77,9 @@ int key_live_below(struct store *st, MDB_txn *txn, uint32_t nsid,
 	for (rc = kvi_seek(&cur, prefix, len); !rc; rc = kvi_next(&cur)) {
 		struct rec r;
 
-		if (cur.keylen < len || memcmp(cur.key, prefix, len)) {
+		/* temporary keys, the last of all, are no keys */
+		if (cur.keylen < len || memcmp(cur.key, prefix, len) ||
+		    key_is_temp(cur.key, cur.keylen)) {
 			rc = MDB_NOTFOUND;
 			break;
 		}
@@ -234,7 +236,9 @@ int store_list(struct store *st, const char *ns, const char *dir,
 		size_t restlen = cur.keylen - plen, nlen;
 		struct rec r;
 
-		if (cur.keylen < plen || memcmp(cur.key, pfx, plen)) {
+		/* temporary keys, the last of all, are no keys: not listed */
+		if (cur.keylen < plen || memcmp(cur.key, pfx, plen) ||
+		    key_is_temp(cur.key, cur.keylen)) {
 			rc = MDB_NOTFOUND;
 			break;
 		}

@@ -97,7 +97,8 @@ is "$(said kv put "$N" keep new --expiration $((now + 30)))" \
 	"kvctl: keep: the expiration is nearer than the store's min_expiration_ttl (60 s unless set) 1" \
 	"an expiration under 60 s ahead refused"
 is "$(said kv put "$N" keep new --expiration-ttl 1h)" \
-	"kvctl: --expiration-ttl: not a number of seconds: '1h' 1" "a ttl that is not a number"
+	"kvctl: --expiration-ttl: not a number of seconds: '1h' 2" \
+	"a ttl that is not a number: a usage error"
 head -c $((25 * 1024 * 1024 + 1)) /dev/zero > "$TEST_DIR/big"
 is "$(said kv put "$N" keep --file "$TEST_DIR/big")" \
 	"kvctl: keep: the value is larger than the store's max_value_size 1" \
@@ -107,8 +108,8 @@ is "$(said kv put "$N" "$long" v)" \
 	"kvctl: $long: the key is longer than the store's max_key_size 1" \
 	"a key past max_key_size refused"
 is "$(said kv put "$N" 'a//b' v)" \
-	"kvctl: a//b: a filesystem cannot hold the key: it has an empty, '.' or '..' segment 1" \
-	"a key with an empty segment refused"
+	"kvctl: a//b: a filesystem cannot hold the key: it has an empty, '.' or '..' segment 2" \
+	"a key with an empty segment: a usage error"
 is "$(said kv put "$N" keep/under v)" \
 	"kvctl: keep/under: a prefix of the key is itself a key 1" \
 	"a key below a key refused"

@@ -78,6 +78,28 @@ static void test_xattr_values(void)
 	ok(!memcmp(buf, "60", 2), "as seconds left");
 }
 
+/* A temporary key's name: 0xFF, then a segment; never a key. */
+static void test_temp_names(void)
+{
+	ok(kvfs_is_temp_name(S("\xffkvctl-put.12.0")), "0xFF and a segment");
+	ok(kvfs_is_temp_name(S("\xff\xc3\xa9")), "0xFF and UTF-8");
+	ok(!kvfs_is_temp_name(S("\xff")), "0xFF alone");
+	ok(!kvfs_is_temp_name(S(".kvctl-put.12.0")), "a key's name");
+	ok(!kvfs_is_temp_name(S("x\xffy")), "0xFF not first");
+	ok(!kvfs_is_temp_name(S("\xff\xff")), "two 0xFF");
+	ok(!kvfs_is_temp_name(S("\xff" "a/b")), "a '/'");
+	ok(!kvfs_is_temp_name(S("\xfe.x")), "0xFE");
+	{
+		char name[257];
+
+		memset(name, 'n', sizeof(name));
+		name[0] = '\xff';
+		ok(kvfs_is_temp_name(name, 255), "255 bytes");
+		ok(!kvfs_is_temp_name(name, 256), "256 bytes");
+	}
+	is_int(KEY("\xffkvctl-put.12.0"), -EILSEQ, "and none is a key");
+}
+
 int main(void)
 {
 	struct kvfs_opts o;
@@ -160,5 +182,6 @@ int main(void)
 	is_int(kvfs_opts_set(&o, "nonsense", "1", why, sizeof(why)), -ENOENT,
 	       "unknown option reported");
 	test_xattr_values();
+	test_temp_names();
 	return tap_done();
 }

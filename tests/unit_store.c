@@ -168,6 +168,50 @@ static int get(struct store *st, const char *ns, const char *key, char *buf,
 	return 0;
 }
 
+/*
+ * Temporary keys (names from 0xFF on): not listed, not counted by a
+ * namespace's delete, deleted with their values when the store opens
+ * again, also in a namespace deleted meanwhile; the keys before them stay.
+ */
+static struct store *test_temp(struct store *st, const char *dir,
+			       const struct store_limits *lim)
+{
+	struct kv_attr f = { .type = KV_FILE, .mode = 0644 };
+	struct kv_attr d = { .type = KV_DIR, .mode = 0755 }, a;
+	static const char tmp[] = "\xffkvctl-put.1.0", last[] = "\xf4\x8f\xbf\xbf";
+	size_t size = 300000;
+	char *val = malloc(size);
+	uint64_t used, used_before, file;
+
+	memset(val, 't', size);
+	store_usage(st, &used_before, &file);
+	is_int(store_create(st, "default", last, 4, &f, &a), 0,
+	       "the last key there can be (U+10FFFF)");
+	is_int(store_create(st, "default", tmp, sizeof(tmp) - 1, &f, &a), 0,
+	       "a temporary key");
+	is_int(put(st, "default", tmp, val, size), 0, "with a large value");
+	ok(!strstr(list(st, "default", ""), "kvctl-put"),
+	   "not listed: '%s'", list(st, "default", ""));
+	is_int(store_ns_create(st, "tmpns", &d), 0, "a namespace");
+	is_int(store_create(st, "tmpns", "\xffx", 2, &f, &a), 0,
+	       "with a temporary key only");
+	is_int(put(st, "tmpns", "\xffx", val, size), 0, "a large one");
+	is_int(store_ns_delete(st, "tmpns"), 0, "is empty: deleted");
+	store_usage(st, &used, &file);
+	ok(used >= used_before + 2 * size, "their values count meanwhile");
+	store_close(st);
+	free(val);
+	is_int(store_open(dir, lim, "default", 0, 0, &st), 0, "store reopens");
+	is_int(store_stat(st, "default", tmp, sizeof(tmp) - 1, &a), -ENOENT,
+	       "the temporary key is gone");
+	is_int(store_stat(st, "default", last, 4, &a), 0,
+	       "the last key stays");
+	store_usage(st, &used, &file);
+	is_int(used, used_before, "both values' bytes are given back");
+	is_int(store_unlink(st, "default", last, 4), 0, "last key deleted");
+	return st;
+}
+
 int main(void)
 {
 	struct store_limits lim = { 512, 3, 0 };
@@ -293,6 +337,7 @@ int main(void)
 	ok(got == 5 && !memcmp(back, "hello", 5), "value persisted");
 	is_int(store_stat(st, "default", big, 512, &b), 0,
 	       "512-byte key persisted");
+	st = test_temp(st, dir, &lim);
 	store_close(st);
 	free(val);
 	free(back);
