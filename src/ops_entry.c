@@ -1,6 +1,6 @@
 /*
  * ops_entry.c - FUSE operations on names: lookup, forget, getattr,
- * setattr, mkdir, mknod, unlink, rmdir, rename, link, symlink, statfs.
+ * setattr, mkdir, mknod, unlink, rmdir, rename, link, statfs.
  *
  * The root holds namespaces and nothing else; below a namespace every
  * name is a key segment.  A name longer than any in its directory can be
@@ -44,8 +44,8 @@ void kv_to_stat(const struct kv_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
-	st->st_mode = (a->type == KV_DIR ? S_IFDIR : S_IFREG) |
-		      (a->mode & 07777);
+	st->st_mode = (a->type == KV_DIR ? S_IFDIR : a->type == KV_LINK
+		       ? S_IFLNK : S_IFREG) | (a->mode & 07777);
 	st->st_nlink = 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
@@ -482,15 +482,6 @@ static void kvfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	make_child(req, parent, name, mode, KV_FILE);
 }
 
-static void kvfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			 const char *name)
-{
-	(void)link;
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EPERM);
-}
-
 static void kvfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		      const char *newname)
 {
@@ -605,7 +596,6 @@ void ops_entry_init(struct fuse_lowlevel_ops *ops)
 	ops->setattr = kvfs_setattr;
 	ops->mkdir = kvfs_mkdir;
 	ops->mknod = kvfs_mknod;
-	ops->symlink = kvfs_symlink;
 	ops->link = kvfs_link;
 	ops->unlink = kvfs_unlink;
 	ops->rmdir = kvfs_rmdir;

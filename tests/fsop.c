@@ -55,8 +55,14 @@
  *                                     "fsop utimens PATH null": times NULL
  *   fsop chmod PATH MODE              MODE in octal
  *   fsop chown PATH UID GID           -1 leaves one unchanged
+ *   fsop lsetxattr PATH NAME VALUE    setxattr of the link itself
+ *   fsop lgetxattr PATH NAME          its size query: "OK n"
+ *   fsop llistxattr PATH              the same for the list of names
+ *   fsop readdir DIR                  "NAME TYPE" a line, TYPE from d_type:
+ *                                     dir, reg, lnk or other
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -134,6 +140,21 @@ static int list_xattr(const char *path, size_t size)
 
 	free(buf);
 	return rc;
+}
+
+static int list_dir(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *d;
+
+	if (!dir)
+		return result(-1);
+	while ((d = readdir(dir)))
+		printf("%s %s\n", d->d_name, d->d_type == DT_DIR ? "dir"
+		       : d->d_type == DT_REG ? "reg"
+		       : d->d_type == DT_LNK ? "lnk" : "other");
+	closedir(dir);
+	return 0;
 }
 
 static int populate(const char *dir, long count, long size)
@@ -681,6 +702,14 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "chown") && argc > 4)
 		return result(chown(a, (uid_t)strtol(b, NULL, 10),
 				    (gid_t)strtol(argv[4], NULL, 10)));
+	if (!strcmp(op, "lsetxattr") && argc > 4)
+		return result(lsetxattr(a, b, argv[4], strlen(argv[4]), 0));
+	if (!strcmp(op, "lgetxattr") && argc > 3)
+		return sized(lgetxattr(a, b, NULL, 0));
+	if (!strcmp(op, "llistxattr"))
+		return sized(llistxattr(a, NULL, 0));
+	if (!strcmp(op, "readdir"))
+		return list_dir(a);
 	fprintf(stderr, "fsop: unknown operation '%s'\n", op);
 	return 2;
 }
