@@ -59,7 +59,7 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
 			struct stat sb;
 			char *p = kc_path(path, d->d_name, len);
 
-			isdir = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+			isdir = lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 			free(p);
 		}
 		if (!isdir && kc_is_temp(d->d_name))

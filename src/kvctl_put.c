@@ -112,7 +112,9 @@ int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
 	int fd, rc, tries;
 
 	*what = "directories";
-	rc = make_parents(nsdir, key);
+	rc = kc_check_parents(nsdir, key);
+	if (!rc)
+		rc = make_parents(nsdir, key);
 	if (rc) {
 		free(tmpkey);
 		return rc;
@@ -310,6 +312,8 @@ int kc_cmd_delete(int argc, char **argv)
 			status = kc_error("%s: %s", argv[i], why);
 			continue;
 		}
+		if (kc_check_parents(argv[1], argv[i]) == -ENOTDIR)
+			continue;	/* below a link: no such key */
 		path = kc_path(argv[1], argv[i], strlen(argv[i]));
 		if (unlink(path) == 0)
 			remove_empty_parents(argv[1], argv[i]);

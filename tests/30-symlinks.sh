@@ -4,7 +4,8 @@
 # into the mount and out again with cp -a, rsync -a and tar, unchanged;
 # readlink, lstat, following, rename, unlink, lchown and times of a link
 # itself work as on ext4; the target's limits (4095 bytes, max_value_size)
-# and the name's (max_key_size); links survive a remount and a crash.
+# and the name's (max_key_size); links survive a remount and a crash; and
+# kvctl shows a link as a key whose value is its target.
 . "$(dirname "$0")/lib.sh"
 
 command -v rsync >/dev/null || skip_all "no rsync"
@@ -184,6 +185,37 @@ is "$(readlink "$D/big")" "$t4095" "ln -sf of a 4096-byte target leaves the old 
 k512=$(printf 'k%.0s' $(seq 1 512))
 errno_is OK "a link named by a 512-byte key" symlink x "$D/$k512"
 errno_is ENAMETOOLONG "a 513-byte key: ENAMETOOLONG" symlink x "$D/${k512}k"
+
+# --- kvctl: a link is a key whose value is its target ----------------------
+is "$(kv get "$D" cp/rel)" a/one "kvctl get: the target"
+is "$(kv get "$D" cp/rel cp/top --with-metadata)" \
+	'{"cp/rel":{"value":"a/one","metadata":null},"cp/top":{"value":"top\n","metadata":null}}' \
+	"kvctl get --with-metadata: the target, no metadata"
+is "$(kv list "$D" --prefix cp/a/ | tr -d ' ')" \
+	'{"keys":[{"name":"cp/a/b/long"},{"name":"cp/a/b/two"},{"name":"cp/a/b/up"},{"name":"cp/a/one","metadata":{"via":"link"}},{"name":"cp/a/root"},{"name":"cp/a/self"}],"list_complete":true,"cursor":""}' \
+	"kvctl list: links are keys"
+is "$(kv export "$D" --prefix cp/a/b/u)" '[
+{"key":"cp/a/b/up","value":"../one"}
+]' "kvctl export: the target as the value"
+is "$(said kv get "$D" cp/a/root/etc/passwd)" \
+	"kvctl: cp/a/root/etc/passwd: no such key 1" \
+	"kvctl get does not follow a link on the way"
+is "$(said kv put "$D" cp/a/root/tmp/kvctl-escape x)" \
+	"kvctl: cp/a/root/tmp/kvctl-escape: a prefix of the key is itself a key 1" \
+	"kvctl put refuses a key below a link"
+errno_is ENOENT "and wrote nothing through it" stat /tmp/kvctl-escape
+is "$(said kv delete "$D" cp/a/self/one)" " 0" \
+	"kvctl delete of a key below a link: none there"
+is "$(cat "$D/cp/a/one")" "one
+again" "and deleted nothing through it"
+kv export "$D" --prefix cp/ > "$TEST_DIR/exp.json"
+mkdir "$MNT/imported"
+kv import "$MNT/imported" "$TEST_DIR/exp.json" >/dev/null
+is "$(stat -c %F "$MNT/imported/cp/rel") $(cat "$MNT/imported/cp/rel")" \
+	"regular file a/one" "kvctl import writes a link's target as a regular key"
+kv put "$D" cp/utf8 plain
+is "$(stat -c %F "$D/cp/utf8") $(cat "$D/cp/utf8")" "regular file plain" \
+	"kvctl put over a link writes a regular key"
 
 # --- remount and crash ------------------------------------------------------------
 before=$(links "$D")
