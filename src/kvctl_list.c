@@ -75,7 +75,8 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
 		n++;
 	}
 	closedir(dir);
-	qsort(e, n, sizeof(*e), by_name);
+	if (n)	/* an empty directory: e is NULL, which qsort may not take */
+		qsort(e, n, sizeof(*e), by_name);
 	*out = e;
 	*count = n;
 	return 0;
