@@ -137,6 +137,10 @@ int kc_walk(const char *nsdir, const char *prefix, const char *after,
 	struct walk w = { nsdir, prefix, after, strlen(prefix), cb, ctx };
 	const char *slash = strrchr(prefix, '/');
 
+	/* not through a link: no key of nsdir is below one (readdir's
+	 * DT_LNK keeps the walk out of those it meets) */
+	if (kc_check_parents(nsdir, prefix) == -ENOTDIR)
+		return 0;
 	/* start where the prefix's directories lead */
 	return walk_dir(&w, prefix, slash ? (size_t)(slash - prefix) + 1 : 0);
 }

@@ -204,6 +204,10 @@ is "$(said kv put "$D" cp/a/root/tmp/kvctl-escape x)" \
 	"kvctl: cp/a/root/tmp/kvctl-escape: a prefix of the key is itself a key 1" \
 	"kvctl put refuses a key below a link"
 errno_is ENOENT "and wrote nothing through it" stat /tmp/kvctl-escape
+is "$(kv list "$D" --prefix cp/a/root/etc/)" \
+	'{"keys":[],"list_complete":true,"cursor":""}' \
+	"kvctl list does not list through a link"
+is "$(kv export "$D" --prefix cp/a/root/etc/)" '[]' "nor does export"
 is "$(said kv delete "$D" cp/a/self/one)" " 0" \
 	"kvctl delete of a key below a link: none there"
 is "$(cat "$D/cp/a/one")" "one
