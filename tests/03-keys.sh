@@ -63,6 +63,7 @@ echo t > "$D/target"
 errno_is EPERM "hard link: EPERM" link "$D/target" "$D/hl"
 errno_is EPERM "mkfifo: EPERM" mkfifo "$D/fifo"
 errno_is EPERM "mknod of a device: EPERM" mknod-chr "$D/dev"
+errno_is EPERM "mknod of a socket: EPERM" mknod-sock "$D/sock"
 errno_is OK "mknod of a regular file makes a key" mknod-reg "$D/reg"
 is "$(stat -c %s "$D/reg")" 0 "an empty one"
 

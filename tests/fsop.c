@@ -7,7 +7,7 @@
  *   fsop creat-excl PATH              open(O_CREAT|O_EXCL|O_WRONLY)
  *   fsop mkdir PATH | rmdir PATH | unlink PATH | rename FROM TO
  *   fsop link FROM TO | symlink TARGET PATH | mkfifo PATH
- *   fsop mknod-reg PATH | mknod-chr PATH
+ *   fsop mknod-reg PATH | mknod-chr PATH | mknod-sock PATH
  *   fsop open PATH | open-w PATH | stat PATH
  *   fsop write PATH OFFSET BYTES      pwrite BYTES at OFFSET, then close
  *   fsop truncate PATH SIZE | ftruncate PATH SIZE
@@ -594,6 +594,8 @@ int main(int argc, char **argv)
 		return result(mknod(a, S_IFREG | 0644, 0));
 	if (!strcmp(op, "mknod-chr"))
 		return result(mknod(a, S_IFCHR | 0644, makedev(1, 3)));
+	if (!strcmp(op, "mknod-sock"))
+		return result(mknod(a, S_IFSOCK | 0644, 0));
 	if (!strcmp(op, "stat"))
 		return result(stat(a, &sb));
 	if (!strcmp(op, "open")) {
