@@ -17,7 +17,7 @@ int kvfs_check_ns_name(const char *name, size_t len)
 {
 	size_t i;
 
-	if (len < 3 || len > 63)
+	if (len < 3 || len > KVFS_NS_NAME_MAX)
 		return -EINVAL;
 	for (i = 0; i < len; i++) {
 		char c = name[i];

@@ -11,6 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The longest namespace name. */
+#define KVFS_NS_NAME_MAX	63
+/*
+ * The longest name (one segment of a key) kvfs takes, whatever
+ * max_key_size: the most Linux passes to a FUSE filesystem (1024 bytes,
+ * FUSE_NAME_MAX, until kernels that pass up to 4095), so that the limit
+ * is the same on every kernel.
+ */
+#define KVFS_NAME_MAX		1024
+
 /*
  * A namespace name: 3 to 63 characters of [A-Za-z0-9_-].
  * Returns 0 or -EINVAL.

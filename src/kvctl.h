@@ -76,7 +76,8 @@ int kc_meta(const char *path, json_t **out);
 int kc_expiration(const char *path, int64_t *out);
 
 /*
- * A key's value, metadata and expiration as one version of it: a put
+ * A key's value, metadata and expiration as one version of it (of a
+ * symbolic link: its target, and neither metadata nor expiration): a put
  * replaces the key (a new inode number), so they are read again until the
  * key's inode number is the same before and after.  0 or -errno (-ENOENT,
  * -EISDIR, -EINVAL for metadata that is not JSON, -EAGAIN if it never
@@ -122,6 +123,13 @@ int kc_put_error(const char *key, int err, const char *what);
 typedef int (*kc_walk_cb)(void *ctx, const char *key, const char *path);
 int kc_walk(const char *nsdir, const char *prefix, const char *after,
 	    kc_walk_cb cb, void *ctx);
+
+/*
+ * Is a directory on the way to key in nsdir a symbolic link?  The kernel
+ * would follow it, out of the namespace perhaps, where no key of this one
+ * can be (a key below a key): -ENOTDIR if so, else 0 (or what lstat says).
+ */
+int kc_check_parents(const char *nsdir, const char *key);
 
 /* Check a key before use: 0, or -errno with a reason. */
 int kc_check_key(const char *key, size_t len, const char **why);

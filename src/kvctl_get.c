@@ -60,8 +60,10 @@ static int get_json(const char *nsdir, const char *key,
 
 	*out = NULL;
 	*missing = false;
-	rc = kc_read_key(path, &data, &len, o->with_metadata ? &meta : NULL,
-			 NULL);
+	rc = kc_check_parents(nsdir, key);
+	if (!rc)
+		rc = kc_read_key(path, &data, &len,
+				 o->with_metadata ? &meta : NULL, NULL);
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR) {
 		*missing = true;
 		rc = 0;
@@ -96,7 +98,9 @@ static int get_raw(const char *nsdir, const char *key, const struct get_opts *o)
 	size_t len;
 	int rc;
 
-	rc = kc_read_path(path, &data, &len);
+	rc = kc_check_parents(nsdir, key);
+	if (!rc)
+		rc = kc_read_key(path, &data, &len, NULL, NULL);
 	free(path);
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR)
 		return kc_error("%s: no such key", key);

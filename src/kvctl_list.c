@@ -59,7 +59,7 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
 			struct stat sb;
 			char *p = kc_path(path, d->d_name, len);
 
-			isdir = stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+			isdir = lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 			free(p);
 		}
 		if (n == cap) {
@@ -73,7 +73,8 @@ static int read_dir(const char *path, struct entry **out, size_t *count)
 		n++;
 	}
 	closedir(dir);
-	qsort(e, n, sizeof(*e), by_name);
+	if (n)	/* an empty directory: e is NULL, which qsort may not take */
+		qsort(e, n, sizeof(*e), by_name);
 	*out = e;
 	*count = n;
 	return 0;
@@ -134,6 +135,10 @@ int kc_walk(const char *nsdir, const char *prefix, const char *after,
 	struct walk w = { nsdir, prefix, after, strlen(prefix), cb, ctx };
 	const char *slash = strrchr(prefix, '/');
 
+	/* not through a link: no key of nsdir is below one (readdir's
+	 * DT_LNK keeps the walk out of those it meets) */
+	if (kc_check_parents(nsdir, prefix) == -ENOTDIR)
+		return 0;
 	/* start where the prefix's directories lead */
 	return walk_dir(&w, prefix, slash ? (size_t)(slash - prefix) + 1 : 0);
 }

@@ -146,8 +146,10 @@ int kc_put(const char *nsdir, const char *key, const struct kc_value *v,
 		rc = -errno;	/* the value's commit failed (EFBIG, ENOSPC) */
 	if (!rc) {
 		*what = "directories";
-		rc = make_parents(nsdir, key, made, &nmade);
+		rc = kc_check_parents(nsdir, key);
 	}
+	if (!rc)
+		rc = make_parents(nsdir, key, made, &nmade);
 	target = kc_path(nsdir, key, strlen(key));
 	if (!rc) {
 		*what = "rename";
@@ -338,8 +340,11 @@ int kc_cmd_delete(int argc, char **argv)
 	if (kc_check_nsdir(argv[1]))
 		return 1;
 	for (i = 2; i < argc; i++) {
-		char *path = kc_path(argv[1], argv[i], strlen(argv[i]));
+		char *path;
 
+		if (kc_check_parents(argv[1], argv[i]) == -ENOTDIR)
+			continue;	/* below a link: no such key */
+		path = kc_path(argv[1], argv[i], strlen(argv[i]));
 		if (unlink(path) == 0)
 			remove_empty_parents(argv[1], argv[i]);
 		else if (errno != ENOENT)

@@ -1,11 +1,16 @@
 /*
  * kvctl_util.c - messages, JSON output, files, base64 and the reading of
  * a key's attributes, for the kvctl commands.
+ *
+ * A symbolic link in a mount is a key whose value is its target (the API
+ * has no links): it is read with readlink, its attributes without
+ * following it, and a key path through one names no key.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +234,7 @@ bool kc_is_text(const char *data, size_t len)
 int kc_meta(const char *path, json_t **out)
 {
 	char buf[65536];
-	ssize_t n = getxattr(path, KVX_METADATA, buf, sizeof(buf));
+	ssize_t n = lgetxattr(path, KVX_METADATA, buf, sizeof(buf));
 
 	*out = NULL;
 	if (n < 0)
@@ -242,12 +247,50 @@ int kc_meta(const char *path, json_t **out)
 int kc_expiration(const char *path, int64_t *out)
 {
 	char buf[32];
-	ssize_t n = getxattr(path, KVX_EXPIRATION, buf, sizeof(buf) - 1);
+	ssize_t n = lgetxattr(path, KVX_EXPIRATION, buf, sizeof(buf) - 1);
 
 	*out = 0;
 	if (n < 0)
 		return errno == ENODATA ? 0 : -errno;
 	return kvx_parse_seconds(buf, (size_t)n, out);
+}
+
+int kc_check_parents(const char *nsdir, const char *key)
+{
+	const char *slash;
+
+	for (slash = strchr(key, '/'); slash; slash = strchr(slash + 1, '/')) {
+		char *dir = kc_path(nsdir, key, (size_t)(slash - key));
+		struct stat sb;
+		int rc = lstat(dir, &sb) < 0 ? -errno : 0;
+
+		free(dir);
+		if (rc == -ENOENT)
+			return 0;	/* nor anything further */
+		if (rc == 0 && S_ISLNK(sb.st_mode))
+			rc = -ENOTDIR;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * The value of a symbolic link: its target.  A link replaced by something
+ * else since the lstat: -ENOENT, to read again.
+ */
+static int read_link(const char *path, char **data, size_t *len)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EINVAL ? -ENOENT : -errno;
+	*data = kc_alloc((size_t)n + 1);
+	memcpy(*data, buf, (size_t)n);
+	(*data)[n] = '\0';
+	*len = (size_t)n;
+	return 0;
 }
 
 static int read_once(const char *path, char **data, size_t *len,
@@ -256,20 +299,32 @@ static int read_once(const char *path, char **data, size_t *len,
 	struct stat before, opened, after;
 	int fd, rc;
 
-	if (stat(path, &before) < 0)
+	if (lstat(path, &before) < 0)
 		return -errno;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = fstat(fd, &opened) < 0 ? -errno : kc_read_fd(fd, data, len);
-	close(fd);
+	if (S_ISLNK(before.st_mode)) {
+		rc = read_link(path, data, len);
+		opened = before;
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			rc = errno == ELOOP ? -ENOENT : -errno;
+		else {
+			rc = fstat(fd, &opened) < 0 ? -errno
+			     : kc_read_fd(fd, data, len);
+			close(fd);
+		}
+	}
+	if (rc == -ENOENT) {
+		*moved = true;	/* gone or replaced since the lstat */
+		return 0;
+	}
 	if (rc)
 		return rc;
 	if (!rc && meta)
 		rc = kc_meta(path, meta);
 	if (!rc && exp)
 		rc = kc_expiration(path, exp);
-	if (!rc && stat(path, &after) < 0)
+	if (!rc && lstat(path, &after) < 0)
 		rc = -errno;
 	/* the attributes of a key replaced meanwhile: ENOENT, read again */
 	*moved = rc == -ENOENT || (!rc && (before.st_ino != opened.st_ino ||

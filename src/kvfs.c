@@ -253,6 +253,7 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	ops_file_init(&ops);
 	ops_dir_init(&ops);
 	ops_xattr_init(&ops);
+	ops_link_init(&ops);
 
 	fs->se = fuse_session_new(args, &ops, sizeof(ops), fs);
 	if (!fs->se)

@@ -99,5 +99,6 @@ void ops_entry_init(struct fuse_lowlevel_ops *ops);
 void ops_file_init(struct fuse_lowlevel_ops *ops);
 void ops_dir_init(struct fuse_lowlevel_ops *ops);
 void ops_xattr_init(struct fuse_lowlevel_ops *ops);
+void ops_link_init(struct fuse_lowlevel_ops *ops);
 
 #endif

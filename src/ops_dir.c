@@ -50,9 +50,7 @@ static int fill_entry(void *ctx, const char *name, size_t len,
 		return -ENAMETOOLONG;
 	memcpy(cname, name, len);
 	cname[len] = '\0';
-	memset(&st, 0, sizeof(st));
-	st.st_ino = attr->ino;
-	st.st_mode = attr->type == KV_DIR ? S_IFDIR : S_IFREG;
+	kv_to_stat(attr, &st);	/* its inode number and type */
 	n = fuse_add_direntry(f->req, f->buf + f->used, f->size - f->used,
 			      cname, &st, f->off + 1);
 	if (n > f->size - f->used)

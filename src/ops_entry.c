@@ -1,12 +1,15 @@
 /*
  * ops_entry.c - FUSE operations on names: lookup, forget, getattr,
- * setattr, mkdir, mknod, unlink, rmdir, rename, link, symlink, statfs.
+ * setattr, mkdir, mknod, unlink, rmdir, rename, link, statfs.
  *
  * The root holds namespaces and nothing else; below a namespace every
  * name is a key segment, but for the temporary keys of kvctl put directly
- * in a namespace (keys.h), which only create makes.  A name is checked
- * (keys.c) only when something is created under it: a lookup of a name no
- * key could have is ENOENT, as on any filesystem.
+ * in a namespace (keys.h), which only create makes.  A name longer than
+ * any in its directory can be (statfs's f_namelen), or whose key would
+ * pass max_key_size, is ENAMETOOLONG on every operation, lookups
+ * included, as on ext4.  The other rules of names (keys.c) are checked
+ * only when something is created under one: a lookup of a name no key
+ * could have is ENOENT, as on any filesystem.
  */
 #include "config.h"
 
@@ -42,8 +45,8 @@ void kv_to_stat(const struct kv_attr *a, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = a->ino;
-	st->st_mode = (a->type == KV_DIR ? S_IFDIR : S_IFREG) |
-		      (a->mode & 07777);
+	st->st_mode = (a->type == KV_DIR ? S_IFDIR : a->type == KV_LINK
+		       ? S_IFLNK : S_IFREG) | (a->mode & 07777);
 	st->st_nlink = 1;
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
@@ -116,21 +119,46 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 	trim_check(fs);
 }
 
+/*
+ * The longest name in directory dir (or in the directory of a key dir): a
+ * namespace's at the root; below, a key's, within KVFS_NAME_MAX.  statfs
+ * reports it, and every operation on a longer name fails.
+ */
+static size_t name_max(const struct kvfs *fs, const struct node *dir)
+{
+	if (node_level(dir) == LEVEL_ROOT)
+		return KVFS_NS_NAME_MAX;
+	return fs->opts.max_key_size < KVFS_NAME_MAX ? fs->opts.max_key_size
+						     : KVFS_NAME_MAX;
+}
+
+/*
+ * The path of name in dir for any operation: -ENAMETOOLONG when the name
+ * is longer than name_max() or its key than max_key_size.
+ */
+static int child_path(struct kvfs *fs, struct node *dir, const char *name,
+		      size_t len, struct kpath *p)
+{
+	int rc;
+
+	if (len > name_max(fs, dir))
+		return -ENAMETOOLONG;
+	rc = nodes_child_path(fs->nodes, dir, name, len, p);
+	if (rc == 0 && p->level == LEVEL_KEY && p->len > fs->opts.max_key_size)
+		rc = -ENAMETOOLONG;
+	return rc;
+}
+
 int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 		   struct kpath *p)
 {
 	size_t len = strlen(name);
 	int rc;
 
-	if (node_level(parent) == LEVEL_ROOT) {
+	rc = child_path(fs, parent, name, len, p);
+	if (rc == 0 && p->level == LEVEL_NS)
 		rc = kvfs_check_ns_name(name, len);
-		return rc ? rc : nodes_child_path(fs->nodes, parent, name,
-						  len, p);
-	}
-	rc = nodes_child_path(fs->nodes, parent, name, len, p);
-	if (rc == 0 && p->len > fs->opts.max_key_size)
-		rc = -ENAMETOOLONG;
-	if (rc == 0)
+	else if (rc == 0)
 		rc = kvfs_check_segment(name, len);
 	return rc;
 }
@@ -155,14 +183,12 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct kpath p;
 	int rc;
 
-	rc = nodes_child_path(fs->nodes, dir, name, len, &p);
+	rc = child_path(fs, dir, name, len, &p);
 	if (rc == 0 && p.level == LEVEL_NS)
 		rc = kvfs_check_ns_name(name, len) ? -ENOENT
 			: store_ns_stat(fs->st, p.ns, &a);
 	else if (rc == 0)
 		rc = store_stat(fs->st, p.ns, p.key, p.len, &a);
-	if (rc == -ENAMETOOLONG)
-		rc = -ENOENT;
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e;
 
@@ -487,15 +513,6 @@ static void kvfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	make_child(req, parent, name, mode, KV_FILE);
 }
 
-static void kvfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			 const char *name)
-{
-	(void)link;
-	(void)parent;
-	(void)name;
-	fuse_reply_err(req, EPERM);
-}
-
 static void kvfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		      const char *newname)
 {
@@ -514,9 +531,7 @@ static void remove_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct kpath p;
 	int rc;
 
-	rc = nodes_child_path(fs->nodes, dir, name, len, &p);
-	if (rc == -ENAMETOOLONG)
-		rc = -ENOENT;
+	rc = child_path(fs, dir, name, len, &p);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	if (p.level == LEVEL_NS)
@@ -571,9 +586,7 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return (void)fuse_reply_err(req, EINVAL);
 	if (flags & RENAME_NOREPLACE)
 		kvflags |= KV_RENAME_NOREPLACE;
-	rc = nodes_child_path(fs->nodes, dir, name, len, &from);
-	if (rc == -ENAMETOOLONG)
-		rc = -ENOENT;
+	rc = child_path(fs, dir, name, len, &from);
 	if (!rc)
 		rc = new_child_path(fs, newdir, newname, &to);
 	if (!rc && from.level != to.level)
@@ -603,7 +616,6 @@ static void kvfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	uint64_t used, file;
 	struct statvfs sv;
 
-	(void)ino;
 	if (fstatvfs(fs->storefd, &sv) < 0)
 		return (void)fuse_reply_err(req, errno);
 	store_usage(fs->st, &used, &file);
@@ -618,8 +630,9 @@ static void kvfs_statfs(fuse_req_t req, fuse_ino_t ino)
 		if (sv.f_bavail > avail)
 			sv.f_bavail = avail;
 	}
-	sv.f_namemax = fs->opts.max_key_size < 1024 ? fs->opts.max_key_size
-						     : 1024;
+	/* per directory, as pathconf(_PC_NAME_MAX) is: the kernel asks
+	 * for the node statfs(2) was given */
+	sv.f_namemax = name_max(fs, nodes_get(fs->nodes, ino));
 	fuse_reply_statfs(req, &sv);
 }
 
@@ -632,7 +645,6 @@ void ops_entry_init(struct fuse_lowlevel_ops *ops)
 	ops->setattr = kvfs_setattr;
 	ops->mkdir = kvfs_mkdir;
 	ops->mknod = kvfs_mknod;
-	ops->symlink = kvfs_symlink;
 	ops->link = kvfs_link;
 	ops->unlink = kvfs_unlink;
 	ops->rmdir = kvfs_rmdir;

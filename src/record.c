@@ -12,6 +12,10 @@
  * takes about 40 bytes of attributes instead of version 1's fixed 96,
  * which matters as records share 4 KiB pages.
  *
+ * The type is a key with a value (KV_FILE), a directory marker (KV_DIR) or
+ * a symbolic link (KV_LINK), whose value, always inline, is its target;
+ * links came without a new version, as nothing else in a record changed.
+ *
  * Version 1 (a fixed, packed header in native byte order) is still read,
  * so that a store written by an older kvfs opens; records are rewritten in
  * version 2 as they change.
@@ -266,9 +270,12 @@ int rec_decode(const void *buf, size_t len, struct rec *out)
 		rc = decode_v1(&c, out, &flags);
 	else
 		rc = -EIO;
-	if (rc || (out->a.type != KV_FILE && out->a.type != KV_DIR))
+	if (rc || (out->a.type != KV_FILE && out->a.type != KV_DIR &&
+		   out->a.type != KV_LINK))
 		return -EIO;
 	out->chunked = flags & REC_CHUNKED;
+	if (out->chunked && out->a.type == KV_LINK)
+		return -EIO;	/* a link's target is always inline */
 	if (flags & REC_META) {
 		uint64_t n = v1 ? get_u32(&c) : get_u64(&c);
 

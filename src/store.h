@@ -31,6 +31,7 @@ struct store_value;
 enum kv_type {
 	KV_FILE = 1,	/* a key with a value */
 	KV_DIR = 2,	/* a directory: a marker, or implied by keys below it */
+	KV_LINK = 3,	/* a symbolic link: a key whose value is its target */
 };
 
 /* The attributes of a namespace, key or directory. */
@@ -164,6 +165,24 @@ int store_rename(struct store *st, const char *ns, const char *key, size_t len,
 int store_setattr(struct store *st, const char *ns, const char *key,
 		  size_t len, const struct kv_attr *a, unsigned mask,
 		  struct kv_attr *out);
+
+/*
+ * Symbolic links: a key of type KV_LINK whose value is the link's target,
+ * made whole in one transaction and never rewritten (a new target is a
+ * new link).  Everything else treats it as a key: it is listed, renamed,
+ * unlinked, its attributes changed, its bytes counted by max_storage.
+ *
+ * store_symlink: a new link to target (tlen bytes, checked by the caller),
+ *   attributes from a, as store_create makes a key.  -EEXIST, -ENOENT (no
+ *   namespace), -ENOSPC (max_storage).
+ * store_readlink: the link's target, copied to buf when it fits in size
+ *   bytes; returns its length.  -ENOENT, -EINVAL (not a link).
+ */
+int store_symlink(struct store *st, const char *ns, const char *key,
+		  size_t len, const struct kv_attr *a, const char *target,
+		  size_t tlen, struct kv_attr *out);
+ssize_t store_readlink(struct store *st, const char *ns, const char *key,
+		       size_t len, char *buf, size_t size);
 
 /*
  * Values.

@@ -7,7 +7,9 @@
  * persists and keeps its mode, owner and times; keys written below a
  * prefix without a marker make an "implied" directory that exists while
  * they do.  Renaming a directory moves every key below it in one
- * transaction.
+ * transaction.  A symbolic link is a key of its own type (KV_LINK) whose
+ * value is its target, made whole by one transaction: everything here
+ * treats it as a key.
  *
  * A key whose expiration has come is absent here from that second on,
  * though its record stays until the sweep (store_expiry.c) deletes it: it
@@ -39,7 +41,7 @@ static uint64_t implied_ino(uint32_t nsid, const char *key, size_t len)
 int key_put(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 	    size_t len, const struct rec *r)
 {
-	size_t inl = r->a.type == KV_FILE && !r->chunked ? r->a.size : 0;
+	size_t inl = r->a.type != KV_DIR && !r->chunked ? r->a.size : 0;
 	size_t n = rec_size(r, inl);
 	char stackbuf[512], *buf = n <= sizeof(stackbuf) ? stackbuf : malloc(n);
 	int rc;
@@ -309,6 +311,8 @@ struct key_arg {
 	size_t tolen;
 	unsigned flags;
 	const struct kv_attr *a;
+	const char *target;	/* of a new link, tlen bytes */
+	size_t tlen;
 	struct kv_attr *out;
 };
 
@@ -372,11 +376,20 @@ static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 	r.a.gen = store_new_gen(st);
 	r.a.size = 0;
 	r.a.expiration = 0;
+	if (r.a.type == KV_LINK) {
+		/* its target is its value, counted as values are */
+		if (st->limits.max_storage &&
+		    st->used_bytes + ka->tlen > st->limits.max_storage)
+			return -ENOSPC;
+		r.a.size = ka->tlen;
+		r.inl = ka->target;
+	}
 	store_now(&r.a.btime);
 	r.a.atime = r.a.mtime = r.a.ctime = r.a.btime;
 	rc = key_put(st, txn, nsid, ka->key, ka->len, &r);
 	if (rc)
 		return rc;
+	st->used_bytes += r.a.size;
 	*ka->out = r.a;
 	return dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
 }
@@ -400,7 +413,7 @@ int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 		rc = expiry_del(st, txn, r->a.expiration, r->a.ino);
 	if (rc)
 		return rc;
-	if (r->a.type != KV_FILE)
+	if (r->a.type == KV_DIR)
 		return 0;
 	st->used_bytes -= r->a.size < st->used_bytes ? r->a.size
 						      : st->used_bytes;
@@ -424,10 +437,48 @@ static int unlink_txn(struct store *st, MDB_txn *txn, void *arg)
 		      &implied);
 	if (rc)
 		return rc;
-	if (r.a.type != KV_FILE)
+	if (r.a.type == KV_DIR)
 		return -EISDIR;
 	rc = key_drop(st, txn, nsid, ka->key, ka->len, &r);
 	return rc ? rc : dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
+}
+
+int store_symlink(struct store *st, const char *ns, const char *key,
+		  size_t len, const struct kv_attr *a, const char *target,
+		  size_t tlen, struct kv_attr *out)
+{
+	struct kv_attr la = *a;
+	struct key_arg ka = { .ns = ns, .key = key, .len = len, .a = &la,
+			      .target = target, .tlen = tlen, .out = out };
+
+	la.type = KV_LINK;
+	return store_write(st, create_txn, &ka);
+}
+
+ssize_t store_readlink(struct store *st, const char *ns, const char *key,
+		       size_t len, char *buf, size_t size)
+{
+	MDB_txn *txn;
+	uint32_t nsid;
+	struct rec r;
+	ssize_t n;
+	int rc;
+
+	rc = store_read_begin(st, &txn);
+	if (rc)
+		return rc;
+	rc = ns_find(st, txn, ns, &nsid, NULL);
+	if (!rc)
+		rc = key_get(st, txn, nsid, key, len, &r);
+	if (!rc && attr_expired(&r.a, store_clock()))
+		rc = MDB_NOTFOUND;
+	if (!rc && r.a.type != KV_LINK)
+		rc = -EINVAL;
+	n = rc ? store_err(rc) : (ssize_t)r.a.size;
+	if (!rc && r.a.size <= size)
+		memcpy(buf, r.inl, r.a.size);
+	store_read_end(st, txn);
+	return n;
 }
 
 int store_unlink(struct store *st, const char *ns, const char *key,
@@ -571,9 +622,9 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (rc == 0) {
 		if (ka->flags & KV_RENAME_NOREPLACE)
 			return -EEXIST;
-		if (r.a.type == KV_FILE && t.a.type == KV_DIR)
+		if (r.a.type != KV_DIR && t.a.type == KV_DIR)
 			return -EISDIR;
-		if (r.a.type == KV_DIR && t.a.type == KV_FILE)
+		if (r.a.type == KV_DIR && t.a.type != KV_DIR)
 			return -ENOTDIR;
 		if (t.a.type == KV_DIR && (timplied ||
 		    has_children(st, txn, tonsid, ka->tokey, ka->tolen, now) == 0))

@@ -40,6 +40,8 @@ mv "$D/dir/sub/k1" "$D/dir/moved"
 mv "$D/dir/sub" "$D/dir/sub2"
 rm "$D/dir/sub2/k2"
 truncate -s 2 "$D/dir/moved"
+ln -s ../small "$D/dir/link"
+mv "$D/dir/link" "$D/dir/link2"
 setfattr -n user.kv.metadata -v '{"a":[1,2,{"b":null}]}' "$D/small"
 setfattr -n user.kv.expiration_ttl -v 1 "$D/dir/sub2/k3"
 mkdir "$MNT/other"
@@ -59,6 +61,8 @@ is "$(getfattr --only-values -n user.kv.metadata "$D/small" 2>/dev/null)" \
 is "$(cat "$D/dir/moved") $(ls "$D/dir/sub2" | wc -l)" "1 147" \
 	"renames, an unlink, a truncate and an expiry happened"
 is "$(cat "$TEST_DIR/mmap.out")" "hello world" "an mmap read"
+is "$(readlink "$D/dir/link2") $(cat "$D/dir/link2")" "../small hello world" \
+	"a symbolic link, renamed, read and followed"
 rm -r "$MNT/other2"
 
 umount_kvfs

@@ -7,7 +7,7 @@
  *   fsop creat-excl PATH              open(O_CREAT|O_EXCL|O_WRONLY)
  *   fsop mkdir PATH | rmdir PATH | unlink PATH | rename FROM TO
  *   fsop link FROM TO | symlink TARGET PATH | mkfifo PATH
- *   fsop mknod-reg PATH | mknod-chr PATH
+ *   fsop mknod-reg PATH | mknod-chr PATH | mknod-sock PATH
  *   fsop open PATH | open-w PATH | stat PATH
  *   fsop write PATH OFFSET BYTES      pwrite BYTES at OFFSET, then close
  *   fsop truncate PATH SIZE | ftruncate PATH SIZE
@@ -55,8 +55,14 @@
  *                                     "fsop utimens PATH null": times NULL
  *   fsop chmod PATH MODE              MODE in octal
  *   fsop chown PATH UID GID           -1 leaves one unchanged
+ *   fsop lsetxattr PATH NAME VALUE    setxattr of the link itself
+ *   fsop lgetxattr PATH NAME          its size query: "OK n"
+ *   fsop llistxattr PATH              the same for the list of names
+ *   fsop readdir DIR                  "NAME TYPE" a line, TYPE from d_type:
+ *                                     dir, reg, lnk or other
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -134,6 +140,21 @@ static int list_xattr(const char *path, size_t size)
 
 	free(buf);
 	return rc;
+}
+
+static int list_dir(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *d;
+
+	if (!dir)
+		return result(-1);
+	while ((d = readdir(dir)))
+		printf("%s %s\n", d->d_name, d->d_type == DT_DIR ? "dir"
+		       : d->d_type == DT_REG ? "reg"
+		       : d->d_type == DT_LNK ? "lnk" : "other");
+	closedir(dir);
+	return 0;
 }
 
 static int populate(const char *dir, long count, long size)
@@ -573,6 +594,8 @@ int main(int argc, char **argv)
 		return result(mknod(a, S_IFREG | 0644, 0));
 	if (!strcmp(op, "mknod-chr"))
 		return result(mknod(a, S_IFCHR | 0644, makedev(1, 3)));
+	if (!strcmp(op, "mknod-sock"))
+		return result(mknod(a, S_IFSOCK | 0644, 0));
 	if (!strcmp(op, "stat"))
 		return result(stat(a, &sb));
 	if (!strcmp(op, "open")) {
@@ -681,6 +704,14 @@ int main(int argc, char **argv)
 	if (!strcmp(op, "chown") && argc > 4)
 		return result(chown(a, (uid_t)strtol(b, NULL, 10),
 				    (gid_t)strtol(argv[4], NULL, 10)));
+	if (!strcmp(op, "lsetxattr") && argc > 4)
+		return result(lsetxattr(a, b, argv[4], strlen(argv[4]), 0));
+	if (!strcmp(op, "lgetxattr") && argc > 3)
+		return sized(lgetxattr(a, b, NULL, 0));
+	if (!strcmp(op, "llistxattr"))
+		return sized(llistxattr(a, NULL, 0));
+	if (!strcmp(op, "readdir"))
+		return list_dir(a);
 	fprintf(stderr, "fsop: unknown operation '%s'\n", op);
 	return 2;
 }

@@ -1,7 +1,8 @@
 /*
- * unit_record.c - the on-disk record: version 2 round trips, version 1
- * records written by an older kvfs still read, and damaged records are
- * refused rather than read past their end.
+ * unit_record.c - the on-disk record: version 2 round trips (keys,
+ * directories, symbolic links), version 1 records written by an older
+ * kvfs still read, and damaged records are refused rather than read past
+ * their end.
  */
 #include "config.h"
 
@@ -96,7 +97,7 @@ static void version1(void)
 int main(void)
 {
 	char value[100];
-	struct rec r;
+	struct rec r, got;
 	size_t n, i, bad = 0;
 	unsigned char *buf;
 
@@ -133,6 +134,27 @@ int main(void)
 	r.a.type = KV_DIR;
 	r.a.mode = 0755;
 	round_trip(&r, "a directory marker at the epoch");
+
+	/* a symbolic link: its target is its value, always inline */
+	memset(&r, 0, sizeof(r));
+	r.a.type = KV_LINK;
+	r.a.mode = 0777;
+	r.a.size = 9;
+	r.inl = "../target";
+	ts(&r.a.mtime, 1795339201, 5);
+	round_trip(&r, "a symbolic link and its target");
+	n = rec_size(&r, 9);
+	buf = malloc(n);
+	rec_encode(&r, 9, buf);
+	buf[1] = KV_LINK + 1;
+	is_int(rec_decode(buf, n, &got), -EIO, "an unknown type: EIO");
+	free(buf);
+	r.chunked = true;
+	n = rec_size(&r, 0);
+	buf = malloc(n);
+	rec_encode(&r, 0, buf);
+	is_int(rec_decode(buf, n, &got), -EIO, "a chunked link: EIO");
+	free(buf);
 
 	/* every truncation of a record, and a stray byte, are refused */
 	memset(&r, 0, sizeof(r));

@@ -69,7 +69,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 
-	FUZZ_CHECK(r.a.type == KV_FILE || r.a.type == KV_DIR);
+	FUZZ_CHECK(r.a.type == KV_FILE || r.a.type == KV_DIR ||
+		   r.a.type == KV_LINK);
+	FUZZ_CHECK(!(r.a.type == KV_LINK && r.chunked));
 	FUZZ_CHECK(!r.metalen || inside(r.meta, r.metalen, buf, size));
 	if (!r.chunked) {
 		/* an inline value ends the record exactly */
