@@ -134,13 +134,20 @@ static size_t name_max(const struct kvfs *fs, const struct node *dir)
 
 /*
  * The path of name in dir for any operation: -ENAMETOOLONG when the name
- * is longer than name_max() or its key than max_key_size.
+ * is longer than name_max() or its key than max_key_size (a temporary
+ * key's name has a bound of its own, keys.h).
  */
 static int child_path(struct kvfs *fs, struct node *dir, const char *name,
 		      size_t len, struct kpath *p)
 {
 	int rc;
 
+	if (node_level(dir) == LEVEL_NS && kvfs_is_temp_name(name, len))
+		return nodes_child_path(fs->nodes, dir, name, len, p);
+	/* SPEC 2: a namespace name of another length is EINVAL where one
+	 * is made (new_child_path), and no namespace has it */
+	if (node_level(dir) == LEVEL_ROOT && len > KVFS_NS_NAME_MAX)
+		return -ENOENT;
 	if (len > name_max(fs, dir))
 		return -ENAMETOOLONG;
 	rc = nodes_child_path(fs->nodes, dir, name, len, p);
@@ -155,10 +162,12 @@ int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 	size_t len = strlen(name);
 	int rc;
 
-	rc = child_path(fs, parent, name, len, p);
-	if (rc == 0 && p->level == LEVEL_NS)
+	if (node_level(parent) == LEVEL_ROOT) {
 		rc = kvfs_check_ns_name(name, len);
-	else if (rc == 0)
+		return rc ? rc : child_path(fs, parent, name, len, p);
+	}
+	rc = child_path(fs, parent, name, len, p);
+	if (rc == 0)
 		rc = kvfs_check_segment(name, len);
 	return rc;
 }
