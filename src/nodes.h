@@ -137,10 +137,19 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
  * Supersede the current node at n's name, n or a newer one (the key was
  * given a new value).  With parent_id and name non-NULL, return what the
  * kernel's dentry is called so the caller can invalidate it: *name is
- * malloc'd.
+ * malloc'd (NULL if n has no name, or out of memory).
  */
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen);
+
+/*
+ * What the kernel's dentry of n is called now, if n has a name, as
+ * nodes_detach() returns it, superseding nothing: for a dentry to drop
+ * when the key's value did not change (an expiration), or changed
+ * before a rename that moved the dentry (an fsync's commit, at flush).
+ */
+void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
+		char **name, size_t *namelen);
 
 /*
  * The key (len bytes) in namespace ns is gone (expired): its nodes, if the
