@@ -754,12 +754,25 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a)
+bool nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a)
 {
+	bool own = false;
+
 	pthread_mutex_lock(&t->lock);
-	if (a->type == KV_FILE && a->gen != n->gen)
+	/*
+	 * The kernel keeps what a reply says for the attribute timeout, and a
+	 * superseded node's dentry may outlive every invalidation sent for it
+	 * (one sent after the reply, by a name a rename has since moved it
+	 * from): an older value's size, given with that timeout to a node
+	 * that the key's name still leads to, became the key's size for good.
+	 * So the older size goes only to the handles that hold it, uncached.
+	 */
+	if (a->type == KV_FILE && a->gen != n->gen && n->opens) {
 		a->size = n->size;
+		own = true;
+	}
 	pthread_mutex_unlock(&t->lock);
+	return own;
 }
 
 void nodes_note_mtime(struct nodes *t, struct node *n,

@@ -201,6 +201,7 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct kv_attr a;
 	struct node *n;
 	struct stat st;
+	double timeout;
 	int rc;
 
 	if (fi && fi->fh) {
@@ -213,9 +214,10 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 	rc = node_stat(fs, n, &a);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
-	nodes_own_size(fs->nodes, n, &a);
+	/* an older value's size is for its readers only, and not kept */
+	timeout = nodes_own_size(fs->nodes, n, &a) ? 0 : attr_timeout(fs, &a);
 	kv_to_stat(&a, &st);
-	fuse_reply_attr(req, &st, attr_timeout(fs, &a));
+	fuse_reply_attr(req, &st, timeout);
 }
 
 struct setattr_arg {
@@ -396,6 +398,8 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (h) {
 		handle_view(h, &sa.out);
 		timeout = 0;
+	} else if (nodes_own_size(fs->nodes, n, &sa.out)) {
+		timeout = 0;	/* as getattr answers */
 	}
 	kv_to_stat(&sa.out, &st);
 	fuse_reply_attr(req, &st, timeout);
