@@ -29,7 +29,7 @@ trap 'stop_load; cleanup' EXIT
 
 mount_kvfs
 D=$MNT/default
-mkdir "$D/put" "$D/fsync" "$D/meta" "$D/kvctl" "$D/import"
+mkdir "$D/put" "$D/fsync" "$D/meta" "$MNT/puts" "$MNT/imports"
 
 start_load
 is "$("$SIZERACE" put "$D/put" 1000 3)" "OK 0" \
@@ -41,12 +41,12 @@ is "$("$SIZERACE" fsync "$D/fsync" 300 3)" "OK 0" \
 
 i=0
 while [ $i -lt 100 ]; do
-	kv put "$D/kvctl" "k$i" "value number $i" --expiration-ttl 3600 ||
+	kv put "$MNT/puts" "k$i" "value number $i" --expiration-ttl 3600 ||
 		break
 	i=$((i + 1))
 done
 is "$i" 100 "100 kvctl put --expiration-ttl"
-is "$("$SIZERACE" check "$D/kvctl")" "OK 0" "every one stats as it reads"
+is "$("$SIZERACE" check "$MNT/puts")" "OK 0" "every one stats as it reads"
 
 awk 'BEGIN {
 	printf "["
@@ -55,15 +55,15 @@ awk 'BEGIN {
 		       i ? "," : "", i, i % 50 + 1, "v"
 	print "]"
 }' > "$TEST_DIR/import.json"
-kv import "$D/import" "$TEST_DIR/import.json" >/dev/null
+kv import "$MNT/imports" "$TEST_DIR/import.json" >/dev/null
 is "$?" 0 "300 keys imported with expirations"
-is "$("$SIZERACE" check "$D/import")" "OK 0" "every one stats as it reads"
+is "$("$SIZERACE" check "$MNT/imports")" "OK 0" "every one stats as it reads"
 stop_load
 
 # what the kernel was told stays: nothing corrects itself later
 sleep 5
-for dir in put meta fsync kvctl import; do
-	is "$("$SIZERACE" check "$D/$dir")" "OK 0" "$dir: still so 5 s later"
+for dir in default/put default/meta default/fsync puts imports; do
+	is "$("$SIZERACE" check "$MNT/$dir")" "OK 0" "$dir: still so 5 s later"
 done
 
 done_testing
