@@ -665,6 +665,17 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 	return 0;
 }
 
+/* The name of the kernel's dentry of n (NULL: none); lock held. */
+static void dentry_of(const struct node *n, uint64_t *parent_id,
+		      char **name, size_t *namelen)
+{
+	*name = n ? strndup(n->name, n->namelen) : NULL;
+	if (*name) {
+		*parent_id = nodes_id(n->parent);
+		*namelen = n->namelen;
+	}
+}
+
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen)
 {
@@ -673,21 +684,28 @@ void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 	pthread_mutex_lock(&t->lock);
 	/* the node now at n's name: n, or a newer one a lookup made since */
 	cur = n->parent ? find(t, n->parent, n->name, n->namelen) : NULL;
-	if (name) {
-		*name = NULL;
-		if (cur) {
-			*parent_id = nodes_id(cur->parent);
-			*name = malloc(cur->namelen + 1);
-			if (*name) {
-				memcpy(*name, cur->name, cur->namelen + 1);
-				*namelen = cur->namelen;
-			}
-		}
-	}
+	/*
+	 * The name's dentry leads to cur, or to n itself when n had stopped
+	 * being current without losing its name (a writer sent back from
+	 * it, another handle's commit): drop it either way.  Left in place,
+	 * it leads to n, now of an older value, under any name a rename
+	 * gives it, for as long as the kernel keeps it.
+	 */
+	if (name)
+		dentry_of(cur ? cur : n->hashed ? n : NULL, parent_id, name,
+			  namelen);
 	/* superseded: a dentry not yet dropped may still lead the kernel
 	 * to it by this name, and a rename of that name moves it too */
 	if (cur)
 		cur->attached = false;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
+		char **name, size_t *namelen)
+{
+	pthread_mutex_lock(&t->lock);
+	dentry_of(n->hashed ? n : NULL, parent_id, name, namelen);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -821,12 +839,25 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a)
+bool nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a)
 {
+	bool own = false;
+
 	pthread_mutex_lock(&t->lock);
-	if (a->type == KV_FILE && a->gen != n->gen)
+	/*
+	 * The kernel keeps what a reply says for the attribute timeout, and a
+	 * superseded node's dentry may outlive every invalidation sent for it
+	 * (one sent after the reply, by a name a rename has since moved it
+	 * from): an older value's size, given with that timeout to a node
+	 * that the key's name still leads to, became the key's size for good.
+	 * So the older size goes only to the handles that hold it, uncached.
+	 */
+	if (a->type == KV_FILE && a->gen != n->gen && n->opens) {
 		a->size = n->size;
+		own = true;
+	}
 	pthread_mutex_unlock(&t->lock);
+	return own;
 }
 
 void nodes_note_mtime(struct nodes *t, struct node *n,

@@ -10,7 +10,9 @@
  * old value keep theirs, as after a rename over the file.  Until the
  * kernel has dropped it, its dentry still leads to the superseded node,
  * which therefore keeps the name (and follows it through renames): an
- * open by it opens the key's current value, around the old page cache.
+ * open by it opens the key's current value, around the old page cache,
+ * and once no handle holds it a stat by it gives that value's size too
+ * (nodes_own_size).
  */
 #ifndef KVFS_NODES_H
 #define KVFS_NODES_H
@@ -177,10 +179,19 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
  * Supersede the current node at n's name, n or a newer one (the key was
  * given a new value).  With parent_id and name non-NULL, return what the
  * kernel's dentry is called so the caller can invalidate it: *name is
- * malloc'd.
+ * malloc'd (NULL if n has no name, or out of memory).
  */
 void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen);
+
+/*
+ * What the kernel's dentry of n is called now, if n has a name, as
+ * nodes_detach() returns it, superseding nothing: for a dentry to drop
+ * when the key's value did not change (an expiration), or changed
+ * before a rename that moved the dentry (an fsync's commit, at flush).
+ */
+void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
+		char **name, size_t *namelen);
 
 /*
  * The key (len bytes) in namespace ns is gone (expired): its nodes, if the
@@ -210,11 +221,16 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 		  uint64_t size);
 
 /*
- * A key's attributes as node n shows them: the size of n's generation when
- * the key has moved on to a newer one, so that readers still holding n
- * read the whole of the value they opened.
+ * A key's attributes a (from the store) as node n shows them.  When the
+ * key has moved on from n's generation and a handle is still open on n,
+ * the size of n's generation, so that readers still holding n read the
+ * whole of the value they opened: true, and the reply must not let the
+ * kernel cache it.  Otherwise the key's size as it is: once no handle
+ * holds a superseded node it stands for the key's current value, which
+ * is what its dentry, if the kernel still has one, leads stat and open
+ * to.
  */
-void nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a);
+bool nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a);
 
 /*
  * An mtime set explicitly while n is open outlives the writes before it:

@@ -263,6 +263,7 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct kv_attr a;
 	struct node *n;
 	struct stat st;
+	double timeout;
 	int rc;
 
 	if (fi && fi->fh) {
@@ -278,10 +279,10 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		return (void)fuse_reply_attr(req, &st, 0);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
-	nodes_own_size(fs->nodes, n, &a);
+	/* an older value's size is for its readers only, and not kept */
+	timeout = nodes_own_size(fs->nodes, n, &a) ? 0 : attr_timeout(fs, &a);
 	kv_to_stat(&a, &st);
-	fuse_reply_attr(req, &st, nodes_writing(fs->nodes, n)
-				  ? 0 : attr_timeout(fs, &a));
+	fuse_reply_attr(req, &st, nodes_writing(fs->nodes, n) ? 0 : timeout);
 }
 
 struct setattr_arg {
@@ -462,7 +463,9 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		handle_stat(fs, h, &st);
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
-	timeout = nodes_writing(fs->nodes, n) ? 0 : attr_timeout(fs, &sa.out);
+	/* as getattr answers */
+	timeout = nodes_own_size(fs->nodes, n, &sa.out) ||
+		  nodes_writing(fs->nodes, n) ? 0 : attr_timeout(fs, &sa.out);
 	kv_to_stat(&sa.out, &st);
 	fuse_reply_attr(req, &st, timeout);
 }

@@ -259,10 +259,14 @@ static void kvfs_flush(fuse_req_t req, fuse_ino_t ino,
 	(void)ino;
 	pthread_mutex_lock(&h->lock);
 	rc = handle_commit(fs, h, &inv);
-	if (!inv.name)
-		inv = h->synced;	/* an fsync committed last */
-	else
-		free(h->synced.name);
+	/*
+	 * An fsync committed last: its dentry, by the name the node has now,
+	 * as a rename since may have moved it from the one the fsync saw.
+	 */
+	if (!inv.name && h->synced.name)
+		nodes_name(fs->nodes, h->node, &inv.parent, &inv.name,
+			   &inv.len);
+	free(h->synced.name);
 	memset(&h->synced, 0, sizeof(h->synced));
 	pthread_mutex_unlock(&h->lock);
 	/*

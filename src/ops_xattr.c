@@ -74,13 +74,17 @@ static int set_fn(struct kvfs *fs, const struct kpath *p, void *arg)
  * before it expired: drop them so that the next lookup caps it.  The
  * dentry is dropped by the teller, as this request's file is locked until
  * the reply (tell.h); meanwhile, with the attributes dropped here, the
- * kernel asks the daemon, which knows the new expiration.
+ * kernel asks the daemon, which knows the new expiration.  The value has
+ * not changed, so the node is not superseded (nodes_detach) and stays
+ * what lookups of the name find; only its dentry goes.  (Superseding it
+ * here once left keys of kvctl put --expiration-ttl at size 0 for good:
+ * tests/31-size-race.)
  */
 static void expiry_changed(struct kvfs *fs, struct node *n)
 {
 	struct inval inv = { 0 };
 
-	nodes_detach(fs->nodes, n, &inv.parent, &inv.name, &inv.len);
+	nodes_name(fs->nodes, n, &inv.parent, &inv.name, &inv.len);
 	fuse_lowlevel_notify_inval_inode(fs->se, nodes_id(n), -1, 0);
 	tell_later(fs, &inv);
 	worker_kick(fs->sweeper);	/* for the new expiration */

@@ -4,8 +4,10 @@
  *
  * Until the kernel drops a dentry of a key given a new value, the dentry
  * leads to the superseded node, whose opens read the current value
- * around its page cache (nodes.h), though a stat through it still gives
- * the old size until the teller's notification lands.
+ * around its page cache (nodes.h), and whose stat gives the old size,
+ * uncached, only while a handle still holds it (nodes_own_size): a
+ * notification that comes late, or misses a dentry a rename moved, leaves
+ * no wrong size behind.
  */
 #include "config.h"
 
