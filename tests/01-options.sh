@@ -18,7 +18,8 @@ for opt in max_key_size=abc max_key_size=0 max_key_size=5000 \
 	min_expiration_ttl=1m min_expiration_ttl=-5 max_namespaces=0 \
 	max_namespaces=1k max_storage=1Q max_storage=99999999999999999999 \
 	write_rate_limit=maybe default_namespace=ab 'default_namespace=a b' \
-	node_cache=99 node_cache=100000001 node_cache=1e5; do
+	node_cache=99 node_cache=100000001 node_cache=1e5 max_value_size=2T \
+	max_storage=16777216T; do
 	err=$("$KVFS_BIN" -o "$opt" "$STORE" "$MNT" 2>&1)
 	st=$?
 	lines=$(printf '%s\n' "$err" | wc -l)
@@ -36,10 +37,15 @@ case $("$KVFS_BIN" -o max_value_size=10X "$STORE" "$MNT" 2>&1) in
 "$KVFS_BIN" "$STORE" 2>/dev/null
 is "$?" 1 "missing mountpoint: status 1"
 
-# sizes take K, M, G
+# sizes take K, M, G, T
 mount_kvfs -o max_value_size=1K,max_key_size=1k
 errno_is OK "1K value fits" fill "$MNT/default/k" x 1024
 errno_is EFBIG "1K+1 does not" fill "$MNT/default/k2" x 1025
+umount_kvfs
+mount_kvfs -o max_value_size=1T,max_storage=3t
+is "$(stat -f -c '%b %S' "$MNT" | { read -r b s; echo $((b * s)); })" \
+	$((3 << 40)) "max_storage=3t: statfs gives 3 TiB"
+errno_is OK "max_value_size=1T: a value fits" put "$MNT/default/t1" x
 umount_kvfs
 
 is "$(stat -c %a "$STORE")" 700 "store directory created 0700"
