@@ -95,9 +95,17 @@ static void usage(const char *prog)
 	       "    -o default_namespace=NAME created with a new store (default \"default\")\n"
 	       "    -o node_cache=N           names the daemon keeps for the kernel's\n"
 	       "                              cache (default 100000)\n"
-	       "Sizes take K, M and G suffixes (powers of 1024).\n"
-	       "allow_other turns on default_permissions: kvfs checks none itself.\n"
-	       "max_threads and max_idle_threads below are %d and %d in kvfs.\n\n",
+	       "Sizes take K, M, G and T suffixes (powers of 1024).\n"
+	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n"
+	       "FUSE options:\n"
+	       "    -h   --help            print help\n"
+	       "    -V   --version         print version\n"
+	       "    -d   -o debug          enable debug output (implies -f)\n"
+	       "    -f                     foreground operation\n"
+	       "    -s                     disable multi-threaded operation\n"
+	       "    -o clone_fd            use separate fuse device fd for each thread\n"
+	       "    -o max_threads=N       request threads at most (default %d)\n"
+	       "    -o max_idle_threads=N  idle request threads kept (default %d)\n",
 	       prog, KVFS_MAX_THREADS, KVFS_IDLE_THREADS);
 }
 
@@ -390,9 +398,8 @@ int main(int argc, char *argv[])
 	}
 	if (c.help || c.version) {
 		if (c.help) {
+			/* kvfs's thread defaults, not fuse_cmdline_help()'s */
 			usage(argv[0]);
-			printf("FUSE options:\n");
-			fuse_cmdline_help();
 			fuse_lowlevel_help();
 		} else {
 			printf("kvfs %s\n", PACKAGE_VERSION);

@@ -6,9 +6,15 @@ out=$("$KVFS_BIN" --help 2>&1)
 is "$?" 0 "--help exits 0"
 case $out in *max_value_size*default_namespace*) pass "--help lists the options" ;;
 	*) fail "--help lists the options" ;; esac
-case $out in *"max_idle_threads below are 256 and 16 in kvfs"*)
+case $out in *"max_threads=N "*"(default 256)"*"max_idle_threads=N "*"(default 16)"*)
 	pass "--help gives kvfs' thread defaults" ;;
 	*) fail "--help gives kvfs' thread defaults" ;; esac
+case $out in *"default: 10"*|*"default: -1"*)
+	fail "--help prints no libfuse thread default that kvfs overrides" ;;
+	*) pass "--help prints no libfuse thread default that kvfs overrides" ;;
+esac
+case $out in *"K, M, G and T suffixes"*) pass "--help names the T suffix" ;;
+	*) fail "--help names the T suffix" ;; esac
 is "$("$KVFS_BIN" --version | head -1)" "kvfs 0.1.0" "--version"
 
 # every bad value: status 1, one line, nothing created or mounted
