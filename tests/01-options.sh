@@ -25,7 +25,7 @@ for opt in max_key_size=abc max_key_size=0 max_key_size=5000 \
 	max_namespaces=1k max_storage=1Q max_storage=99999999999999999999 \
 	write_rate_limit=maybe default_namespace=ab 'default_namespace=a b' \
 	node_cache=99 node_cache=100000001 node_cache=1e5 max_value_size=2T \
-	max_storage=16777216T; do
+	max_storage=16777216T nosuchopt max_threads=abc; do
 	err=$("$KVFS_BIN" -o "$opt" "$STORE" "$MNT" 2>&1)
 	st=$?
 	lines=$(printf '%s\n' "$err" | wc -l)
@@ -42,6 +42,34 @@ case $("$KVFS_BIN" -o max_value_size=10X "$STORE" "$MNT" 2>&1) in
 
 "$KVFS_BIN" "$STORE" 2>/dev/null
 is "$?" 1 "missing mountpoint: status 1"
+
+# the same for a bad FUSE option in the foreground, an extra argument, and
+# a MOUNTPOINT that is not a directory: status 1, one line, nothing made
+touch "$TEST_DIR/afile"
+refused() {
+	desc=$1
+	shift
+	err=$(timeout 20 "$KVFS_BIN" "$@" 2>&1)
+	st=$?
+	lines=$(printf '%s\n' "$err" | wc -l)
+	if [ "$st" -eq 1 ] && [ "$lines" -eq 1 ] && [ ! -e "$STORE" ] &&
+	   ! grep -q -e " $MNT " -e " $TEST_DIR/afile " /proc/mounts; then
+		pass "$desc refused: $err"
+	else
+		fail "$desc refused (status $st, $lines lines: $err)"
+	fi
+}
+refused "an unknown FUSE option, -f" -f -o nosuchopt "$STORE" "$MNT"
+refused "an extra argument" "$STORE" "$MNT" extra
+refused "a file as MOUNTPOINT" "$STORE" "$TEST_DIR/afile"
+refused "a file as MOUNTPOINT, -f" -f "$STORE" "$TEST_DIR/afile"
+refused "a missing MOUNTPOINT" "$STORE" "$TEST_DIR/missing"
+is "$("$KVFS_BIN" "$STORE" "$TEST_DIR/afile" 2>&1)" \
+	"kvfs: mountpoint '$TEST_DIR/afile' is not a directory" \
+	"a file as MOUNTPOINT: the message says so"
+is "$("$KVFS_BIN" "$STORE" "$TEST_DIR/missing" 2>&1)" \
+	"kvfs: cannot use mountpoint '$TEST_DIR/missing': No such file or directory" \
+	"a missing MOUNTPOINT: the message says so"
 
 # sizes take K, M, G, T
 mount_kvfs -o max_value_size=1K,max_key_size=1k
@@ -96,5 +124,40 @@ fusermount3 -u "$MNT"
 for _ in $(seq 1 50); do [ -e "$STORE/kvfs.lock" ] && flock -n "$STORE/kvfs.lock" true && break; sleep 0.1; done
 mount_kvfs
 is "$(cat "$MNT/default/t")" term "store free again after unmount"
+umount_kvfs
+
+# A mountpoint left by a kvfs that died (kill -9): every access gives
+# ENOTCONN.  kvfs clears its own dead mount (fuse.kvfs, the same STORE)
+# and mounts; on any other it says what to run.
+mount_kvfs
+errno_is OK "a value before the crash" put "$MNT/default/crash" kept
+kill -9 "$KVFS_PID"
+wait "$KVFS_PID" 2>/dev/null
+KVFS_PID=
+errno_is ENOTCONN "kill -9 leaves a dead mount" stat "$MNT"
+err=$("$KVFS_BIN" "$TEST_DIR/other" "$MNT" 2>&1)
+is "$?" 1 "another store on that dead mount: status 1"
+is "$err" "kvfs: mountpoint '$MNT' is a dead FUSE mount (Transport endpoint is not connected): run 'fusermount3 -u $MNT'" \
+	"another store on that dead mount: the message says what to run"
+[ -e "$TEST_DIR/other" ] && fail "another store: nothing created" ||
+	pass "another store: nothing created"
+err=$("$KVFS_BIN" "$STORE" "$MNT" 2>&1)
+is "$?" 0 "the same store: kvfs clears its dead mount and mounts"
+is "$err" "kvfs: unmounted '$MNT', left by a kvfs of '$STORE' that died" \
+	"the same store: it says so"
+is "$(cat "$MNT/default/crash")" kept "the same store: the value is there"
+is "$(grep -c " $MNT " /proc/mounts)" 1 "one mount there"
+fusermount3 -u "$MNT"
+for _ in $(seq 1 50); do flock -n "$STORE/kvfs.lock" true && break; sleep 0.1; done
+mount_kvfs
+kill -9 "$KVFS_PID"
+wait "$KVFS_PID" 2>/dev/null
+KVFS_PID=
+errno_is ENOTCONN "kill -9 again" stat "$MNT"
+fusermount3 -u "$MNT"
+is "$?" 0 "fusermount3 -u MOUNTPOINT clears it, as the message says"
+errno_is OK "a directory again" stat "$MNT"
+mount_kvfs
+is "$(cat "$MNT/default/crash")" kept "mounted again: the value is there"
 
 done_testing
