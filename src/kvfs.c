@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mountpoint.h"
 #include "ops.h"
+#include "stop.h"
 #include "sweep.h"
 #include "tell.h"
 #include "trim.h"
@@ -291,6 +292,7 @@ static int background(void)
 static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 {
 	struct fuse_loop_config *cfg;
+	struct stop *stop = NULL;
 	int rc = 1;
 
 	/* a shell starts background jobs with SIGINT ignored; kvfs is asked
@@ -300,7 +302,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 		return 1;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
-	rc = worker_start(sweep_run, fs, &fs->sweeper);
+	rc = stop_watch(fs->se, fo->mountpoint, &stop);
+	if (!rc)
+		rc = worker_start(sweep_run, fs, &fs->sweeper);
 	if (!rc)
 		rc = worker_start(trim_run, fs, &fs->trimmer);
 	if (!rc)
@@ -328,12 +332,17 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	/* the loop reports the signal that ended it: a requested exit */
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
+	stop_begin(stop);
 out_workers:
 	worker_stop(fs->teller);
 	worker_stop(fs->trimmer);
 	worker_stop(fs->sweeper);
 	fs->teller = fs->trimmer = fs->sweeper = NULL;
+	if (stop_done(stop))
+		kvfs_log(KVFS_WARN, "aborted the connection to stop: requests "
+			 "still waiting failed");
 	tell_forget(fs);
+	/* after an abort the mount is detached already, and this skips it */
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);

@@ -7,7 +7,8 @@
  * that died answers ENOTCONN to everything, a stat included; its entry in
  * /proc/self/mountinfo says whose it was (fuse.kvfs, and the store as its
  * source), so that kvfs can clear its own and name the command for any
- * other.
+ * other.  The same table gives the number of kvfs's connection, by which
+ * a stop that hangs aborts it (stop.c).
  */
 #include "config.h"
 
@@ -112,6 +113,12 @@ static int find_mount(const char *path, struct mount_entry *m)
 	return rc;
 }
 
+/* The connection number: the kernel's dev_t of the mount. */
+static long conn_of(const struct mount_entry *m)
+{
+	return (long)(((unsigned long)m->major << 20) | m->minor);
+}
+
 /* Are a and b the same directory? */
 static bool same_dir(const char *a, const char *b)
 {
@@ -211,4 +218,52 @@ int mountpoint_detach(const char *path)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+}
+
+long mountpoint_conn(const char *path)
+{
+	struct mount_entry m;
+
+	if (find_mount(path, &m) || strncmp(m.fstype, "fuse", 4))
+		return -1;
+	return conn_of(&m);
+}
+
+/* Is connection conn still mounted at path? */
+static bool mounted_at(long conn, const char *path)
+{
+	struct mount_entry m;
+
+	return find_mount(path, &m) == 0 && conn_of(&m) == conn;
+}
+
+int mountpoint_abort(long conn, const char *path)
+{
+	char file[64];
+	int fd, rc;
+
+	if (conn < 0)
+		return -ENOENT;
+	snprintf(file, sizeof(file), "/sys/fs/fuse/connections/%ld/abort",
+		 conn);
+	fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		rc = write(fd, "1", 1) == 1 ? 0 : -errno;
+		close(fd);
+	} else {
+		rc = -errno;
+	}
+	if (rc && mounted_at(conn, path)) {
+		/* no fusectl: a forced unmount aborts the connection too */
+		if (umount2(path, MNT_FORCE) == 0)
+			return 0;
+		if (errno != EBUSY)
+			return rc;
+		rc = 0;
+	}
+	/* what is still inside keeps the mount until it leaves; if this
+	 * fails, the next kvfs of the store clears the dead mount */
+	if (!rc && mounted_at(conn, path))
+		mountpoint_detach(path);
+	return rc;
 }

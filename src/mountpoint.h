@@ -1,7 +1,7 @@
 /*
- * mountpoint.h - what kvfs asks of the directory it mounts on: checked
- * before anything is created, and a dead FUSE mount there found in
- * /proc/self/mountinfo and cleared.
+ * mountpoint.h - what kvfs asks of the directory it mounts on, and of its
+ * own mount: checked before anything is created, found in
+ * /proc/self/mountinfo, aborted and unmounted when a stop hangs.
  */
 #ifndef KVFS_MOUNTPOINT_H
 #define KVFS_MOUNTPOINT_H
@@ -25,5 +25,21 @@ int mountpoint_check(const char *arg, const char *store, char **path,
  * Returns 0 or -errno.
  */
 int mountpoint_detach(const char *path);
+
+/*
+ * The number of the FUSE connection mounted at path (its directory under
+ * /sys/fs/fuse/connections), from the newest mount there in
+ * /proc/self/mountinfo, or -1 if there is none.
+ */
+long mountpoint_conn(const char *path);
+
+/*
+ * Abort FUSE connection conn, mounted at path, and unmount it: the kernel
+ * fails every request still waiting for the daemon.  Through fusectl
+ * (/sys/fs/fuse/connections/conn/abort, writable by the mount's owner), or
+ * for root by a forced unmount.  Returns 0 once the connection is aborted
+ * (then the mount is detached as well as may be), or -errno.
+ */
+int mountpoint_abort(long conn, const char *path);
 
 #endif

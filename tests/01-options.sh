@@ -126,6 +126,110 @@ mount_kvfs
 is "$(cat "$MNT/default/t")" term "store free again after unmount"
 umount_kvfs
 
+# A stop does not hang on a notification.  A notification that drops a
+# dentry waits for its directory's lock (tell.h); a request holding that
+# lock when SIGTERM stops the loop is never read, so the thread sending
+# the notification would wait for ever, and the daemon with it.  lmdbhold
+# keeps the notifying request waiting for LMDB until the stop has begun
+# and a stat in the directory, which the stopped loop will not answer,
+# holds its lock; then lets it go on.
+: "${LMDBHOLD:=$top_builddir/tests/lmdbhold}"
+hold_lmdb() {
+	rm -f "$TEST_DIR/hold"
+	mkfifo "$TEST_DIR/hold"
+	"$LMDBHOLD" "$STORE" <"$TEST_DIR/hold" >"$TEST_DIR/hold.out" &
+	hold_pid=$!
+	exec 7>"$TEST_DIR/hold"
+	for _ in $(seq 1 100); do
+		grep -q held "$TEST_DIR/hold.out" && return 0
+		sleep 0.05
+	done
+	echo "# lmdbhold: $(cat "$TEST_DIR/hold.out")"
+}
+release_lmdb() {
+	exec 7>&-
+	wait "$hold_pid"
+}
+# stop_blocked DESC CMD...: the request is waiting for LMDB; stop the
+# daemon with CMD
+stop_blocked() {
+	desc=$1
+	shift
+	"$@"
+	sleep 0.5	# the loop's idle threads end
+	stat "$MNT/default/d/new" >/dev/null 2>&1 7>&- &
+	stat_pid=$!
+	sleep 0.5
+	release_lmdb
+	for _ in $(seq 1 100); do
+		kill -0 "$KVFS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$KVFS_PID" 2>/dev/null; then
+		fail "$desc: the daemon exits within 10 s"
+		kill_kvfs
+	else
+		pass "$desc: the daemon exits within 10 s"
+		wait "$KVFS_PID"
+		is "$?" 0 "$desc: status 0"
+		KVFS_PID=
+	fi
+	wait "$stat_pid"
+	is_mounted && fail "$desc: unmounted" || pass "$desc: unmounted"
+}
+
+if [ "$(id -u)" = 0 ] || [ -w /sys/fs/fuse/connections ]; then
+	# a flush, in a request thread, drops the key's dentry
+	mount_kvfs
+	mkdir "$MNT/default/d"
+	errno_is OK "acknowledged before the stop" put "$MNT/default/d/kept" acked
+	errno_is OK "a key to flush" put "$MNT/default/d/k" old
+	"$FSOP" put "$MNT/default/d/k" new 1 >/dev/null &
+	writer=$!
+	sleep 0.3
+	hold_lmdb
+	sleep 1.2	# the flush waits for LMDB
+	stop_blocked "SIGTERM, a flush's notification blocked" \
+		kill -TERM "$KVFS_PID"
+	wait "$writer"
+	mount_kvfs
+	is "$(cat "$MNT/default/d/kept")" acked "the acknowledged value is kept"
+	case $(cat "$MNT/default/d/k") in
+		old|new) pass "the flush in flight is whole" ;;
+		*) fail "the flush in flight is whole" ;; esac
+
+	# the sweeper (a worker thread) drops an expired key's dentry
+	umount_kvfs
+	mount_kvfs -o min_expiration_ttl=1
+	errno_is OK "a key to expire" put "$MNT/default/d/e" soon
+	errno_is OK "it expires in 2 s" setxattr "$MNT/default/d/e" \
+		user.kv.expiration_ttl 2
+	sleep 0.2
+	stat "$MNT/default/d/e" >/dev/null	# the daemon knows its name
+	hold_lmdb
+	sleep 2.5	# the sweep of its expiry waits for LMDB
+	stop_blocked "SIGTERM, the sweeper's notification blocked" \
+		kill -TERM "$KVFS_PID"
+	mount_kvfs -o min_expiration_ttl=1
+	is "$(cat "$MNT/default/d/kept")" acked "the acknowledged value is kept"
+	errno_is ENOENT "the expired key is gone" stat "$MNT/default/d/e"
+
+	# fusermount3 -u, the sweeper's notification on its way
+	errno_is OK "another key to expire" put "$MNT/default/d/e2" soon
+	errno_is OK "it expires in 2 s" setxattr "$MNT/default/d/e2" \
+		user.kv.expiration_ttl 2
+	sleep 0.2
+	stat "$MNT/default/d/e2" >/dev/null
+	hold_lmdb
+	sleep 2.5
+	stop_blocked "fusermount3 -u, the sweeper's notification on its way" \
+		fusermount3 -u "$MNT"
+	mount_kvfs
+	is "$(cat "$MNT/default/d/kept")" acked "the acknowledged value is kept"
+	errno_is ENOENT "the expired key is gone" stat "$MNT/default/d/e2"
+	umount_kvfs
+fi
+
 # A mountpoint left by a kvfs that died (kill -9): every access gives
 # ENOTCONN.  kvfs clears its own dead mount (fuse.kvfs, the same STORE)
 # and mounts; on any other it says what to run.
