@@ -302,7 +302,7 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 		return 1;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
-	rc = stop_watch(fs->se, fo->mountpoint, &stop);
+	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
 	if (!rc)
 		rc = worker_start(sweep_run, fs, &fs->sweeper);
 	if (!rc)

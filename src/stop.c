@@ -31,9 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
-
 #include "log.h"
 #include "mountpoint.h"
 #include "stop.h"
@@ -147,8 +144,7 @@ static void stop_free(struct stop *s)
 	free(s);
 }
 
-int stop_watch(struct fuse_session *se, const char *mountpoint,
-	       struct stop **out)
+int stop_watch(int devfd, const char *mountpoint, struct stop **out)
 {
 	struct stop *s = calloc(1, sizeof(*s));
 	struct sigaction sa;
@@ -159,7 +155,7 @@ int stop_watch(struct fuse_session *se, const char *mountpoint,
 	if (!s)
 		return -ENOMEM;
 	s->pipe[0] = s->pipe[1] = -1;
-	s->devfd = fuse_session_fd(se);
+	s->devfd = devfd;
 	s->conn = mountpoint_conn(mountpoint);
 	s->mountpoint = strdup(mountpoint);
 	if (!s->mountpoint) {

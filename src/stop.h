@@ -7,17 +7,15 @@
 
 #include <stdbool.h>
 
-struct fuse_session;
 struct stop;
 
 /*
- * Watch the stop of session se, mounted at mountpoint: after the signal
- * handlers of libfuse (fuse_set_signal_handlers) and the mount, and
- * before the request loop.  Starts the guard's thread.  Returns 0 or
- * -errno.
+ * Watch the stop of the FUSE session whose /dev/fuse is devfd, mounted at
+ * mountpoint: after the signal handlers of libfuse
+ * (fuse_set_signal_handlers) and the mount, and before the request loop.
+ * Starts the guard's thread.  Returns 0 or -errno.
  */
-int stop_watch(struct fuse_session *se, const char *mountpoint,
-	       struct stop **out);
+int stop_watch(int devfd, const char *mountpoint, struct stop **out);
 
 /* The request loop has ended: the stop has begun (NULL is fine). */
 void stop_begin(struct stop *s);
