@@ -51,8 +51,8 @@ case $err in *"kvfs: mountpoint '$TEST_DIR/afile' is not a directory"*)
 	*) fail "a file as MOUNTPOINT: the message says so ($err)" ;; esac
 grep -q " $TEST_DIR/afile " /proc/mounts && umount -l "$TEST_DIR/afile"
 
-# after a crash of the daemon, mount -t (and so a boot) clears the dead
-# mount kvfs left, and mounts the store again
+# after a crash of the daemon, mount -t clears the dead mount kvfs left,
+# and mounts the store again
 kvfs_mount "$STORE" "$MNT" -o default_namespace=fromfstab
 errno_is OK "a value before the crash" put "$MNT/fromfstab/k" kept
 for p in /proc/[0-9]*; do
