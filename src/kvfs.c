@@ -3,12 +3,13 @@
  *
  *     kvfs [options] STORE MOUNTPOINT
  *
- * Options are parsed with fuse_opt; kvfs's own (SPEC section 1) are
- * checked before anything is opened or mounted, and a bad one stops the
- * program with a one-line message and status 1.  Unless -f is given the
- * daemon forks first and the parent waits to learn whether the store
- * opened and the mount succeeded, so that errors reach the terminal and
- * the exit status (and `mount -t fuse.kvfs`) tells the truth.
+ * Options are parsed with fuse_opt; kvfs's own (SPEC section 1), the
+ * FUSE ones and the MOUNTPOINT are checked before anything is created or
+ * mounted, and a bad one stops the program with a one-line message and
+ * status 1.  Unless -f is given the daemon forks first and the parent
+ * waits to learn whether the store opened and the mount succeeded, so
+ * that errors reach the terminal and the exit status (and `mount -t
+ * fuse.kvfs`) tells the truth.
  */
 #include "config.h"
 
@@ -25,7 +26,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mountpoint.h"
 #include "ops.h"
+#include "stop.h"
 #include "sweep.h"
 #include "tell.h"
 #include "trim.h"
@@ -52,6 +55,7 @@ enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
 
 struct cli {
 	char *store;
+	char *mountpoint;	/* as given, unless /dev/fd/N (libfuse's) */
 	bool help, version, bad;
 	bool allow_other;	/* then the kernel checks permissions */
 	bool max_threads, idle_threads;	/* -o max_(idle_)threads given */
@@ -95,9 +99,17 @@ static void usage(const char *prog)
 	       "    -o default_namespace=NAME created with a new store (default \"default\")\n"
 	       "    -o node_cache=N           names the daemon keeps for the kernel's\n"
 	       "                              cache (default 100000)\n"
-	       "Sizes take K, M and G suffixes (powers of 1024).\n"
-	       "allow_other turns on default_permissions: kvfs checks none itself.\n"
-	       "max_threads and max_idle_threads below are %d and %d in kvfs.\n\n",
+	       "Sizes take K, M, G and T suffixes (powers of 1024).\n"
+	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n"
+	       "FUSE options:\n"
+	       "    -h   --help            print help\n"
+	       "    -V   --version         print version\n"
+	       "    -d   -o debug          enable debug output (implies -f)\n"
+	       "    -f                     foreground operation\n"
+	       "    -s                     disable multi-threaded operation\n"
+	       "    -o clone_fd            use separate fuse device fd for each thread\n"
+	       "    -o max_threads=N       request threads at most (default %d)\n"
+	       "    -o max_idle_threads=N  idle request threads kept (default %d)\n",
 	       prog, KVFS_MAX_THREADS, KVFS_IDLE_THREADS);
 }
 
@@ -146,7 +158,17 @@ static int cli_proc(void *data, const char *arg, int key,
 			c->store = strdup(arg);
 			return 0;
 		}
-		return 1;
+		/* an open /dev/fuse passed by a mounting parent */
+		if (!c->mountpoint && !strncmp(arg, "/dev/fd/", 8))
+			return 1;
+		if (!c->mountpoint) {
+			c->mountpoint = strdup(arg);
+			return 0;
+		}
+		fprintf(stderr, "kvfs: unexpected argument '%s' (see kvfs "
+			"--help)\n", arg);
+		c->bad = true;
+		return -1;
 	default:
 		return 1;
 	}
@@ -185,6 +207,32 @@ static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
+}
+
+/*
+ * Resolve and check the MOUNTPOINT argument into *path: 0, or 1 after a
+ * one-line message.  *dead: it is a dead mount of this store, to clear.
+ */
+static int check_mountpoint(const char *arg, const char *store, char **path,
+			    bool *dead)
+{
+	bool own;
+	int rc = mountpoint_check(arg, store, path, &own);
+
+	*dead = rc == -ENOTCONN && *path && own;
+	if (*dead)
+		return 0;
+	if (rc == -ENOTCONN && *path)
+		fprintf(stderr, "kvfs: mountpoint '%s' is a dead FUSE mount "
+			"(%s): run 'fusermount3 -u %s'\n", *path,
+			strerror(ENOTCONN), *path);
+	else if (rc == -ENOTDIR)
+		fprintf(stderr, "kvfs: mountpoint '%s' is not a directory\n",
+			arg);
+	else if (rc)
+		fprintf(stderr, "kvfs: cannot use mountpoint '%s': %s\n", arg,
+			strerror(-rc));
+	return rc ? 1 : 0;
 }
 
 /* Tell the waiting parent how starting went; stop talking to the tty. */
@@ -240,32 +288,23 @@ static int background(void)
 	return fds[1];
 }
 
-static int run(struct kvfs *fs, struct fuse_args *args,
-	       struct fuse_cmdline_opts *fo, int *report_fd)
+/* Mount and serve until unmounted or stopped: 0 or 1. */
+static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 {
-	struct fuse_lowlevel_ops ops;
 	struct fuse_loop_config *cfg;
+	struct stop *stop = NULL;
 	int rc = 1;
 
-	memset(&ops, 0, sizeof(ops));
-	ops.init = kvfs_init;
-	ops_entry_init(&ops);
-	ops_file_init(&ops);
-	ops_dir_init(&ops);
-	ops_xattr_init(&ops);
-	ops_link_init(&ops);
-
-	fs->se = fuse_session_new(args, &ops, sizeof(ops), fs);
-	if (!fs->se)
-		return 1;
 	/* a shell starts background jobs with SIGINT ignored; kvfs is asked
 	 * for a clean unmount on it wherever it was started from */
 	signal(SIGINT, SIG_DFL);
 	if (fuse_set_signal_handlers(fs->se) != 0)
-		goto out_destroy;
+		return 1;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
-	rc = worker_start(sweep_run, fs, &fs->sweeper);
+	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
+	if (!rc)
+		rc = worker_start(sweep_run, fs, &fs->sweeper);
 	if (!rc)
 		rc = worker_start(trim_run, fs, &fs->trimmer);
 	if (!rc)
@@ -293,30 +332,72 @@ static int run(struct kvfs *fs, struct fuse_args *args,
 	/* the loop reports the signal that ended it: a requested exit */
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
+	stop_begin(stop);
 out_workers:
 	worker_stop(fs->teller);
 	worker_stop(fs->trimmer);
 	worker_stop(fs->sweeper);
 	fs->teller = fs->trimmer = fs->sweeper = NULL;
+	if (stop_done(stop))
+		kvfs_log(KVFS_WARN, "aborted the connection to stop: requests "
+			 "still waiting failed");
 	tell_forget(fs);
+	/* after an abort the mount is detached already, and this skips it */
 	fuse_session_unmount(fs->se);
 out_signals:
 	fuse_remove_signal_handlers(fs->se);
-out_destroy:
-	fuse_session_destroy(fs->se);
 	return rc ? 1 : 0;
 }
 
-/* Open the store, mount and serve until unmounted: the exit status. */
-static int serve(const struct kvfs_opts *opts, const char *store,
-		 struct fuse_args *args, struct fuse_cmdline_opts *fo)
+/*
+ * Clear what a kvfs of the same store that died left at the mountpoint
+ * (its fstype and source in mountinfo say so): 0, or 1 after a message.
+ */
+static int clear_dead_mount(const char *store, const char *mountpoint)
 {
+	int rc = mountpoint_detach(mountpoint);
+
+	if (rc) {
+		fprintf(stderr, "kvfs: cannot unmount the dead mount at '%s' "
+			"(%s): run 'fusermount3 -u %s'\n", mountpoint,
+			strerror(-rc), mountpoint);
+		return 1;
+	}
+	fprintf(stderr, "kvfs: unmounted '%s', left by a kvfs of '%s' that "
+		"died\n", mountpoint, store);
+	return 0;
+}
+
+/*
+ * Open the store, mount and serve until unmounted: the exit status.  With
+ * dead, the mountpoint is a dead mount of this store, cleared first.
+ */
+static int serve(const struct kvfs_opts *opts, const char *store,
+		 struct fuse_args *args, struct fuse_cmdline_opts *fo,
+		 bool dead)
+{
+	struct fuse_lowlevel_ops ops;
 	struct store_limits limits;
 	struct kvfs fs;
 	int rc, report_fd = -1;
 
 	memset(&fs, 0, sizeof(fs));
 	fs.storefd = -1;
+	memset(&ops, 0, sizeof(ops));
+	ops.init = kvfs_init;
+	ops_entry_init(&ops);
+	ops_file_init(&ops);
+	ops_dir_init(&ops);
+	ops_xattr_init(&ops);
+	ops_link_init(&ops);
+	/* it refuses the FUSE options it does not know: before anything */
+	fs.se = fuse_session_new(args, &ops, sizeof(ops), &fs);
+	if (!fs.se)
+		return 1;
+	if (dead && clear_dead_mount(store, fo->mountpoint)) {
+		fuse_session_destroy(fs.se);
+		return 1;
+	}
 	pthread_mutex_init(&fs.told_lock, NULL);
 	kvfs_log_set_debug(fo->debug);
 	if (!fo->foreground)
@@ -335,6 +416,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 			strerror(-rc));
 	if (rc) {
 		report(&report_fd, 1);
+		fuse_session_destroy(fs.se);
 		pthread_mutex_destroy(&fs.told_lock);
 		return 1;
 	}
@@ -347,10 +429,11 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	if (!rc && opts->write_rate_limit)
 		rc = ratelimit_new(&fs.rl);
 	if (!rc)
-		rc = run(&fs, args, fo, &report_fd);
+		rc = run(&fs, fo, &report_fd);
 	else
 		fprintf(stderr, "kvfs: cannot start: %s\n", strerror(-rc));
 	report(&report_fd, rc ? 1 : 0);
+	fuse_session_destroy(fs.se);
 
 	if (fs.nodes)
 		nodes_free(fs.nodes);
@@ -368,6 +451,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts fo;
 	struct cli c;
 	char *store = NULL, fsname[PATH_MAX + 16];
+	bool dead = false;
 	int status = 1;
 
 	/*
@@ -391,9 +475,8 @@ int main(int argc, char *argv[])
 	}
 	if (c.help || c.version) {
 		if (c.help) {
+			/* kvfs's thread defaults, not fuse_cmdline_help()'s */
 			usage(argv[0]);
-			printf("FUSE options:\n");
-			fuse_cmdline_help();
 			fuse_lowlevel_help();
 		} else {
 			printf("kvfs %s\n", PACKAGE_VERSION);
@@ -426,6 +509,9 @@ int main(int argc, char *argv[])
 	    fuse_opt_add_arg(&args, "-osubtype=kvfs") ||
 	    fuse_parse_cmdline(&args, &fo) != 0)
 		goto out;
+	if (c.mountpoint &&
+	    check_mountpoint(c.mountpoint, store, &fo.mountpoint, &dead))
+		goto out;
 	if (!fo.mountpoint) {
 		fprintf(stderr, "kvfs: missing MOUNTPOINT (see kvfs --help)\n");
 		goto out;
@@ -434,9 +520,10 @@ int main(int argc, char *argv[])
 		fo.max_threads = KVFS_MAX_THREADS;
 	if (!c.idle_threads)
 		fo.max_idle_threads = KVFS_IDLE_THREADS;
-	status = serve(&c.opts, store, &args, &fo);
+	status = serve(&c.opts, store, &args, &fo, dead);
 out:
 	free(c.store);
+	free(c.mountpoint);
 	free(store);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);

@@ -64,6 +64,7 @@ int kvfs_parse_size(const char *text, uint64_t *out)
 	case 'k': case 'K': shift = 10; break;
 	case 'm': case 'M': shift = 20; break;
 	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
 	default: break;
 	}
 	/* any length: leading zeros are digits too */
@@ -163,7 +164,7 @@ int kvfs_opts_set(struct kvfs_opts *opts, const char *name, const char *value,
 			return 0;
 		}
 		snprintf(why, why_len, "expected %s from %llu to %llu",
-			 d->kind == OPT_SIZE ? "a size (K, M, G suffixes)"
+			 d->kind == OPT_SIZE ? "a size (K, M, G, T suffixes)"
 					     : "a whole number",
 			 (unsigned long long)d->min,
 			 (unsigned long long)d->max);

@@ -39,8 +39,8 @@ struct kvfs_opts {
 void kvfs_opts_defaults(struct kvfs_opts *opts);
 
 /*
- * Parse a size: decimal digits with an optional K, M or G suffix (powers of
- * 1024, either case).  Returns 0, or -EINVAL if the text is not a size or
+ * Parse a size: decimal digits with an optional K, M, G or T suffix (powers
+ * of 1024, either case).  Returns 0, or -EINVAL if the text is not a size or
  * -ERANGE if it does not fit in 64 bits.
  */
 int kvfs_parse_size(const char *text, uint64_t *out);

@@ -4,12 +4,14 @@
  *
  * The thread runs the job, then sleeps until the time the job returned or
  * a kick, whichever comes first; a kick during a run makes it run again
- * at once, so that no kick is lost.
+ * at once, so that no kick is lost.  It takes no signal: a SIGTERM must
+ * wake the request loop's thread, which stops the loop (stop.c).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -50,6 +52,7 @@ static void *worker_thread(void *p)
 int worker_start(worker_fn fn, void *arg, struct worker **out)
 {
 	struct worker *w = calloc(1, sizeof(*w));
+	sigset_t all, old;
 	int rc;
 
 	if (!w)
@@ -58,7 +61,10 @@ int worker_start(worker_fn fn, void *arg, struct worker **out)
 	w->arg = arg;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&w->thread, NULL, worker_thread, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		pthread_cond_destroy(&w->cond);
 		pthread_mutex_destroy(&w->lock);

@@ -31,4 +31,43 @@ kvfs_mount "$STORE" "$MNT" -o max_value_size=10X 2>/dev/null
 [ $? -ne 0 ] && pass "a bad option fails the mount" || fail "a bad option fails the mount"
 is_mounted && fail "nothing mounted" || pass "nothing mounted"
 
+# nothing is created for a bad option, kvfs's or FUSE's, or a MOUNTPOINT
+# that is not a directory
+new=$TEST_DIR/new-store
+touch "$TEST_DIR/afile"
+for opt in max_value_size=10X nosuchopt; do
+	kvfs_mount "$new" "$MNT" -o "$opt" 2>/dev/null
+	[ $? -ne 0 ] && [ ! -e "$new" ] && ! is_mounted &&
+		pass "-o $opt: nothing created" ||
+		fail "-o $opt: nothing created"
+done
+err=$(kvfs_mount "$new" "$TEST_DIR/afile" -o ro 2>&1)
+[ $? -ne 0 ] && [ ! -e "$new" ] &&
+	! grep -q " $TEST_DIR/afile " /proc/mounts &&
+	pass "a file as MOUNTPOINT: nothing created" ||
+	fail "a file as MOUNTPOINT: nothing created ($err)"
+case $err in *"kvfs: mountpoint '$TEST_DIR/afile' is not a directory"*)
+	pass "a file as MOUNTPOINT: the message says so" ;;
+	*) fail "a file as MOUNTPOINT: the message says so ($err)" ;; esac
+grep -q " $TEST_DIR/afile " /proc/mounts && umount -l "$TEST_DIR/afile"
+
+# after a crash of the daemon, mount -t clears the dead mount kvfs left,
+# and mounts the store again
+kvfs_mount "$STORE" "$MNT" -o default_namespace=fromfstab
+errno_is OK "a value before the crash" put "$MNT/fromfstab/k" kept
+for p in /proc/[0-9]*; do
+	case $( (tr '\0' ' ' <"$p/cmdline") 2>/dev/null) in
+	*kvfs*" $STORE $MNT"*) kill -9 "${p#/proc/}" ;; esac
+done
+for _ in $(seq 1 50); do
+	[ "$("$FSOP" stat "$MNT")" = ENOTCONN ] && break
+	sleep 0.1
+done
+errno_is ENOTCONN "kill -9 leaves a dead mount" stat "$MNT"
+kvfs_mount "$STORE" "$MNT" -o default_namespace=fromfstab 2>/dev/null
+is "$?" 0 "mount -t on its own dead mount"
+is "$(cat "$MNT/fromfstab/k")" kept "the value is there"
+is "$(grep -c " $MNT " /proc/mounts)" 1 "one mount there"
+umount "$MNT"
+
 done_testing

@@ -158,7 +158,11 @@ int main(void)
 	is_int(kvfs_parse_size("M", &v), -EINVAL, "suffix alone refused");
 	is_int(kvfs_parse_size("-1", &v), -EINVAL, "negative size refused");
 	is_int(kvfs_parse_size("1.5M", &v), -EINVAL, "fraction refused");
-	is_int(kvfs_parse_size("10T", &v), -EINVAL, "unknown suffix refused");
+	is_int(kvfs_parse_size("1T", &v), 0, "1T parses");
+	is_int(v, 1099511627776ll, "1T is 2^40");
+	is_int(kvfs_parse_size("10P", &v), -EINVAL, "unknown suffix refused");
+	is_int(kvfs_parse_size("16777216T", &v), -ERANGE,
+	       "T overflow caught");
 	is_int(kvfs_parse_size("18446744073709551616", &v), -ERANGE,
 	       "2^64 overflows");
 	is_int(kvfs_parse_size("17179869184G", &v), -ERANGE,

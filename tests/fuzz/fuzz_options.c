@@ -4,8 +4,8 @@
  * The whole input is given to each value parser as a C string, and, cut
  * at its first '=' as kvfs.c cuts "-o name=value", to kvfs_opts_set().
  * Each answer is checked against SPEC section 1 and the header read
- * plainly: a size is decimal digits and one optional K, M or G (powers of
- * 1024), -ERANGE only when it does not fit in 64 bits; a setting that is
+ * plainly: a size is decimal digits and one optional K, M, G or T (powers
+ * of 1024), -ERANGE only when it does not fit in 64 bits; a setting that is
  * accepted is the parsed value, within its bounds, and nothing else in
  * the options changes; a refused one changes nothing and says why.
  */
@@ -64,6 +64,8 @@ static int size_rc(const char *s, uint64_t *out, bool *either)
 		shift = 20;
 	else if (len && strchr("gG", s[len - 1]))
 		shift = 30;
+	else if (len && strchr("tT", s[len - 1]))
+		shift = 40;
 	rc = count_rc(s, len - (shift ? 1 : 0), &v, either);
 	if (rc)
 		return rc;
