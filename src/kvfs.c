@@ -435,8 +435,10 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	report(&report_fd, rc ? 1 : 0);
 	fuse_session_destroy(fs.se);
 
-	if (fs.nodes)
+	if (fs.nodes) {
+		ops_file_free_all(&fs);
 		nodes_free(fs.nodes);
+	}
 	ratelimit_free(fs.rl);
 	if (fs.storefd >= 0)
 		close(fs.storefd);

@@ -548,6 +548,23 @@ void nodes_put_open(struct nodes *t, struct node_open *o)
 	pthread_mutex_unlock(&t->lock);
 }
 
+struct node_open *nodes_take_all_open(struct nodes *t)
+{
+	struct node_open *all = NULL, *o;
+	struct node *n;
+
+	pthread_mutex_lock(&t->lock);
+	for (n = t->root.next; n != &t->root; n = n->next) {
+		while ((o = n->files)) {
+			n->files = o->next;
+			o->next = all;
+			all = o;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return all;
+}
+
 bool nodes_named(struct nodes *t, struct node *n)
 {
 	bool named;

@@ -143,6 +143,13 @@ struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
 				  bool any);
 void nodes_put_open(struct nodes *t, struct node_open *o);
 
+/*
+ * At unmount: the open files still on any node (the kernel sends no
+ * release after an aborted connection), taken off their nodes, chained by
+ * their next.
+ */
+struct node_open *nodes_take_all_open(struct nodes *t);
+
 /* Whether n still has a name (a key unlinked or replaced has none). */
 bool nodes_named(struct nodes *t, struct node *n);
 

@@ -88,6 +88,13 @@ int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
  * thread of the daemon's own (tell.h). */
 void inval_send(struct kvfs *fs, struct inval *inv);
 
+/*
+ * At unmount, free the handles the kernel never released (an aborted
+ * connection): what their writers had not committed is dropped, as for
+ * a writer that never closed.
+ */
+void ops_file_free_all(struct kvfs *fs);
+
 /* The write rate limit: may this key (by inode number) be written now? */
 int ratelimit_new(struct ratelimit **out);
 void ratelimit_free(struct ratelimit *rl);

@@ -330,6 +330,19 @@ static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+void ops_file_free_all(struct kvfs *fs)
+{
+	struct node_open *o = nodes_take_all_open(fs->nodes), *next;
+
+	for (; o; o = next) {
+		struct handle *h = container_of(o, struct handle, file);
+
+		next = o->next;
+		handle_close(fs, h);
+		free(h);
+	}
+}
+
 void ops_file_init(struct fuse_lowlevel_ops *ops)
 {
 	ops->create = kvfs_create;
