@@ -42,58 +42,6 @@ int handle_open_value(struct kvfs *fs, struct handle *h)
 	return rc;
 }
 
-/* Copy len bytes of v from off into p at at. */
-static int copy_value(struct kvfs *fs, struct store_value *v, uint64_t off,
-		      uint64_t len, struct pending *p, uint64_t at)
-{
-	char *buf = len ? malloc(len < LOAD_CHUNK ? len : LOAD_CHUNK) : NULL;
-	int rc = 0;
-
-	if (len && !buf)
-		return -ENOMEM;
-	while (len && !rc) {
-		size_t want = len < LOAD_CHUNK ? (size_t)len : LOAD_CHUNK;
-		ssize_t n = store_value_read(fs->st, v, buf, want, (off_t)off);
-
-		if (n <= 0) {
-			rc = n ? (int)n : -EIO;
-			break;
-		}
-		rc = pending_write(p, buf, (size_t)n, at);
-		off += (uint64_t)n;
-		at += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	free(buf);
-	return rc;
-}
-
-/* Copy len bytes of pending content from from into p at at. */
-static int copy_pending(struct pending *from, uint64_t off, uint64_t len,
-			struct pending *p, uint64_t at)
-{
-	char *buf = len ? malloc(len < LOAD_CHUNK ? len : LOAD_CHUNK) : NULL;
-	int rc = 0;
-
-	if (len && !buf)
-		return -ENOMEM;
-	while (len && !rc) {
-		size_t want = len < LOAD_CHUNK ? (size_t)len : LOAD_CHUNK;
-		ssize_t n = pending_read(from, buf, want, off);
-
-		if (n <= 0) {
-			rc = n ? (int)n : -EIO;
-			break;
-		}
-		rc = pending_write(p, buf, (size_t)n, at);
-		off += (uint64_t)n;
-		at += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	free(buf);
-	return rc;
-}
-
 /*
  * Make the pending content the whole of the handle's content, before a
  * change that is not an append: the opened value, and what an appender
@@ -101,18 +49,29 @@ static int copy_pending(struct pending *from, uint64_t off, uint64_t len,
  */
 static int handle_load(struct kvfs *fs, struct handle *h)
 {
-	uint64_t base = h->val ? store_value_size(h->val) : 0;
+	uint64_t size, off;
 	struct pending all;
+	size_t chunk;
+	ssize_t n = 0;
+	char *buf;
 	int rc = 0;
 
 	if (h->loaded)
 		return 0;
+	size = handle_size(h);
+	chunk = size < LOAD_CHUNK ? (size_t)size : LOAD_CHUNK;
+	buf = chunk ? malloc(chunk) : NULL;
+	if (chunk && !buf)
+		return -ENOMEM;
 	pending_init(&all, fs->storefd);
-	if (base)
-		rc = copy_value(fs, h->val, 0, base, &all, 0);
-	if (!rc && h->appending)
-		rc = copy_pending(&h->pend, h->skip, h->pend.size - h->skip,
-				  &all, base);
+	for (off = 0; off < size && !rc; off += (uint64_t)n) {
+		n = handle_read(fs, h, buf, chunk, off);
+		if (n <= 0)
+			rc = n ? (int)n : -EIO;
+		else
+			rc = pending_write(&all, buf, (size_t)n, off);
+	}
+	free(buf);
 	if (rc) {
 		pending_free(&all);
 		return rc;

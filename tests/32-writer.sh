@@ -64,6 +64,13 @@ line 1
 line 2
 line 3" "each line once, in order"
 
+# an appender that truncates becomes a plain writer of what it saw
+printf 'base\n' > "$NS/cut"
+is "$("$OWNVIEW" append-trunc "$NS/cut" "more" 7 2>&1)" "fstat 7" \
+	"an appender's truncation: its own size"
+is "$(cat "$NS/cut")" "base
+mo" "the value is the old one and its bytes, cut"
+
 # an appender commits onto the value as it is at its close
 printf 'base\n' > "$NS/late"
 "$FSOP" append "$NS/late" "tail

@@ -13,6 +13,9 @@
  *	opens PATH O_WRONLY|O_APPEND and N times appends "line I" and a
  *	newline and fsyncs, printing fstat's size and another process's
  *	stat(2) size after each ("12 12").
+ *   ownview append-trunc PATH TEXT SIZE
+ *	opens PATH O_WRONLY|O_APPEND, appends TEXT, truncates to SIZE and
+ *	prints fstat's size ("fstat 7").
  *   ownview mode PATH TEXT
  *	opens PATH O_WRONLY, writes TEXT, prints the mode by fstat before
  *	close ("fstat 4755") and by stat after ("stat 755").
@@ -159,6 +162,25 @@ static int appends(const char *path, int n)
 	return 0;
 }
 
+static int append_trunc(const char *path, const char *text, off_t size)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND);
+
+	if (fd < 0)
+		return die("open");
+	if (write(fd, text, strlen(text)) < 0)
+		return die("write");
+	if (ftruncate(fd, size) < 0)
+		return die("ftruncate");
+	if (fstat(fd, &st) < 0)
+		return die("fstat");
+	printf("fstat %lld\n", (long long)st.st_size);
+	if (close(fd) < 0)
+		return die("close");
+	return 0;
+}
+
 static int mode(const char *path, const char *text)
 {
 	struct stat st;
@@ -185,9 +207,12 @@ int main(int argc, char **argv)
 		return view(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "appends"))
 		return appends(argv[2], atoi(argv[3]));
+	if (argc == 5 && !strcmp(argv[1], "append-trunc"))
+		return append_trunc(argv[2], argv[3], atoll(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "mode"))
 		return mode(argv[2], argv[3]);
 	fprintf(stderr, "usage: ownview view PATH rdwr|wronly | "
-		"ownview appends PATH N | ownview mode PATH TEXT\n");
+		"ownview appends PATH N | "
+		"ownview append-trunc PATH TEXT SIZE | ownview mode PATH TEXT\n");
 	return 2;
 }
