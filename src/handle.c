@@ -150,21 +150,22 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size)
 }
 
 int handle_write(struct kvfs *fs, struct handle *h, const char *buf,
-		 size_t size, off_t off, bool kill_priv)
+		 size_t size, off_t off, bool kill_priv, bool at_off)
 {
+	bool append = (h->flags & O_APPEND) && !at_off;
 	uint64_t pos = (uint64_t)off, end;
 	int rc;
 
 	pthread_mutex_lock(&h->lock);
 	rc = h->error;
-	if (!rc && (h->flags & O_APPEND))
+	if (!rc && append)
 		pos = handle_size(h);
 	end = pos + size;
 	if (!rc && (off < 0 || end < pos || end > fs->opts.max_value_size))
 		rc = -EFBIG;
 	if (!rc)
 		rc = storage_check(fs, h, end);
-	if (!rc && !h->loaded && (h->flags & O_APPEND)) {
+	if (!rc && !h->loaded && append) {
 		/* bytes after the value opened, committed after the value
 		 * as it is then */
 		h->appending = true;

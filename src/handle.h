@@ -70,13 +70,14 @@ ssize_t handle_read(struct kvfs *fs, struct handle *h, char *buf,
 		    size_t size, uint64_t off);
 
 /*
- * Write size bytes at off (at the end for O_APPEND): 0 or -errno, which
- * also marks the handle failed (its close reports it, commits nothing).
- * kill_priv: a write by an unprivileged process, whose commit clears the
+ * Write size bytes at off (at the end for O_APPEND, unless at_off: the
+ * write-back of a shared mapping's pages): 0 or -errno, which also marks
+ * the handle failed (its close reports it, commits nothing).  kill_priv:
+ * a write by an unprivileged process, whose commit clears the
  * set-user-ID bit.
  */
 int handle_write(struct kvfs *fs, struct handle *h, const char *buf,
-		 size_t size, off_t off, bool kill_priv);
+		 size_t size, off_t off, bool kill_priv, bool at_off);
 
 /* Cut or extend the handle's content (h->lock held): 0 or -errno. */
 int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -486,11 +487,36 @@ void nodes_release(struct nodes *t, struct node *n, enum node_use use)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/*
+ * The process (thread group) of thread tid, from /proc: FUSE requests
+ * carry the calling thread's id.  -1 if it cannot be read.
+ */
+static int tgid_of(int tid)
+{
+	char path[64], line[128];
+	int tgid = -1;
+	FILE *f;
+
+	if (tid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
-		    int pid, bool writer)
+		    int pid, bool writer, bool paged)
 {
 	o->pid = o->last = pid;
+	o->tgid = o->last_tgid = writer ? tgid_of(pid) : -1;
 	o->writer = writer;
+	o->paged = writer && paged;
 	o->refs = 0;
 	pthread_mutex_lock(&t->lock);
 	o->next = n->files;
@@ -512,27 +538,61 @@ void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_open_used(struct node_open *o, int pid)
+void nodes_open_used(struct nodes *t, struct node_open *o, int pid)
 {
-	/* read under the table's lock by nodes_find_open(); one word */
-	if (pid && __atomic_load_n(&o->last, __ATOMIC_RELAXED) != pid)
-		__atomic_store_n(&o->last, pid, __ATOMIC_RELAXED);
+	int tgid;
+
+	/* the same thread as last time, as nearly always: no /proc read */
+	if (!pid || __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid)
+		return;
+	tgid = tgid_of(pid);
+	pthread_mutex_lock(&t->lock);
+	o->last = pid;
+	o->last_tgid = tgid;
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* A writer on n of thread pid, or of process tgid if not -1; lock held. */
+static struct node_open *find_own(struct node *n, int pid, int tgid)
+{
+	struct node_open *o;
+
+	for (o = n->files; o; o = o->next)
+		if (o->writer && (o->pid == pid || o->last == pid ||
+				  (tgid != -1 && (o->tgid == tgid ||
+						  o->last_tgid == tgid))))
+			return o;
+	return NULL;
 }
 
 struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
-				  bool any)
+				  unsigned how)
 {
 	struct node_open *o, *found = NULL;
+	bool writers = false;
 
 	pthread_mutex_lock(&t->lock);
-	for (o = n->files; o && !found; o = o->next)
-		if (o->writer && (o->pid == pid ||
-		    __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid))
+	if (how & OPEN_OWN) {
+		found = find_own(n, pid, -1);
+		for (o = n->files; o && !found && !writers; o = o->next)
+			writers = o->writer;
+	}
+	if (writers) {
+		/* another thread of a writer's process? (read unlocked) */
+		int tgid;
+
+		pthread_mutex_unlock(&t->lock);
+		tgid = tgid_of(pid);
+		pthread_mutex_lock(&t->lock);
+		found = find_own(n, pid, tgid);
+	}
+	for (o = n->files; (how & OPEN_PAGED) && o && !found; o = o->next)
+		if (o->paged)
 			found = o;
-	for (o = n->files; any && o && !found; o = o->next)
+	for (o = n->files; (how & OPEN_ANY) && o && !found; o = o->next)
 		if (o->writer)
 			found = o;
-	if (any && !found)
+	if ((how & OPEN_ANY) && !found)
 		found = n->files;
 	if (found)
 		found->refs++;
@@ -867,9 +927,11 @@ bool nodes_own_size(struct nodes *t, struct node *n, struct kv_attr *a)
 	 * (one sent after the reply, by a name a rename has since moved it
 	 * from): an older value's size, given with that timeout to a node
 	 * that the key's name still leads to, became the key's size for good.
-	 * So the older size goes only to the handles that hold it, uncached.
+	 * So the older size goes only to the readers that hold it, uncached
+	 * (a writer's process gets the writer's view, and others the key's
+	 * value, which the writer's commit made).
 	 */
-	if (a->type == KV_FILE && a->gen != n->gen && n->opens) {
+	if (a->type == KV_FILE && a->gen != n->gen && n->opens > n->writers) {
 		a->size = n->size;
 		own = true;
 	}

@@ -30,13 +30,15 @@ struct opener;
 /*
  * An open file as its node knows it (embedded in the handle), and by which
  * process: so that a stat(2) of that process, which the kernel sends with
- * no handle, answers what that process wrote (nodes_find_open).
+ * no handle and with the calling thread's id, answers what that process
+ * wrote (nodes_find_open).
  */
 struct node_open {
 	struct node_open *next;
-	int pid;		/* the opener */
-	int last;		/* the last process to write through it */
+	int pid, tgid;		/* the opener: thread, process */
+	int last, last_tgid;	/* the last to write through it */
 	bool writer;
+	bool paged;		/* a writer through the page cache */
 	unsigned refs;		/* taken by nodes_find_open(), not yet put */
 };
 
@@ -124,23 +126,28 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use,
 void nodes_release(struct nodes *t, struct node *n, enum node_use use);
 
 /*
- * An open file on n, and its release (which waits for those who found it
- * with nodes_find_open() to put it).
+ * An open file on n, opened by thread pid, and its release (which waits
+ * for those who found it with nodes_find_open() to put it).  paged: a
+ * writer whose writes go through the kernel's page cache.
  */
 void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
-		    int pid, bool writer);
+		    int pid, bool writer, bool paged);
 void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o);
 
-/* A new process writes through o. */
-void nodes_open_used(struct node_open *o, int pid);
+/* Thread pid writes through o. */
+void nodes_open_used(struct nodes *t, struct node_open *o, int pid);
+
+/* Which open file nodes_find_open() looks for, in this order: */
+#define OPEN_OWN	(1u << 0)  /* a writer of thread pid's process */
+#define OPEN_PAGED	(1u << 1)  /* a writer through the page cache */
+#define OPEN_ANY	(1u << 2)  /* any writer, then any reader */
 
 /*
- * An open file on n to answer process pid from, held until
- * nodes_put_open(): a writer pid opened or wrote through; else, with any,
- * any writer, then any reader; NULL if none.
+ * An open file on n to answer thread pid from, of the kinds in how, held
+ * until nodes_put_open(); NULL if none.
  */
 struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
-				  bool any);
+				  unsigned how);
 void nodes_put_open(struct nodes *t, struct node_open *o);
 
 /*

@@ -98,6 +98,38 @@ static double attr_timeout(const struct kvfs *fs, const struct kv_attr *a)
 					       : fs->attr_timeout, a);
 }
 
+/* The open file of n, of the kinds in how (nodes_find_open), that thread
+ * pid sees n through, if any: its view. */
+static bool open_file_stat(struct kvfs *fs, struct node *n, int pid,
+			   unsigned how, struct stat *st)
+{
+	struct node_open *o;
+
+	if (node_level(n) != LEVEL_KEY)
+		return false;
+	o = nodes_find_open(fs->nodes, n, pid, how);
+	if (!o)
+		return false;
+	handle_stat(fs, container_of(o, struct handle, file), st);
+	nodes_put_open(fs->nodes, o);
+	return true;
+}
+
+/*
+ * The kernel keeps one size a file, and cuts the file's page cache to
+ * any smaller size a reply gives, dirty pages of a shared mapping
+ * included: while a writer through the page cache has n open, every
+ * reply carries that writer's size, lest another process's stat throw
+ * away what the writer mapped and wrote.
+ */
+static void paged_size(struct kvfs *fs, struct node *n, struct stat *st)
+{
+	struct stat own;
+
+	if (open_file_stat(fs, n, 0, OPEN_PAGED, &own))
+		st->st_size = own.st_size;
+}
+
 void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 		 size_t len, const struct kv_attr *a)
 {
@@ -113,6 +145,11 @@ void reply_entry(fuse_req_t req, struct node *parent, const char *name,
 	e.ino = nodes_id(n);
 	kv_to_stat(a, &e.attr);
 	e.attr_timeout = attr_timeout(fs, a);
+	if (a->type == KV_FILE && nodes_writing(fs->nodes, n)) {
+		/* a writer's process asks again (kvfs_getattr) */
+		paged_size(fs, n, &e.attr);
+		e.attr_timeout = 0;
+	}
 	e.entry_timeout = cache_timeout(fs->entry_timeout, a);
 	if (fuse_reply_entry(req, &e))
 		nodes_forget(fs->nodes, n, 1);
@@ -230,30 +267,15 @@ static void kvfs_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-/* The open file of n that process pid sees n through, if any: its view. */
-static bool open_file_stat(struct kvfs *fs, struct node *n, int pid,
-			   bool any, struct stat *st)
-{
-	struct node_open *o;
-
-	if (node_level(n) != LEVEL_KEY)
-		return false;
-	o = nodes_find_open(fs->nodes, n, pid, any);
-	if (!o)
-		return false;
-	handle_stat(fs, container_of(o, struct handle, file), st);
-	nodes_put_open(fs->nodes, o);
-	return true;
-}
-
 /*
  * The kernel asks for a file's attributes with its handle only from some
- * calls (lseek, a read past the size it knows); fstat(2) comes without.
- * A process with a writer open on the node sees that writer's content, as
- * it would on a local filesystem; others see the committed value until
- * the writer closes, so while a writer is open nothing is cached.  An
- * open file whose key went (unlinked, replaced) answers for itself, with
- * no link.
+ * calls (lseek, a read past the size it knows); fstat(2) comes without,
+ * and with the calling thread's id.  A process with a writer open on the
+ * node sees that writer's content, as it would on a local filesystem;
+ * others see the committed value until the writer closes (but for the
+ * size of a writer through the page cache: paged_size()), so while a
+ * writer is open nothing is cached.  An open file whose key went
+ * (unlinked, replaced) answers for itself, with no link.
  */
 static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
@@ -271,18 +293,22 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
 	n = nodes_get(fs->nodes, ino);
-	if (open_file_stat(fs, n, pid, false, &st))
+	if (open_file_stat(fs, n, pid, OPEN_OWN, &st))
 		return (void)fuse_reply_attr(req, &st, 0);
 	rc = node_stat(fs, n, &a);
 	if ((rc == -ENOENT || (!rc && a.type == KV_FILE && a.ino != n->ino)) &&
-	    open_file_stat(fs, n, pid, true, &st))
+	    open_file_stat(fs, n, pid, OPEN_ANY, &st))
 		return (void)fuse_reply_attr(req, &st, 0);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	/* an older value's size is for its readers only, and not kept */
 	timeout = nodes_own_size(fs->nodes, n, &a) ? 0 : attr_timeout(fs, &a);
 	kv_to_stat(&a, &st);
-	fuse_reply_attr(req, &st, nodes_writing(fs->nodes, n) ? 0 : timeout);
+	if (a.type == KV_FILE && nodes_writing(fs->nodes, n)) {
+		paged_size(fs, n, &st);
+		timeout = 0;
+	}
+	fuse_reply_attr(req, &st, timeout);
 }
 
 struct setattr_arg {
@@ -454,19 +480,24 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			h->attr = sa.out;
 			pthread_mutex_unlock(&h->lock);
 		}
-	} else if (!(to_set & FUSE_SET_ATTR_SIZE) || h) {
+	} else if (!(to_set & FUSE_SET_ATTR_SIZE) && !h) {
 		rc = node_stat(fs, n, &sa.out);
 		if (rc)
 			return (void)fuse_reply_err(req, -rc);
 	}
 	if (h) {
+		/* its own view: also of a key unlinked meanwhile */
 		handle_stat(fs, h, &st);
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
 	/* as getattr answers */
-	timeout = nodes_own_size(fs->nodes, n, &sa.out) ||
-		  nodes_writing(fs->nodes, n) ? 0 : attr_timeout(fs, &sa.out);
+	timeout = nodes_own_size(fs->nodes, n, &sa.out) ? 0
+		  : attr_timeout(fs, &sa.out);
 	kv_to_stat(&sa.out, &st);
+	if (sa.out.type == KV_FILE && nodes_writing(fs->nodes, n)) {
+		paged_size(fs, n, &st);
+		timeout = 0;
+	}
 	fuse_reply_attr(req, &st, timeout);
 }
 

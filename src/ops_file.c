@@ -89,19 +89,16 @@ static int handle_start(struct kvfs *fs, struct handle *h,
 	rc = nodes_open(fs->nodes, h->node, &h->use, pid);
 	if (rc)
 		return rc;
-	nodes_add_open(fs->nodes, h->node, &h->file, pid,
-		       is_writer(h->flags));
 	fi->fh = (uint64_t)(uintptr_t)h;
 	if (is_writer(h->flags)) {
-		/* an appender's bytes land where the value ends at its
-		 * commit, not where the kernel's page cache would put them */
-		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY ||
-				(h->flags & O_APPEND) || !same_gen;
+		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
 	} else {
 		fi->keep_cache = h->use == USE_CACHED;
 		fi->direct_io = h->use == USE_DIRECT;
 		fi->noflush = 1;
 	}
+	nodes_add_open(fs->nodes, h->node, &h->file, pid,
+		       is_writer(h->flags), !fi->direct_io);
 	return 0;
 }
 
@@ -239,9 +236,10 @@ static void kvfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	 * on): uid 0 stands for a process with CAP_FSETID.
 	 */
 	rc = handle_write(fs, h, buf, size, off,
-			  !fi->writepage && fuse_req_ctx(req)->uid != 0);
+			  !fi->writepage && fuse_req_ctx(req)->uid != 0,
+			  fi->writepage);
 	if (!fi->writepage)
-		nodes_open_used(&h->file, fuse_req_ctx(req)->pid);
+		nodes_open_used(fs->nodes, &h->file, fuse_req_ctx(req)->pid);
 	nodes_clear_opener(fs->nodes, h->node, h);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);

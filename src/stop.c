@@ -16,8 +16,10 @@
  * requests still waiting with ECONNABORTED, their locks go, the
  * notifications return and the stop goes on.  What was acknowledged
  * before is committed already; the requests that fail were never
- * answered.  A stop with nothing blocked ends well within the grace, and
- * kvfs then unmounts as it always has.
+ * answered.  A stop with nothing blocked ends well within the grace (5 s:
+ * long enough for a commit of the largest value under load, whose writer
+ * would otherwise be told its close failed), and kvfs then unmounts as it
+ * always has.
  */
 #include "config.h"
 
@@ -35,7 +37,7 @@
 #include "mountpoint.h"
 #include "stop.h"
 
-#define STOP_GRACE_MS	2000
+#define STOP_GRACE_MS	5000
 
 struct stop {
 	pthread_t thread;

@@ -32,10 +32,14 @@ static int drop_ns(struct store *st, MDB_txn *txn, uint32_t nsid,
 		struct rec r;
 
 		if (rec_decode(cur.rec.mv_data, cur.rec.mv_size, &r)) {
-			rc = MDB_CORRUPTED;
-			break;
+			/* not worth refusing the store for: its entry goes,
+			 * the chunks it may have had stay unreachable */
+			kvfs_log(KVFS_WARN, "a temporary key's record cannot "
+				 "be read: deleting its entry alone");
+			rc = kvi_del(txn, st->keys, nsid, cur.key, cur.keylen);
+		} else {
+			rc = key_drop(st, txn, nsid, cur.key, cur.keylen, &r);
 		}
-		rc = key_drop(st, txn, nsid, cur.key, cur.keylen, &r);
 		if (rc)
 			break;
 		(*count)++;

@@ -15,17 +15,27 @@ mount_kvfs -o allow_other,default_permissions
 NS=$MNT/default
 
 # --- a writer's own descriptor: fstat, lseek(SEEK_END), pread ----------
+# (an O_RDWR writer writes through the page cache, whose size the kernel
+# keeps one for all: others see that writer's size, and the committed
+# bytes)
 for how in rdwr wronly; do
-	if [ $how = rdwr ]; then r1=11 r2=20 r3=21; else r1=- r2=- r3=; fi
+	if [ $how = rdwr ]; then r1=11 r2=20 r3=21 o1=11 o2=20
+	else r1=- r2=- r3= o1=0 o2=0; fi
 	is "$("$OWNVIEW" view "$NS/view-$how" $how 2>&1)" \
-"write: fstat 11 lseek 11 pread $r1 other 0
-ftruncate: fstat 20 lseek 20 pread $r2 other 0
+"write: fstat 11 lseek 11 pread $r1 other $o1
+ftruncate: fstat 20 lseek 20 pread $r2 other $o2
 fsync: fstat 20 lseek 20 pread $r2 other 20
 unlink: nlink 0 size 20
-after: write 1${r3:+ pread $r3} fstat 21" \
+after: write 1${r3:+ pread $r3} fstat 21 ftruncate 0 fstat 30" \
 		"$how: the writer sees its writes, truncation and unlink; another process the committed value"
 	is "$(ls "$NS" | grep -c "view-$how")" 0 "$how: the unlinked key stays gone after close"
 done
+
+# --- a shared mapping's writes survive others' stat -----------------------
+is "$("$OWNVIEW" mapstat "$NS/mapped" 2>&1)" "other 4096 thread 4096" \
+	"an O_RDWR writer's size: another process sees it, and another thread of the writer"
+is "$(tr -d X < "$NS/mapped" | wc -c | tr -d ' ') $(stat -c %s "$NS/mapped")" \
+	"0 4096" "the mapped bytes are all there after a stat by another process"
 
 # --- set-user-ID cleared by an unprivileged write, seen by the writer ----
 printf 'old' > "$NS/suid"

@@ -7,8 +7,13 @@
  *	ftruncate to 20 and an fsync, prints the size by fstat, by
  *	lseek(SEEK_END) and by pread ("-" for wronly) on the descriptor,
  *	and by stat(2) of PATH in another process ("other"); then unlinks
- *	PATH and prints fstat's link count and size, and what a write and a
- *	pread through the descriptor give.
+ *	PATH and prints fstat's link count and size, and what a write, a
+ *	pread and an ftruncate to 30 through the descriptor give.
+ *   ownview mapstat PATH
+ *	creates PATH O_RDWR, sizes it 4096, fills a shared mapping of it
+ *	with 'X', and before msync prints the size another process's
+ *	stat(2) and another thread's fstat(2) give ("other 4096 thread
+ *	4096"); then unmaps and closes.
  *   ownview appends PATH N
  *	opens PATH O_WRONLY|O_APPEND and N times appends "line I" and a
  *	newline and fsyncs, printing fstat's size and another process's
@@ -23,9 +28,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +132,9 @@ static int view(const char *path, const char *how)
 	printf("after: write %zd", pwrite(fd, "!", 1, 20));
 	if (rdwr)
 		printf(" pread %zd", pread(fd, buf, sizeof(buf), 0));
+	printf(" fstat %lld", fstat(fd, &st) < 0 ? -1LL
+						 : (long long)st.st_size);
+	printf(" ftruncate %d", ftruncate(fd, 30) < 0 ? -errno : 0);
 	printf(" fstat %lld\n", fstat(fd, &st) < 0 ? -1LL
 						   : (long long)st.st_size);
 	if (close(fd) < 0)
@@ -181,6 +191,48 @@ static int append_trunc(const char *path, const char *text, off_t size)
 	return 0;
 }
 
+static int map_fd = -1;
+
+static void *thread_fstat(void *arg)
+{
+	struct stat st;
+
+	*(long long *)arg = fstat(map_fd, &st) < 0 ? -errno
+						   : (long long)st.st_size;
+	return NULL;
+}
+
+static int mapstat(const char *path)
+{
+	long long other, thread = 0;
+	pthread_t tid;
+	char *m;
+
+	start_other(path);
+	map_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (map_fd < 0)
+		return die("open");
+	if (ftruncate(map_fd, 4096) < 0)
+		return die("ftruncate");
+	m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, map_fd, 0);
+	if (m == MAP_FAILED)
+		return die("mmap");
+	memset(m, 'X', 4096);
+	other = other_size();
+	if (pthread_create(&tid, NULL, thread_fstat, &thread) ||
+	    pthread_join(tid, NULL))
+		return die("pthread");
+	printf("other %lld thread %lld\n", other, thread);
+	if (msync(m, 4096, MS_SYNC) < 0)
+		return die("msync");
+	munmap(m, 4096);
+	if (close(map_fd) < 0)
+		return die("close");
+	close(to_other[1]);
+	wait(NULL);
+	return 0;
+}
+
 static int mode(const char *path, const char *text)
 {
 	struct stat st;
@@ -205,6 +257,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "view"))
 		return view(argv[2], argv[3]);
+	if (argc == 3 && !strcmp(argv[1], "mapstat"))
+		return mapstat(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "appends"))
 		return appends(argv[2], atoi(argv[3]));
 	if (argc == 5 && !strcmp(argv[1], "append-trunc"))
@@ -213,6 +267,7 @@ int main(int argc, char **argv)
 		return mode(argv[2], argv[3]);
 	fprintf(stderr, "usage: ownview view PATH rdwr|wronly | "
 		"ownview appends PATH N | "
-		"ownview append-trunc PATH TEXT SIZE | ownview mode PATH TEXT\n");
+		"ownview append-trunc PATH TEXT SIZE | ownview mapstat PATH | "
+		"ownview mode PATH TEXT\n");
 	return 2;
 }
