@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nodes.h"
 
@@ -488,33 +489,25 @@ void nodes_release(struct nodes *t, struct node *n, enum node_use use)
 }
 
 /*
- * The process (thread group) of thread tid, from /proc: FUSE requests
- * carry the calling thread's id.  -1 if it cannot be read.
+ * Whether threads a and b are of one process: FUSE requests carry the
+ * calling thread's id, and /proc/A/task lists the threads of A's process.
  */
-static int tgid_of(int tid)
+static bool same_process(int a, int b)
 {
-	char path[64], line[128];
-	int tgid = -1;
-	FILE *f;
+	char path[64];
 
-	if (tid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	return tgid;
+	if (a == b)
+		return true;
+	if (a <= 0 || b <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", a, b);
+	return access(path, F_OK) == 0;
 }
 
 void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
 		    int pid, bool writer, bool paged)
 {
 	o->pid = o->last = pid;
-	o->tgid = o->last_tgid = writer ? tgid_of(pid) : -1;
 	o->writer = writer;
 	o->paged = writer && paged;
 	o->refs = 0;
@@ -540,62 +533,80 @@ void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o)
 
 void nodes_open_used(struct nodes *t, struct node_open *o, int pid)
 {
-	int tgid;
-
-	/* the same thread as last time, as nearly always: no /proc read */
-	if (!pid || __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid)
-		return;
-	tgid = tgid_of(pid);
-	pthread_mutex_lock(&t->lock);
-	o->last = pid;
-	o->last_tgid = tgid;
-	pthread_mutex_unlock(&t->lock);
+	(void)t;
+	/* read under the table's lock by nodes_find_open(); one word */
+	if (pid && __atomic_load_n(&o->last, __ATOMIC_RELAXED) != pid)
+		__atomic_store_n(&o->last, pid, __ATOMIC_RELAXED);
 }
 
-/* A writer on n of thread pid, or of process tgid if not -1; lock held. */
-static struct node_open *find_own(struct node *n, int pid, int tgid)
+/* Drop a reference taken under the lock; lock held. */
+static void unref(struct nodes *t, struct node_open *o)
 {
-	struct node_open *o;
+	if (--o->refs == 0)
+		pthread_cond_broadcast(&t->put);
+}
+
+#define OWN_CANDIDATES	8
+
+/*
+ * A writer on n of thread pid's process, found by thread first; else its
+ * process is asked of /proc for each writer (at most OWN_CANDIDATES), with
+ * the lock dropped and the writers held meanwhile.  Lock held; NULL if
+ * none.  The result is held.
+ */
+static struct node_open *find_own(struct nodes *t, struct node *n, int pid)
+{
+	struct node_open *o, *held[OWN_CANDIDATES], *found = NULL;
+	size_t count = 0, i;
 
 	for (o = n->files; o; o = o->next)
-		if (o->writer && (o->pid == pid || o->last == pid ||
-				  (tgid != -1 && (o->tgid == tgid ||
-						  o->last_tgid == tgid))))
+		if (o->writer && (o->pid == pid ||
+		    __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid)) {
+			o->refs++;
 			return o;
-	return NULL;
+		}
+	for (o = n->files; o && count < OWN_CANDIDATES; o = o->next)
+		if (o->writer) {
+			o->refs++;
+			held[count++] = o;
+		}
+	if (!count)
+		return NULL;
+	pthread_mutex_unlock(&t->lock);
+	for (i = 0; i < count && !found; i++)
+		if (same_process(held[i]->pid, pid) ||
+		    same_process(__atomic_load_n(&held[i]->last,
+						 __ATOMIC_RELAXED), pid))
+			found = held[i];
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < count; i++)
+		if (held[i] != found)
+			unref(t, held[i]);
+	return found;
 }
 
 struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
 				  unsigned how)
 {
 	struct node_open *o, *found = NULL;
-	bool writers = false;
 
 	pthread_mutex_lock(&t->lock);
-	if (how & OPEN_OWN) {
-		found = find_own(n, pid, -1);
-		for (o = n->files; o && !found && !writers; o = o->next)
-			writers = o->writer;
+	if (how & OPEN_OWN)
+		found = find_own(t, n, pid);	/* held already */
+	if (!found) {
+		for (o = n->files; (how & OPEN_PAGED) && o && !found;
+		     o = o->next)
+			if (o->paged)
+				found = o;
+		for (o = n->files; (how & OPEN_ANY) && o && !found;
+		     o = o->next)
+			if (o->writer)
+				found = o;
+		if ((how & OPEN_ANY) && !found)
+			found = n->files;
+		if (found)
+			found->refs++;
 	}
-	if (writers) {
-		/* another thread of a writer's process? (read unlocked) */
-		int tgid;
-
-		pthread_mutex_unlock(&t->lock);
-		tgid = tgid_of(pid);
-		pthread_mutex_lock(&t->lock);
-		found = find_own(n, pid, tgid);
-	}
-	for (o = n->files; (how & OPEN_PAGED) && o && !found; o = o->next)
-		if (o->paged)
-			found = o;
-	for (o = n->files; (how & OPEN_ANY) && o && !found; o = o->next)
-		if (o->writer)
-			found = o;
-	if ((how & OPEN_ANY) && !found)
-		found = n->files;
-	if (found)
-		found->refs++;
 	pthread_mutex_unlock(&t->lock);
 	return found;
 }
@@ -603,8 +614,7 @@ struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
 void nodes_put_open(struct nodes *t, struct node_open *o)
 {
 	pthread_mutex_lock(&t->lock);
-	if (--o->refs == 0)
-		pthread_cond_broadcast(&t->put);
+	unref(t, o);
 	pthread_mutex_unlock(&t->lock);
 }
 

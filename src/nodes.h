@@ -35,8 +35,8 @@ struct opener;
  */
 struct node_open {
 	struct node_open *next;
-	int pid, tgid;		/* the opener: thread, process */
-	int last, last_tgid;	/* the last to write through it */
+	int pid;		/* the opening thread */
+	int last;		/* the last thread to write through it */
 	bool writer;
 	bool paged;		/* a writer through the page cache */
 	unsigned refs;		/* taken by nodes_find_open(), not yet put */
@@ -134,7 +134,7 @@ void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
 		    int pid, bool writer, bool paged);
 void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o);
 
-/* Thread pid writes through o. */
+/* Thread pid writes through o (no lock: one word). */
 void nodes_open_used(struct nodes *t, struct node_open *o, int pid);
 
 /* Which open file nodes_find_open() looks for, in this order: */
