@@ -531,9 +531,8 @@ void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o)
 	pthread_mutex_unlock(&t->lock);
 }
 
-void nodes_open_used(struct nodes *t, struct node_open *o, int pid)
+void nodes_open_used(struct node_open *o, int pid)
 {
-	(void)t;
 	/* read under the table's lock by nodes_find_open(); one word */
 	if (pid && __atomic_load_n(&o->last, __ATOMIC_RELAXED) != pid)
 		__atomic_store_n(&o->last, pid, __ATOMIC_RELAXED);

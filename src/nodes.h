@@ -135,7 +135,7 @@ void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
 void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o);
 
 /* Thread pid writes through o (no lock: one word). */
-void nodes_open_used(struct nodes *t, struct node_open *o, int pid);
+void nodes_open_used(struct node_open *o, int pid);
 
 /* Which open file nodes_find_open() looks for, in this order: */
 #define OPEN_OWN	(1u << 0)  /* a writer of thread pid's process */

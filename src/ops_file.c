@@ -239,7 +239,7 @@ static void kvfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			  !fi->writepage && fuse_req_ctx(req)->uid != 0,
 			  fi->writepage);
 	if (!fi->writepage)
-		nodes_open_used(fs->nodes, &h->file, fuse_req_ctx(req)->pid);
+		nodes_open_used(&h->file, fuse_req_ctx(req)->pid);
 	nodes_clear_opener(fs->nodes, h->node, h);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
