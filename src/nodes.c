@@ -4,7 +4,9 @@
  * needs them for its path.
  *
  * One mutex guards the table; every critical section is a few pointer
- * moves or a path copy, never storage work.  A node's id for the kernel
+ * moves or a path copy, never storage work.  A read-write lock, held
+ * across storage work, orders renames with what is done to names in the
+ * directories they move (nodes_hold_paths).  A node's id for the kernel
  * is its address, as in libfuse's passthrough_ll.
  */
 #include "config.h"
@@ -50,6 +52,8 @@ struct nodes {
 	size_t nibuckets;
 	size_t live;		/* nodes allocated (changed under lock,
 				 * read without) */
+	pthread_rwlock_t paths;	/* written by a rename, read by an operation
+				 * on a name in a directory (nodes.h) */
 	uint64_t version;	/* renames finished so far */
 	unsigned renaming;	/* renames under way: the store moved, the
 				 * nodes maybe not yet */
@@ -71,6 +75,7 @@ static size_t hash(const struct node *parent, const char *name, size_t len)
 int nodes_new(struct nodes **out)
 {
 	struct nodes *t = calloc(1, sizeof(*t));
+	pthread_rwlockattr_t rwa;
 
 	if (!t)
 		return -ENOMEM;
@@ -84,6 +89,12 @@ int nodes_new(struct nodes **out)
 		free(t);
 		return -ENOMEM;
 	}
+	pthread_rwlockattr_init(&rwa);
+	/* a rename waits for the operations under way, not for later ones */
+	pthread_rwlockattr_setkind_np(&rwa,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&t->paths, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->renamed, NULL);
 	pthread_cond_init(&t->put, NULL);
@@ -191,6 +202,7 @@ void nodes_free(struct nodes *t)
 	pthread_cond_destroy(&t->renamed);
 	pthread_cond_destroy(&t->put);
 	pthread_mutex_destroy(&t->lock);
+	pthread_rwlock_destroy(&t->paths);
 	free(t);
 }
 
@@ -712,6 +724,7 @@ bool nodes_moved(struct nodes *t, uint64_t version)
 
 void nodes_rename_begin(struct nodes *t)
 {
+	pthread_rwlock_wrlock(&t->paths);
 	pthread_mutex_lock(&t->lock);
 	t->renaming++;
 	pthread_mutex_unlock(&t->lock);
@@ -724,6 +737,17 @@ void nodes_rename_end(struct nodes *t)
 	t->version++;
 	pthread_cond_broadcast(&t->renamed);
 	pthread_mutex_unlock(&t->lock);
+	pthread_rwlock_unlock(&t->paths);
+}
+
+void nodes_hold_paths(struct nodes *t)
+{
+	pthread_rwlock_rdlock(&t->paths);
+}
+
+void nodes_release_paths(struct nodes *t)
+{
+	pthread_rwlock_unlock(&t->paths);
 }
 
 int nodes_child_path(struct nodes *t, struct node *parent, const char *name,

@@ -178,12 +178,23 @@ int nodes_path(struct nodes *t, struct node *n, struct kpath *p,
 bool nodes_moved(struct nodes *t, uint64_t version);
 
 /*
- * A rename of the store's keys (or namespaces) runs between these two,
- * with nodes_rename() in it if the store's succeeded: operations that
+ * A rename runs between these two, from reading its paths through the
+ * store's commit to nodes_rename() if that succeeded: operations that
  * found the key gone from the path they took wait for its end.
  */
 void nodes_rename_begin(struct nodes *t);
 void nodes_rename_end(struct nodes *t);
+
+/*
+ * An operation on a name in a directory (lookup, create, mkdir, symlink,
+ * unlink, rmdir) runs between these two, from reading the name's path to
+ * the store's answer or commit, and no rename runs meanwhile: it finds
+ * the directory where the store has it, as before a rename or as after,
+ * and its new name goes there.  Not taken twice by one thread, nor
+ * around anything that waits for the kernel.
+ */
+void nodes_hold_paths(struct nodes *t);
+void nodes_release_paths(struct nodes *t);
 
 /* Path of the child name of parent (for lookup, create, rename). */
 int nodes_child_path(struct nodes *t, struct node *parent, const char *name,

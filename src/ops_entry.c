@@ -229,12 +229,14 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct kpath p;
 	int rc;
 
+	nodes_hold_paths(fs->nodes);
 	rc = child_path(fs, dir, name, len, &p);
 	if (rc == 0 && p.level == LEVEL_NS)
 		rc = kvfs_check_ns_name(name, len) ? -ENOENT
 			: store_ns_stat(fs->st, p.ns, &a);
 	else if (rc == 0)
 		rc = store_stat(fs->st, p.ns, p.key, p.len, &a);
+	nodes_release_paths(fs->nodes);
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e;
 
@@ -523,18 +525,18 @@ static void make_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (node_level(dir) == LEVEL_ROOT && type != KV_DIR)
 		return (void)fuse_reply_err(req, EPERM);
-	rc = new_child_path(fs, dir, name, &p);
-	if (rc)
-		return (void)fuse_reply_err(req, -rc);
 	fill_owner(req, mode, &a);
 	a.type = type;
-	if (p.level == LEVEL_NS) {
+	nodes_hold_paths(fs->nodes);
+	rc = new_child_path(fs, dir, name, &p);
+	if (rc == 0 && p.level == LEVEL_NS) {
 		rc = store_ns_create(fs->st, p.ns, &a);
 		if (!rc)
 			rc = store_ns_stat(fs->st, p.ns, &out);
-	} else {
+	} else if (rc == 0) {
 		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &out);
 	}
+	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	reply_entry(req, dir, name, strlen(name), &out);
@@ -574,17 +576,17 @@ static void remove_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct kpath p;
 	int rc;
 
+	nodes_hold_paths(fs->nodes);
 	rc = child_path(fs, dir, name, len, &p);
-	if (rc)
-		return (void)fuse_reply_err(req, -rc);
-	if (p.level == LEVEL_NS)
+	if (rc == 0 && p.level == LEVEL_NS)
 		rc = isdir ? store_ns_delete(fs->st, p.ns) : -EISDIR;
-	else if (isdir)
+	else if (rc == 0 && isdir)
 		rc = store_rmdir(fs->st, p.ns, p.key, p.len);
-	else
+	else if (rc == 0)
 		rc = store_unlink(fs->st, p.ns, p.key, p.len);
 	if (!rc)
 		nodes_unlink(fs->nodes, dir, name, len);
+	nodes_release_paths(fs->nodes);
 	fuse_reply_err(req, -rc);
 }
 
@@ -629,6 +631,8 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return (void)fuse_reply_err(req, EINVAL);
 	if (flags & RENAME_NOREPLACE)
 		kvflags |= KV_RENAME_NOREPLACE;
+	/* alone from its paths to its nodes moved (nodes_hold_paths) */
+	nodes_rename_begin(fs->nodes);
 	rc = child_path(fs, dir, name, len, &from);
 	if (!rc)
 		rc = new_child_path(fs, newdir, newname, &to);
@@ -636,12 +640,9 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = -EXDEV;	/* a namespace is not a directory: mv copies */
 	if (!rc && from.level == LEVEL_KEY && !(flags & RENAME_NOREPLACE))
 		rc = rename_rate_check(fs, &to);
-	if (rc)
-		return (void)fuse_reply_err(req, -rc);
-	nodes_rename_begin(fs->nodes);
-	if (from.level == LEVEL_NS)
+	if (rc == 0 && from.level == LEVEL_NS)
 		rc = store_ns_rename(fs->st, from.ns, to.ns, kvflags);
-	else
+	else if (rc == 0)
 		rc = store_rename(fs->st, from.ns, from.key, from.len, to.ns,
 				  to.key, to.len, kvflags, &ino);
 	if (!rc && from.level == LEVEL_KEY)

@@ -159,15 +159,16 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	if (node_level(dir) == LEVEL_ROOT)
 		return (void)fuse_reply_err(req, EPERM);
-	rc = new_file_path(fs, dir, name, &p);
-	if (rc)
-		return (void)fuse_reply_err(req, -rc);
 	memset(&a, 0, sizeof(a));
 	a.type = KV_FILE;
 	a.mode = mode & 07777 & ~ctx->umask;
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
-	rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
+	nodes_hold_paths(fs->nodes);
+	rc = new_file_path(fs, dir, name, &p);
+	if (!rc)
+		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
+	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino, a.gen,

@@ -66,17 +66,19 @@ static void kvfs_symlink(fuse_req_t req, const char *target,
 
 	if (node_level(dir) == LEVEL_ROOT)
 		return (void)fuse_reply_err(req, EPERM);
-	rc = new_child_path(fs, dir, name, &p);
-	if (!rc && (tlen > PATH_MAX - 1 || tlen > fs->opts.max_value_size))
-		rc = -ENAMETOOLONG;
-	if (rc)
-		return (void)fuse_reply_err(req, -rc);
 	memset(&a, 0, sizeof(a));
 	a.type = KV_LINK;
 	a.mode = 0777;
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
-	rc = store_symlink(fs->st, p.ns, p.key, p.len, &a, target, tlen, &out);
+	nodes_hold_paths(fs->nodes);
+	rc = new_child_path(fs, dir, name, &p);
+	if (!rc && (tlen > PATH_MAX - 1 || tlen > fs->opts.max_value_size))
+		rc = -ENAMETOOLONG;
+	if (!rc)
+		rc = store_symlink(fs->st, p.ns, p.key, p.len, &a, target,
+				   tlen, &out);
+	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	reply_entry(req, dir, name, strlen(name), &out);
