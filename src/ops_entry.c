@@ -23,6 +23,16 @@
 #include "ops.h"
 #include "trim.h"
 
+/*
+ * How long the kernel may remember that a name is absent, in seconds: a
+ * second, as a directory's attributes.  An entry found is kept long, as
+ * every change to it comes through the mount; an absence is asked again
+ * soon, so that an answer of "absent" holds at most a second past the
+ * moment it was true, while a program that looks for the same absent
+ * names over and over still has most answers from the kernel.
+ */
+#define NEGATIVE_TIMEOUT	1.0
+
 int with_path(struct kvfs *fs, struct node *n, path_fn fn, void *arg)
 {
 	struct kpath p;
@@ -241,7 +251,7 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct fuse_entry_param e;
 
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = fs->entry_timeout;
+		e.entry_timeout = NEGATIVE_TIMEOUT;
 		return (void)fuse_reply_entry(req, &e);
 	}
 	if (rc)
