@@ -135,7 +135,8 @@ int store_ns_list(struct store *st, const char *after, store_list_cb cb,
  * store_create: a new key with an empty value (type KV_FILE) or a
  *   directory marker (KV_DIR), attributes from a; in a set-group-ID
  *   directory it takes the directory's group (a directory, the bit too).
- *   -EEXIST, -ENOENT (no namespace).
+ *   -EEXIST, -ENOENT (no namespace, or the directory that would hold the
+ *   key is not there), -ENOTDIR (that directory's name is a key's).
  * store_create, store_unlink, store_rmdir and store_rename move the mtime
  *   and ctime of the directory whose names they change, if it has a
  *   marker, and the mtime of its namespace.
@@ -144,7 +145,8 @@ int store_ns_list(struct store *st, const char *after, store_list_cb cb,
  * store_rename: move a key, or a directory with every key below it, in
  *   one transaction, within or across namespaces.  The target is replaced
  *   as rename(2) does (a key by a key, an empty directory by a directory);
- *   -EEXIST (NOREPLACE), -ENOTDIR, -EISDIR, -ENOTEMPTY, -ENOENT, -EINVAL
+ *   -EEXIST (NOREPLACE), -ENOTDIR, -EISDIR, -ENOTEMPTY, -ENOENT (also
+ *   when the directory that would hold the target is not there), -EINVAL
  *   (a directory into itself).  *ino (if not NULL) receives the inode
  *   number of what moved.
  * store_setattr: change the attributes named by mask.  -ENOENT.
@@ -173,8 +175,8 @@ int store_setattr(struct store *st, const char *ns, const char *key,
  * unlinked, its attributes changed, its bytes counted by max_storage.
  *
  * store_symlink: a new link to target (tlen bytes, checked by the caller),
- *   attributes from a, as store_create makes a key.  -EEXIST, -ENOENT (no
- *   namespace), -ENOSPC (max_storage).
+ *   attributes from a, as store_create makes a key.  -EEXIST, -ENOENT,
+ *   -ENOTDIR (as store_create), -ENOSPC (max_storage).
  * store_readlink: the link's target, copied to buf when it fits in size
  *   bytes; returns its length.  -ENOENT, -EINVAL (not a link).
  */

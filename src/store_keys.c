@@ -317,46 +317,60 @@ struct key_arg {
 };
 
 /*
- * In a set-group-ID directory, as on a local filesystem, a new entry
- * takes the directory's group, and a new directory the bit as well.
+ * The directory that holds key (len bytes), whose attributes *dir
+ * receives (the namespace's for a key at its top): a name is made only
+ * in a directory that is there.  -ENOENT if it is gone (a rename moved
+ * it, a delete left it empty), -ENOTDIR if a key has its name.
  */
-static int inherit_group(struct store *st, MDB_txn *txn, uint32_t nsid,
-			 const struct kv_attr *nsattr, const char *key,
-			 size_t len, int64_t now, struct kv_attr *a)
+static int parent_find(struct store *st, MDB_txn *txn, uint32_t nsid,
+		       const struct kv_attr *nsattr, const char *key,
+		       size_t len, int64_t now, struct kv_attr *dir)
 {
 	const char *slash = memrchr(key, '/', len);
-	struct kv_attr dir = *nsattr;
 	struct rec r;
 	bool implied;
 	int rc;
 
-	if (slash) {
-		rc = key_find(st, txn, nsid, nsattr, key,
-			      (size_t)(slash - key), now, &r, &implied);
-		if (rc && rc != MDB_NOTFOUND)
-			return rc;
-		if (!rc)
-			dir = r.a;
-	}
-	if (dir.mode & S_ISGID) {
-		a->gid = dir.gid;
+	*dir = *nsattr;
+	if (!slash)
+		return 0;
+	rc = key_find(st, txn, nsid, nsattr, key, (size_t)(slash - key), now,
+		      &r, &implied);
+	if (rc)
+		return rc == MDB_NOTFOUND ? -ENOENT : rc;
+	if (r.a.type != KV_DIR)
+		return -ENOTDIR;
+	*dir = r.a;
+	return 0;
+}
+
+/*
+ * In a set-group-ID directory dir, as on a local filesystem, a new entry
+ * takes the directory's group, and a new directory the bit as well.
+ */
+static void inherit_group(const struct kv_attr *dir, struct kv_attr *a)
+{
+	if (dir->mode & S_ISGID) {
+		a->gid = dir->gid;
 		if (a->type == KV_DIR)
 			a->mode |= S_ISGID;
 	}
-	return 0;
 }
 
 static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
 	int64_t now = store_clock();
-	struct kv_attr nsattr;
+	struct kv_attr nsattr, dir;
 	uint32_t nsid;
 	struct rec r;
 	bool implied;
 	int rc;
 
 	rc = ns_find(st, txn, ka->ns, &nsid, &nsattr);
+	if (!rc)
+		rc = parent_find(st, txn, nsid, &nsattr, ka->key, ka->len, now,
+				 &dir);
 	if (!rc)
 		rc = reap_expired(st, txn, nsid, ka->key, ka->len, now);
 	if (rc)
@@ -368,10 +382,7 @@ static int create_txn(struct store *st, MDB_txn *txn, void *arg)
 	memset(&r, 0, sizeof(r));
 	r.a = *ka->a;
 	r.a.mode &= 07777;
-	rc = inherit_group(st, txn, nsid, &nsattr, ka->key, ka->len, now,
-			   &r.a);
-	if (rc)
-		return rc;
+	inherit_group(&dir, &r.a);
 	r.a.ino = store_new_ino(st);
 	r.a.gen = store_new_gen(st);
 	r.a.size = 0;
@@ -593,7 +604,7 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct key_arg *ka = arg;
 	int64_t now = store_clock();
-	struct kv_attr nsattr, tonsattr;
+	struct kv_attr nsattr, tonsattr, todir;
 	uint32_t nsid, tonsid;
 	struct rec r, t;
 	bool implied, timplied;
@@ -615,7 +626,10 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (r.a.type == KV_DIR && nsid == tonsid && ka->tolen > ka->len &&
 	    ka->tokey[ka->len] == '/' && !memcmp(ka->key, ka->tokey, ka->len))
 		return -EINVAL;
-	rc = reap_expired(st, txn, tonsid, ka->tokey, ka->tolen, now);
+	rc = parent_find(st, txn, tonsid, &tonsattr, ka->tokey, ka->tolen, now,
+			 &todir);
+	if (!rc)
+		rc = reap_expired(st, txn, tonsid, ka->tokey, ka->tolen, now);
 	if (!rc)
 		rc = key_find(st, txn, tonsid, &tonsattr, ka->tokey, ka->tolen,
 			      now, &t, &timplied);
