@@ -47,6 +47,16 @@
  * all and hang the mount.  Past a burst, threads beyond KVFS_IDLE_THREADS
  * idle ones end, with their 1 MiB request buffers.
  */
+/*
+ * A kvfs unmounted by fusermount3 -u holds its store until it has written
+ * its last checkpoint and exited, a moment after the unmount returns: a
+ * new kvfs of the store waits for it up to STORE_WAIT_MS, saying so after
+ * STORE_SAY_MS, and polls every STORE_POLL_MS.
+ */
+#define STORE_WAIT_MS		10000
+#define STORE_SAY_MS		1000
+#define STORE_POLL_MS		50
+
 #define KVFS_MAX_THREADS	256
 #define KVFS_IDLE_THREADS	16
 
@@ -369,6 +379,29 @@ static int clear_dead_mount(const char *store, const char *mountpoint)
 }
 
 /*
+ * Open the store; while another kvfs holds it, wait for that one to exit
+ * (STORE_WAIT_MS), unless it still serves a mount of the store: -EBUSY
+ * then.
+ */
+static int open_store(const char *store, const struct store_limits *limits,
+		      const struct kvfs_opts *opts, struct store **st)
+{
+	int rc, waited;
+
+	for (waited = 0;; waited += STORE_POLL_MS) {
+		rc = store_open(store, limits, opts->default_namespace,
+				getuid(), getgid(), st);
+		if (rc != -EBUSY || waited >= STORE_WAIT_MS ||
+		    mountpoint_store_mounted(store))
+			return rc;
+		if (waited == STORE_SAY_MS)
+			fprintf(stderr, "kvfs: waiting for the kvfs still "
+				"using '%s' to exit\n", store);
+		usleep(STORE_POLL_MS * 1000);
+	}
+}
+
+/*
  * Open the store, mount and serve until unmounted: the exit status.  With
  * dead, the mountpoint is a dead mount of this store, cleared first.
  */
@@ -406,8 +439,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	limits.max_key_size = opts->max_key_size;
 	limits.max_namespaces = opts->max_namespaces;
 	limits.max_storage = opts->max_storage;
-	rc = store_open(store, &limits, opts->default_namespace, getuid(),
-			getgid(), &fs.st);
+	rc = open_store(store, &limits, opts, &fs.st);
 	if (rc == -EBUSY)
 		fprintf(stderr, "kvfs: store '%s' is in use by another kvfs\n",
 			store);

@@ -7,7 +7,8 @@
  * that died answers ENOTCONN to everything, a stat included; its entry in
  * /proc/self/mountinfo says whose it was (fuse.kvfs, and the store as its
  * source), so that kvfs can clear its own and name the command for any
- * other.  The same table gives the number of kvfs's connection, by which
+ * other, and tell a kvfs of its store that serves a mount from one that
+ * was unmounted and is still exiting.  The same table gives the number of kvfs's connection, by which
  * a stop that hangs aborts it (stop.c).
  */
 #include "config.h"
@@ -111,6 +112,25 @@ static int find_mount(const char *path, struct mount_entry *m)
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+bool mountpoint_store_mounted(const char *store)
+{
+	struct mount_entry cur;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && getline(&line, &cap, f) > 0)
+		found = parse_line(line, &cur) &&
+			!strcmp(cur.fstype, "fuse.kvfs") &&
+			!strcmp(cur.source, store);
+	free(line);
+	fclose(f);
+	return found;
 }
 
 /* The connection number: the kernel's dev_t of the mount. */

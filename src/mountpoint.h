@@ -20,6 +20,12 @@ int mountpoint_check(const char *arg, const char *store, char **path,
 		     bool *own);
 
 /*
+ * Whether a kvfs of store (an absolute path, as kvfs gives it as the
+ * mount's source) is mounted anywhere in this mount namespace.
+ */
+bool mountpoint_store_mounted(const char *store);
+
+/*
  * Detach the mount at path (umount2 with MNT_DETACH, or fusermount3 -u -z
  * for a user who may not): processes inside it keep it until they leave.
  * Returns 0 or -errno.
