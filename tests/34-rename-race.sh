@@ -1,0 +1,105 @@
+#!/bin/sh
+# Renames of a directory racing what is done below it, with two CPU-bound
+# loops slowing the daemon's threads down (tests/renamerace.c): keys,
+# directories and links made through a descriptor of A/sub while A is
+# renamed to B and back land where the directory is, also after a
+# remount; first lookups of 2,000 keys racing such renames find every
+# key, and leave no key that ls lists but stat and open cannot find.
+# Then 20 unmounts, each followed at once by a mount of the same store,
+# with 1,000 keys of 10 KiB written before each: the new kvfs waits for
+# the old one to let the store go, for up to 10 s.
+. "$(dirname "$0")/lib.sh"
+
+: "${RENAMERACE:=$top_builddir/tests/renamerace}"
+[ -x "$RENAMERACE" ] || skip_all "renamerace not built at $RENAMERACE"
+
+LOAD=
+start_load() {
+	for _ in 1 2; do
+		sh -c 'while :; do :; done' &
+		LOAD="$LOAD $!"
+	done
+}
+stop_load() {
+	for pid in $LOAD; do
+		kill "$pid"
+		wait "$pid" 2>/dev/null
+	done
+	LOAD=
+}
+trap 'stop_load; cleanup' EXIT
+
+mount_kvfs
+D=$MNT/default
+
+start_load
+for r in 1 2 3; do
+	mkdir -p "$D/c$r/A/sub"
+	is "$("$RENAMERACE" create "$D/c$r" 300)" OK \
+		"round $r: 300 keys, 100 directories and 100 links made in A/sub while A is renamed to B and back: all where A/sub is now"
+done
+
+# first lookups: the keys written, then a new mount that knows none
+for r in 1 2; do
+	mkdir -p "$D/l$r/A/sub"
+	"$RENAMERACE" fill "$D/l$r/A/sub" 2000 8 >/dev/null || fail "fill l$r"
+done
+stop_load
+ok "remount" remount
+start_load
+for r in 1 2; do
+	is "$("$RENAMERACE" lookup "$D/l$r" 2000)" OK \
+		"round $r: 2,000 first lookups racing renames of A: every key found, every listed key stats and opens"
+done
+stop_load
+
+ok "remount" remount
+for r in 1 2 3; do
+	is "$("$RENAMERACE" check "$D/c$r" 300)" OK \
+		"round $r: after a remount, all still where A/sub is, and only there"
+done
+
+# unmount, and mount again at once
+start_load
+mkdir "$D/m"
+bad=0
+for i in $(seq 1 20); do
+	"$RENAMERACE" fill "$D/m" 1000 10240 >/dev/null || fail "fill, cycle $i"
+	old=$KVFS_PID
+	fusermount3 -u "$MNT"
+	if ! mount_kvfs; then
+		bad=$((bad + 1))
+		wait "$old"
+		mount_kvfs || break
+	else
+		wait "$old"
+	fi
+done
+stop_load
+is "$bad" 0 "20 unmounts each followed at once by a mount: every mount works"
+is "$(cat "$D/m/k999" | wc -c)" 10240 "the last key written is whole"
+is "$(ls "$D/m" | wc -l)" 1000 "1,000 keys"
+
+# a kvfs that holds the store without a mount (one still exiting): waited
+# for, with a message, for up to 10 s
+umount_kvfs
+flock "$STORE/kvfs.lock" sleep 2 &
+holder=$!
+sleep 0.3
+is "$(said "$KVFS_BIN" "$STORE" "$MNT")" \
+	"kvfs: waiting for the kvfs still using '$STORE' to exit 0" \
+	"the store held for 2 s: kvfs says it waits, then mounts"
+wait "$holder"
+is "$(cat "$D/m/k0" | wc -c)" 10240 "the store is there"
+fusermount3 -u "$MNT"
+flock "$STORE/kvfs.lock" sleep 12 &
+holder=$!
+sleep 0.3
+is "$(said "$KVFS_BIN" "$STORE" "$MNT")" \
+	"kvfs: waiting for the kvfs still using '$STORE' to exit
+kvfs: store '$STORE' is in use by another kvfs 1" \
+	"held for longer than 10 s: kvfs gives up, as it did at once before"
+is_mounted && fail "nothing mounted" || pass "nothing mounted"
+wait "$holder"
+
+done_testing
