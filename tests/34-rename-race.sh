@@ -1,10 +1,11 @@
 #!/bin/sh
 # Renames of a directory racing what is done below it, with two CPU-bound
 # loops slowing the daemon's threads down (tests/renamerace.c): keys,
-# directories and links made through a descriptor of A/sub while A is
-# renamed to B and back land where the directory is, also after a
-# remount; first lookups of 2,000 keys racing such renames find every
-# key, and leave no key that ls lists but stat and open cannot find.
+# directories and links made, and keys renamed, through a descriptor of
+# A/sub while A is renamed to B and back land where the directory is,
+# also after a remount; first lookups of 2,000 keys racing such renames
+# find every key, and leave no key that ls lists but stat and open
+# cannot find.
 # Then 20 unmounts, each followed at once by a mount of the same store,
 # with 1,000 keys of 10 KiB written before each: the new kvfs waits for
 # the old one to let the store go, for up to 10 s.
@@ -36,7 +37,7 @@ start_load
 for r in 1 2 3; do
 	mkdir -p "$D/c$r/A/sub"
 	is "$("$RENAMERACE" create "$D/c$r" 300)" OK \
-		"round $r: 300 keys, 100 directories and 100 links made in A/sub while A is renamed to B and back: all where A/sub is now"
+		"round $r: 300 keys, 100 directories, 100 links and 100 keys renamed made in A/sub while A is renamed to B and back: all where A/sub is now"
 done
 
 # first lookups: the keys written, then a new mount that knows none

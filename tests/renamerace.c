@@ -7,8 +7,9 @@
  *                                   renames NSDIR/A to NSDIR/B and back,
  *                                   make in sub, through a descriptor,
  *                                   COUNT keys fI (holding "fI"), and for
- *                                   every third I a directory dI and a
- *                                   link lI to "tI"; then check as below
+ *                                   every third I a directory dI, a link
+ *                                   lI to "tI" and a key sI holding "rI"
+ *                                   renamed to rI; then check as below
  *   renamerace check NSDIR COUNT    exactly one of NSDIR/A and NSDIR/B is
  *                                   there, and its sub holds what create
  *                                   made, and nothing else
@@ -176,6 +177,16 @@ static int check(const char *nsdir, long count)
 		snprintf(name, sizeof(name), "t%ld", i);
 		if (n != (ssize_t)strlen(name) || memcmp(buf, name, (size_t)n))
 			note("link to %s missing or wrong", name, errno);
+		want++;
+		snprintf(name, sizeof(name), "r%ld", i);
+		fd = openat(dfd, name, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+		if (fd < 0 || n != (ssize_t)strlen(name) ||
+		    memcmp(buf, name, (size_t)n))
+			note("renamed key %s missing or wrong", name,
+			     fd < 0 ? errno : EINVAL);
+		if (fd >= 0)
+			close(fd);
 	}
 	d = fdopendir(dfd);
 	if (!d)
@@ -219,6 +230,15 @@ static int create(const char *nsdir, long count)
 		snprintf(target, sizeof(target), "t%ld", i);
 		if (symlinkat(target, dfd, name) < 0)
 			note("symlink %s", name, errno);
+		/* an editor's save: a new name, renamed to the key's */
+		snprintf(name, sizeof(name), "s%ld", i);
+		snprintf(target, sizeof(target), "r%ld", i);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (fd < 0 || write(fd, target, strlen(target)) !=
+			      (ssize_t)strlen(target) || close(fd) < 0)
+			note("create %s", name, errno);
+		if (renameat(dfd, name, dfd, target) < 0)
+			note("rename to %s", target, errno);
 	}
 	stop_renamer(pid);
 	close(dfd);
