@@ -80,19 +80,23 @@ is "$(ls "$D/m" | wc -l)" 1000 "1,000 keys"
 
 # a kvfs that holds the store without a mount (one still exiting): waited
 # for, with a message, for up to 10 s
+held() {
+	! flock -n "$STORE/kvfs.lock" true
+}
 umount_kvfs
 flock "$STORE/kvfs.lock" sleep 2 &
 holder=$!
-sleep 0.3
+until held; do sleep 0.05; done
 is "$(said "$KVFS_BIN" "$STORE" "$MNT")" \
 	"kvfs: waiting for the kvfs still using '$STORE' to exit 0" \
 	"the store held for 2 s: kvfs says it waits, then mounts"
 wait "$holder"
 is "$(cat "$D/m/k0" | wc -c)" 10240 "the store is there"
 fusermount3 -u "$MNT"
+flock "$STORE/kvfs.lock" true	# that kvfs has exited
 flock "$STORE/kvfs.lock" sleep 12 &
 holder=$!
-sleep 0.3
+until held; do sleep 0.05; done
 is "$(said "$KVFS_BIN" "$STORE" "$MNT")" \
 	"kvfs: waiting for the kvfs still using '$STORE' to exit
 kvfs: store '$STORE' is in use by another kvfs 1" \

@@ -23,8 +23,9 @@
  *                                   and open
  *
  * Each command prints "OK" when all is well, else what went wrong (the
- * first few names on stderr).  The renamer counts its renames; fewer than
- * 10 is an error too: nothing raced.
+ * first few names on stderr).  The race starts once the renamer is under
+ * way; it counts its renames (on stderr), and fewer than 10 is an error
+ * too: nothing raced.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -103,6 +104,9 @@ static pid_t start_renamer(const char *nsdir)
 		}
 		_exit(0);
 	}
+	/* under way before the race starts */
+	while (*renames < 2)
+		usleep(1000);
 	free(a);
 	free(b);
 	return pid;
@@ -112,6 +116,7 @@ static void stop_renamer(pid_t pid)
 {
 	int status;
 
+	fprintf(stderr, "# renamerace: %ld renames\n", *renames);
 	kill(pid, SIGUSR1);
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
 	    WEXITSTATUS(status)) {
