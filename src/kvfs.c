@@ -39,15 +39,6 @@
 #define DIR_ATTR_TIMEOUT	1.0
 
 /*
- * Threads of the request loop, unless -o max_threads says otherwise.  A
- * flush waits for its directory's lock to drop the dentry of the value it
- * committed (ops_file.c), and a create or rename holding that lock waits
- * for a thread to answer it: with libfuse's default of 10, ten writers
- * closing files in a directory where another creates one could take them
- * all and hang the mount.  Past a burst, threads beyond KVFS_IDLE_THREADS
- * idle ones end, with their 1 MiB request buffers.
- */
-/*
  * A kvfs unmounted by fusermount3 -u holds its store until it has written
  * its last checkpoint and exited, a moment after the unmount returns: a
  * new kvfs of the store waits for it up to STORE_WAIT_MS, saying so after
@@ -57,6 +48,15 @@
 #define STORE_SAY_MS		1000
 #define STORE_POLL_MS		50
 
+/*
+ * Threads of the request loop, unless -o max_threads says otherwise.  A
+ * flush waits for its directory's lock to drop the dentry of the value it
+ * committed (ops_file.c), and a create or rename holding that lock waits
+ * for a thread to answer it: with libfuse's default of 10, ten writers
+ * closing files in a directory where another creates one could take them
+ * all and hang the mount.  Past a burst, threads beyond KVFS_IDLE_THREADS
+ * idle ones end, with their 1 MiB request buffers.
+ */
 #define KVFS_MAX_THREADS	256
 #define KVFS_IDLE_THREADS	16
 

@@ -8,8 +8,8 @@
  * /proc/self/mountinfo says whose it was (fuse.kvfs, and the store as its
  * source), so that kvfs can clear its own and name the command for any
  * other, and tell a kvfs of its store that serves a mount from one that
- * was unmounted and is still exiting.  The same table gives the number of kvfs's connection, by which
- * a stop that hangs aborts it (stop.c).
+ * was unmounted and is still exiting.  The same table gives the number
+ * of kvfs's connection, by which a stop that hangs aborts it (stop.c).
  */
 #include "config.h"
 
