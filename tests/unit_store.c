@@ -264,6 +264,23 @@ int main(void)
 	is_int(store_ns_delete(st, "app"), -ENOTEMPTY,
 	       "delete non-empty namespace: ENOTEMPTY");
 
+	/* a name is made only in a directory that is there */
+	is_int(store_create(st, "app", "gone/k", 6, &file, &a), -ENOENT,
+	       "create in no directory: ENOENT");
+	is_int(store_create(st, "app", "gone/d", 6, &d, &a), -ENOENT,
+	       "mkdir in no directory: ENOENT");
+	is_int(store_symlink(st, "app", "gone/l", 6, &file, "t", 1, &a),
+	       -ENOENT, "symlink in no directory: ENOENT");
+	is_int(store_create(st, "app", "users-x/k", 9, &file, &a), -ENOTDIR,
+	       "create below a key: ENOTDIR");
+	is_int(store_rename(st, "app", "users.y", 7, "app", "gone/y", 6, 0,
+			    NULL),
+	       -ENOENT, "rename into no directory: ENOENT");
+	is_int(store_stat(st, "app", "users.y", 7, &a), 0,
+	       "the key stays where it was");
+	is_int(store_stat(st, "app", "gone", 4, &a), -ENOENT,
+	       "and no directory was made");
+
 	/* values */
 	is_int(put(st, "app", "users/123/profile", "hello", 5), 0,
 	       "small value put");
