@@ -20,4 +20,18 @@ double now(void);
 /* A block of len bytes (header included) made from id, as a value is. */
 size_t make_block(unsigned char *out, size_t len, uint32_t id);
 
+/* The directories' model: set up before the processes start, then the
+ * processes' loops, then the check of what they left. */
+int tree_init(void);
+int tree_renamer(unsigned seed, double until);
+int tree_worker(int c, unsigned seed, double until);
+int tree_forgetter(double until);
+/* Check the tree against the model, and write the model to file (if not
+ * NULL) for tree_check_file after a remount. */
+void tree_check(const char *file);
+void tree_check_file(const char *file);
+void tree_counts(void);
+
+#define TREE_CREATORS	3
+
 #endif

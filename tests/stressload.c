@@ -2,17 +2,21 @@
  * stressload.c - processes doing random operations on one set of keys,
  * with a model that checks every read (fsstress's mix, written here).
  *
- *   stressload DIR SECS PROCS SEED
+ *   stressload DIR SECS PROCS SEED [MODEL]
+ *   stressload check DIR MODEL
  *
- * PROCS processes work SECS seconds on the keys DIR/dD/kK (4 directories
+ * PROCS processes (0: the directories alone) work SECS seconds on the keys DIR/dD/kK (4 directories
  * of 8 keys that stay) and DIR/eD/kK (4 directories of 4 keys, which the
  * processes also make and remove): writes (a third of them as dd and a
  * shell's > write, through a dup of a descriptor opened O_TRUNC whose
  * original is closed first, some writing nothing), appends, reads
  * through read(2) and through a map sized by fstat, deletes, renames
  * (plain and RENAME_NOREPLACE), stats, listings, metadata set and read,
- * fsyncs.  Then one process reads every key again with nothing else
- * running.  Prints the counts and "OK", or the first problems
+ * fsyncs.  Beside them the processes of stresstree.c rename directories
+ * while making and looking up entries in them.  Then one process reads
+ * every key again with nothing else running, and the tree is checked
+ * against its model, which is written to MODEL for "stressload check"
+ * after a remount.  Prints the counts and "OK", or the first problems
  * (which operation, which key, what was expected and what was found),
  * how many of each kind, and exits 1; a process still working 60 s after
  * SECS is reported as hung.
@@ -1108,34 +1112,52 @@ int main(int argc, char **argv)
 	pid_t *pids;
 
 	started = now();
-	if (argc != 5) {
-		fprintf(stderr, "usage: stressload DIR SECS PROCS SEED\n");
+	if (argc == 4 && !strcmp(argv[1], "check")) {
+		/* after a remount: the tree as the model file says */
+		root = argv[2];
+		if (!(sh = shared_map(sizeof(*sh))))
+			return 2;
+		tree_check_file(argv[3]);
+		if (sh->problems)
+			print_kinds();
+		else
+			printf("OK\n");
+		return sh->problems ? 1 : 0;
+	}
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: stressload DIR SECS PROCS SEED [MODEL]\n"
+			"       stressload check DIR MODEL\n");
 		return 2;
 	}
 	root = argv[1];
 	secs = atof(argv[2]);
 	procs = atoi(argv[3]);
 	seed = (unsigned)strtoul(argv[4], NULL, 10);
-	nproc = procs;
+	nproc = procs + 2 + TREE_CREATORS;
 	sh = shared_map(sizeof(*sh));
 	rbuf = malloc(VBUF);
 	rbuf2 = malloc(VBUF);
 	wbuf = malloc(VBUF);
 	pids = calloc((size_t)nproc, sizeof(*pids));
-	if (!sh || !rbuf || !rbuf2 || !wbuf || !pids || procs < 1 ||
-	    setup() < 0)
+	if (!sh || !rbuf || !rbuf2 || !wbuf || !pids || procs < 0 ||
+	    setup() < 0 || tree_init() < 0)
 		return 2;
 	until = now() + secs;
 	for (i = 0; i < nproc; i++) {
-		pids[i] = fork();
-		if (pids[i] == 0)
-			_exit(worker(seed * 1000 + (unsigned)i, until));
-		if (pids[i] < 0)
+		unsigned s = seed * 1000 + (unsigned)i;
+
+		if ((pids[i] = fork()) < 0)
 			return 2;
+		if (pids[i] == 0)
+			_exit(i < procs ? worker(s, until) :
+			      i == procs ? tree_renamer(s, until) :
+			      i == procs + 1 ? tree_forgetter(until) :
+			      tree_worker(i - procs - 2, s, until));
 	}
 	if (reap(pids, nproc, until) == 0) {
-		for (k = 0; k < NK; k++)	/* alone now: all current */
+		for (k = 0; k < NK && procs; k++)	/* alone now: all current */
 			do_read(k);
+		tree_check(argc == 6 ? argv[5] : NULL);
 	}
 	if (sh->full)
 		printf("the record filled: stopped early\n");
@@ -1144,6 +1166,7 @@ int main(int argc, char **argv)
 		printf("%s %llu %s", i ? "," : "",
 		       (unsigned long long)sh->counts[i], count_names[i]);
 	printf("\n");
+	tree_counts();
 	if (sh->problems)
 		print_kinds();
 	else
