@@ -655,7 +655,10 @@ static void do_read(int k)
 	if (got < 0)
 		unexpected("read", k, errno);
 	/* the open file keeps its own inode and size, whatever its key
-	 * went through meanwhile */
+	 * went through meanwhile (held open a little longer, now and then,
+	 * for a rename over it or a delete to come) */
+	if (rand() % 4 == 0)
+		usleep(2000);
 	if (fstat(fd, &st2) < 0)
 		problem("read %s: fstat after the reads: %s (the first gave "
 			"inode %llu)", p, strerror(errno),
