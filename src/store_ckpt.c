@@ -274,8 +274,8 @@ int ckpt_check_lmdb(void)
 	if (fake && sscanf(fake, "%d.%d.%d", &major, &minor, &patch) != 3)
 		major = -1;
 	if (major != 0 || minor != 9) {
-		kvfs_log(KVFS_ERR, "liblmdb %d.%d.%d is not LMDB 0.9, whose meta "
-			 "page layout kvfs copies into its checkpoints: "
+		kvfs_log(KVFS_ERR, "liblmdb %d.%d.%d is not LMDB 0.9, whose "
+			 "meta page layout kvfs copies into its checkpoints: "
 			 "refusing to open a store with it", major, minor,
 			 patch);
 		return -ENOTSUP;
@@ -366,8 +366,8 @@ int ckpt_recover(const char *path)
 	if (!s.clean) {
 		if (boot_id(now) < 0)
 			kvfs_log(KVFS_WARN, "store '%s': cannot read the "
-				 "machine's boot id: assuming it rebooted since "
-				 "the last checkpoint", path);
+				 "machine's boot id: assuming it rebooted "
+				 "since the last checkpoint", path);
 		reboot = !same_boot(s.boot_id, now);
 	}
 	if (reboot && (newest < 0 || cur.mm_txnid != s.txnid)) {
