@@ -111,8 +111,11 @@ static void state_set(struct store *st, const struct state_disk *s)
 
 /*
  * Double the map, once no transaction of this process is running (the
- * caller holds write_lock).  The checkpoint's read transaction is one: it
- * is let go after a checkpoint of the same state, and taken again after.
+ * caller holds write_lock).  The checkpoint's read transaction is one:
+ * ckpt_resize records the current state, lets the pin go while the map
+ * grows, and pins the same state again.  A checkpoint that fails (an I/O
+ * error) leaves the map as it is and the last checkpoint pinned: the
+ * write fails with that error, not ENOSPC.
  */
 static int grow_map(struct store *st, size_t seen)
 {
@@ -122,23 +125,14 @@ static int grow_map(struct store *st, size_t seen)
 	if (st->mapsize == seen) {
 		size_t want = seen * 2;
 
-		rc = ckpt_take(st, false) ? EIO : 0;
-		ckpt_release(st);
-		if (!rc && want < seen)
-			rc = ENOSPC;
-		else if (!rc)
-			rc = mdb_env_set_mapsize(st->env, want);
-		/* pin the checkpoint's state again (none while opening) */
-		if (st->ckpt_fd >= 0 &&
-		    mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->snap))
-			st->snap = NULL;
+		rc = want < seen ? -ENOSPC : ckpt_resize(st, want);
 		if (!rc)
 			st->mapsize = want;
 		kvfs_log(KVFS_DEBUG, "map grown to %zu bytes: %s", want,
-			 rc ? mdb_strerror(rc) : "ok");
+			 rc ? strerror(-rc) : "ok");
 	}
 	pthread_rwlock_unlock(&st->map_lock);
-	return rc ? ENOSPC : 0;
+	return rc;
 }
 
 /*
@@ -168,7 +162,10 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 		pthread_rwlock_rdlock(&st->map_lock);
 		seen = st->mapsize;
 		state_get(st, &before);
-		rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+		/* no commit while no checkpoint is pinned */
+		rc = ckpt_pinned(st);
+		if (!rc)
+			rc = mdb_txn_begin(st->env, NULL, 0, &txn);
 		if (!rc) {
 			rc = fn(st, txn, arg);
 			state_get(st, &after);
@@ -353,6 +350,7 @@ static void store_free(struct store *st)
 
 	for (i = 0; i < st->npool; i++)
 		mdb_txn_abort(st->pool[i]);
+	ckpt_release(st);
 	if (st->env)
 		mdb_env_close(st->env);
 	free(st->pool);
@@ -425,7 +423,9 @@ int store_open(const char *path, const struct store_limits *limits,
 		return rc;
 	}
 
-	rc = ckpt_recover(path);
+	rc = ckpt_check_lmdb();
+	if (rc == 0)
+		rc = ckpt_recover(path);
 	if (rc) {
 		kvfs_log(KVFS_ERR, "cannot recover store '%s': %s", path,
 			 strerror(-rc));
@@ -457,6 +457,14 @@ int store_open(const char *path, const struct store_limits *limits,
 	mdb_env_stat(st->env, &ms);
 	st->chunk = 64 * (size_t)ms.ms_psize - 16;
 
+	/* the first checkpoint, pinned, before the first write */
+	rc = ckpt_open(st, path);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot record a checkpoint of store '%s': "
+			 "%s", path, strerror(-rc));
+		store_free(st);
+		return rc;
+	}
 	rc = store_write(st, init_txn, &ia);
 	fresh = rc == 0 && st->nns == 0 && st->next_nsid == 1;
 	if (rc == 0 && fresh && default_ns) {
@@ -477,11 +485,10 @@ int store_open(const char *path, const struct store_limits *limits,
 		return rc;
 	}
 	value_collect(st);
-	rc = ckpt_start(st, path);
+	rc = ckpt_start(st);
 	if (rc) {
 		kvfs_log(KVFS_ERR, "cannot start checkpoints of store '%s': %s",
 			 path, strerror(-rc));
-		ckpt_stop(st);
 		store_free(st);
 		return rc;
 	}

@@ -70,11 +70,11 @@ struct store {
 	 * Checkpoints (store_ckpt.c).  One is taken at a time: by the
 	 * checkpoint thread or store_sync() holding ckpt_lock (then
 	 * write_lock, briefly, to pin the state, and map_lock shared until it
-	 * is recorded), or by grow_map() and ckpt_stop() holding write_lock
-	 * with no other running.  snap changes under ckpt_lock with map_lock
-	 * shared, or map_lock exclusive.  ckpt_mx guards the counts of
-	 * commits (made, and covered by the last checkpoint) and the
-	 * thread's wake-up; it is taken last.
+	 * is recorded), or by ckpt_open(), grow_map() and ckpt_stop() holding
+	 * write_lock with no other running.  snap changes under ckpt_lock
+	 * with map_lock shared, or map_lock exclusive.  ckpt_mx guards the
+	 * counts of commits (made, and covered by the last checkpoint), the
+	 * sticky error, unpinned and the thread's wake-up; it is taken last.
 	 */
 	pthread_mutex_t ckpt_lock;
 	MDB_txn *snap;			/* the checkpoint's state, pinned */
@@ -85,6 +85,9 @@ struct store {
 	uint64_t commits;		/* made since the store opened */
 	uint64_t ckpt_commits;		/* covered by the last checkpoint */
 	uint64_t ckpt_tried;		/* ... by the last one tried */
+	size_t ckpt_txnid;		/* the last one's transaction */
+	int sync_err;			/* a flush failed: -EIO for good */
+	bool unpinned;			/* snap lost: writes wait for one */
 	pthread_t ckpt_tid;
 	pthread_mutex_t ckpt_mx;
 	pthread_cond_t ckpt_cond;	/* wakes the thread */
@@ -123,19 +126,28 @@ int store_read_begin(struct store *st, MDB_txn **out);
 void store_read_end(struct store *st, MDB_txn *txn);
 
 /*
- * Checkpoints (store_ckpt.c).  ckpt_recover: before the environment opens,
- * set it back to its last checkpoint if the machine crashed since.
- * ckpt_start/ckpt_stop: the first checkpoint and the thread that takes the
+ * Checkpoints (store_ckpt.c).  ckpt_check_lmdb: refuse an LMDB whose meta
+ * page layout kvfs does not know.  ckpt_recover: before the environment
+ * opens, set it back to its last checkpoint if the machine crashed since,
+ * and rewrite a meta page that cannot be read.  ckpt_open: right after
+ * the environment opens, before anything is written, record and pin the
+ * first checkpoint.  ckpt_start/ckpt_stop: the thread that takes the
  * others; the last, marked clean.  ckpt_take: flush and record the
  * current state there and then, write_lock held and no other checkpoint
- * running (map_lock held exclusively, or no other thread yet or still).  ckpt_sync: the same with no lock held, the
- * disk flushing while commits go on; nothing to do if nothing was
- * committed since the last.  ckpt_committed: count a commit (write_lock
- * held), waking the thread every CKPT_COMMITS.  ckpt_throttle: wait, with
- * no lock held, while CKPT_BEHIND_MAX commits wait for a checkpoint (one
- * that failed releases them too).
+ * running (map_lock held exclusively, or no other thread yet or still).
+ * ckpt_resize: the same, then grow the map to size, the pin kept on that
+ * state (map_lock held exclusively); if the checkpoint fails nothing
+ * changes.  ckpt_sync: the same as ckpt_take with no lock held, the disk
+ * flushing while commits go on; nothing to do if nothing was committed
+ * since the last.  After a flush failed, both fail with EIO until the
+ * store is opened again.  ckpt_pinned: -EIO while no state is pinned (a
+ * write must wait for the next checkpoint).  ckpt_committed: count a
+ * commit (write_lock held), waking the thread every CKPT_COMMITS.
+ * ckpt_throttle: wait, with no lock held, while CKPT_BEHIND_MAX commits
+ * wait for a checkpoint (one that failed releases them too).
  * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
+int ckpt_check_lmdb(void);
 int ckpt_recover(const char *path);
 
 /*
@@ -145,9 +157,12 @@ int ckpt_recover(const char *path);
  */
 int warm_start(struct store *st);
 void warm_stop(struct store *st);
-int ckpt_start(struct store *st, const char *path);
+int ckpt_open(struct store *st, const char *path);
+int ckpt_start(struct store *st);
 void ckpt_stop(struct store *st);
 int ckpt_take(struct store *st, bool clean);
+int ckpt_resize(struct store *st, size_t size);
+int ckpt_pinned(struct store *st);
 int ckpt_sync(struct store *st);
 void ckpt_committed(struct store *st);
 void ckpt_throttle(struct store *st);

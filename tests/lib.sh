@@ -196,3 +196,20 @@ cleanup() {
 	rm -rf "$TEST_DIR"
 }
 trap cleanup EXIT
+
+# with_faultshim: mount_kvfs runs the daemon ($KVFS_BIN) with the
+# fault-injection shim (tests/faultshim.c, configured by KVFS_FAULT_* in
+# the environment) loaded, after the sanitizers' runtime if the daemon
+# loads one.
+with_faultshim() {
+	: "${FAULTSHIM:=$top_builddir/tests/faultshim.so}"
+	[ -r "$FAULTSHIM" ] || skip_all "no fault shim at $FAULTSHIM"
+	preload=$(ldd "$KVFS_BIN" 2>/dev/null |
+		awk '/lib(asan|ubsan)/ { printf "%s ", $3 }')
+	cat > "$TEST_DIR/kvfs-faulty" <<WRAP
+#!/bin/sh
+LD_PRELOAD="$preload$FAULTSHIM" exec "$KVFS_BIN" "\$@"
+WRAP
+	chmod +x "$TEST_DIR/kvfs-faulty"
+	KVFS_BIN=$TEST_DIR/kvfs-faulty
+}
