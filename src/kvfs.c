@@ -341,6 +341,7 @@ out_workers:
 	if (stop_done(stop))
 		kvfs_log(KVFS_WARN, "aborted the connection to stop: requests "
 			 "still waiting failed");
+	/* the flushes still queued are answered before the session ends */
 	tell_forget(fs);
 	/* after an abort the mount is detached already, and this skips it */
 	fuse_session_unmount(fs->se);

@@ -84,8 +84,8 @@ int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
 		  struct kpath *p);
 
-/* Drop the dentry in inv now, and free its name: from a flush, or a
- * thread of the daemon's own (tell.h). */
+/* Drop the dentry in inv now, and free its name: from a thread of the
+ * daemon's own, never a request's (tell.h). */
 void inval_send(struct kvfs *fs, struct inval *inv);
 
 /*
