@@ -39,13 +39,12 @@
 #define DIR_ATTR_TIMEOUT	1.0
 
 /*
- * Threads of the request loop, unless -o max_threads says otherwise.  A
- * flush waits for its directory's lock to drop the dentry of the value it
- * committed (ops_file.c), and a create or rename holding that lock waits
- * for a thread to answer it: with libfuse's default of 10, ten writers
- * closing files in a directory where another creates one could take them
- * all and hang the mount.  Past a burst, threads beyond KVFS_IDLE_THREADS
- * idle ones end, with their 1 MiB request buffers.
+ * Threads of the request loop, unless -o max_threads says otherwise.  No
+ * request waits for a notification to the kernel (tell.h), so any number
+ * works, down to libfuse's default of 10 (tests/35-closers.sh); more let
+ * reads go on while commits and fsyncs wait for the disk.  Past a burst,
+ * threads beyond KVFS_IDLE_THREADS idle ones end, with their 1 MiB
+ * request buffers.
  */
 #define KVFS_MAX_THREADS	256
 #define KVFS_IDLE_THREADS	16

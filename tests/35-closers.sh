@@ -6,7 +6,8 @@
 # thread: with every thread in a flush the mount hung), every close
 # succeeds, and every key then holds the last value its writer closed, as
 # a remount shows too.  Also close-to-open: a stat and a read right after
-# another process's close give the new size and bytes.
+# another process's close give the new size and bytes; and a stop while
+# closes wait for their replies answers every one.
 . "$(dirname "$0")/lib.sh"
 
 : "${CLOSERS:=$top_builddir/tests/closers}"
