@@ -332,6 +332,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
 	stop_begin(stop);
+	/* the flushes still queued are answered before the session ends,
+	 * without waiting for the teller */
+	tell_forget(fs);
 out_workers:
 	worker_stop(fs->teller);
 	worker_stop(fs->trimmer);
@@ -340,8 +343,6 @@ out_workers:
 	if (stop_done(stop))
 		kvfs_log(KVFS_WARN, "aborted the connection to stop: requests "
 			 "still waiting failed");
-	/* the flushes still queued are answered before the session ends */
-	tell_forget(fs);
 	/* after an abort the mount is detached already, and this skips it */
 	fuse_session_unmount(fs->se);
 out_signals:

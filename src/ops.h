@@ -39,7 +39,9 @@ struct kvfs {
 	struct worker *trimmer;	/* trim.c */
 	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
-	struct told *told;
+	struct told *told, **told_end;	/* oldest first */
+	struct told *telling;	/* being sent */
+	bool told_stop;		/* the loop has stopped: send no more */
 };
 
 static inline struct kvfs *req_fs(fuse_req_t req)

@@ -28,6 +28,15 @@ struct told {
 	int err;		/* its errno */
 };
 
+/* Answer t's flush, if any, and free t. */
+static void answer(struct told *t)
+{
+	if (t->req)
+		fuse_reply_err(t->req, t->err);
+	free(t->inv.name);
+	free(t);
+}
+
 /* Queue a dentry and a reply to send after it (either may be empty). */
 static void queue(struct kvfs *fs, struct inval *inv, fuse_req_t req,
 		  int err)
@@ -51,10 +60,18 @@ static void queue(struct kvfs *fs, struct inval *inv, fuse_req_t req,
 	t->inv = *inv;
 	t->req = req;
 	t->err = err;
+	t->next = NULL;
 	inv->name = NULL;
 	pthread_mutex_lock(&fs->told_lock);
-	t->next = fs->told;
-	fs->told = t;
+	if (fs->told_stop) {
+		pthread_mutex_unlock(&fs->told_lock);
+		answer(t);
+		return;
+	}
+	if (!fs->told)
+		fs->told_end = &fs->told;
+	*fs->told_end = t;
+	fs->told_end = &t->next;
 	pthread_mutex_unlock(&fs->told_lock);
 	worker_kick(fs->teller);
 }
@@ -73,41 +90,58 @@ void tell_then_reply(struct kvfs *fs, struct inval *inv, fuse_req_t req,
 		queue(fs, inv, req, err);
 }
 
-/* Send (or with send false, drop) what is queued, oldest first; answer
- * the flushes either way. */
-static void tell(struct kvfs *fs, bool send)
-{
-	struct told *t, *next, *fifo = NULL;
-
-	pthread_mutex_lock(&fs->told_lock);
-	t = fs->told;
-	fs->told = NULL;
-	pthread_mutex_unlock(&fs->told_lock);
-	for (; t; t = next) {
-		next = t->next;
-		t->next = fifo;
-		fifo = t;
-	}
-	for (t = fifo; t; t = next) {
-		next = t->next;
-		if (send)
-			inval_send(fs, &t->inv);
-		if (t->req)
-			fuse_reply_err(t->req, t->err);
-		free(t->inv.name);
-		free(t);
-	}
-}
-
+/*
+ * Send what is queued, oldest first, each flush answered after its
+ * dentry.  The one being sent is fs->telling: a stop may answer its
+ * flush meanwhile (tell_forget).
+ */
 struct timespec tell_run(void *arg)
 {
+	struct kvfs *fs = arg;
 	struct timespec next = { 0, 0 };
+	struct told *t;
 
-	tell(arg, true);
+	pthread_mutex_lock(&fs->told_lock);
+	while (!fs->told_stop && (t = fs->told)) {
+		fs->told = t->next;
+		fs->telling = t;
+		pthread_mutex_unlock(&fs->told_lock);
+		inval_send(fs, &t->inv);
+		pthread_mutex_lock(&fs->told_lock);
+		fs->telling = NULL;
+		pthread_mutex_unlock(&fs->told_lock);
+		answer(t);
+		pthread_mutex_lock(&fs->told_lock);
+	}
+	pthread_mutex_unlock(&fs->told_lock);
 	return next;
 }
 
+/*
+ * The loop has stopped and the mount is to go: its dentries need not be
+ * dropped, and the one being sent may wait for a directory whose holder's
+ * request will never be read (stop.c).  Answer every flush now.
+ */
 void tell_forget(struct kvfs *fs)
 {
-	tell(fs, false);
+	struct told *t, *next;
+	fuse_req_t req = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&fs->told_lock);
+	fs->told_stop = true;
+	t = fs->told;
+	fs->told = NULL;
+	if (fs->telling) {
+		req = fs->telling->req;
+		err = fs->telling->err;
+		fs->telling->req = NULL;
+	}
+	pthread_mutex_unlock(&fs->told_lock);
+	if (req)
+		fuse_reply_err(req, err);
+	for (; t; t = next) {
+		next = t->next;
+		answer(t);
+	}
 }

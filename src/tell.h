@@ -36,8 +36,10 @@ void tell_later(struct kvfs *fs, struct inval *inv);
 void tell_then_reply(struct kvfs *fs, struct inval *inv, struct fuse_req *req,
 		     int err);
 
-/* Forget what is left to tell, answering the flushes queued (at unmount,
- * the teller stopped, before the session ends). */
+/*
+ * Once the request loop has stopped: answer every flush queued or being
+ * told, and tell no more (the mount is to go).
+ */
 void tell_forget(struct kvfs *fs);
 
 #endif

@@ -131,7 +131,7 @@ static int run(const char *dir, int nproc, double secs, const char *state)
 {
 	char buf[65536], *line, *save;
 	size_t have = 0;
-	long closes = 0, created = -1, errors = 0;
+	long closes = 0, created = -1, errors = 0, failed_close = 0;
 	struct rlimit lim;
 	FILE *st;
 	ssize_t n;
@@ -182,14 +182,16 @@ static int run(const char *dir, int nproc, double secs, const char *state)
 			for (i = 0; i < r; i++)
 				fprintf(st, "c%d 1\n", i);
 			created = r;
-		} else if (errors++ < 3) {
-			printf("%s\n", line);
+		} else {
+			if (errors++ < 3)
+				printf("%s\n", line);
+			failed_close += strstr(line, " close: ") != NULL;
 		}
 	}
 	fclose(st);
 	if (errors || closes < nproc || created < 1) {
-		printf("FAIL %ld errors, %ld closes, %ld created\n", errors,
-		       closes, created);
+		printf("FAIL %ld errors (%ld in close), %ld closes, %ld "
+		       "created\n", errors, failed_close, closes, created);
 		return 1;
 	}
 	printf("OK %ld closes, %ld created\n", closes, created);
