@@ -49,13 +49,12 @@
 #define STORE_POLL_MS		50
 
 /*
- * Threads of the request loop, unless -o max_threads says otherwise.  A
- * flush waits for its directory's lock to drop the dentry of the value it
- * committed (ops_file.c), and a create or rename holding that lock waits
- * for a thread to answer it: with libfuse's default of 10, ten writers
- * closing files in a directory where another creates one could take them
- * all and hang the mount.  Past a burst, threads beyond KVFS_IDLE_THREADS
- * idle ones end, with their 1 MiB request buffers.
+ * Threads of the request loop, unless -o max_threads says otherwise.  No
+ * request waits for a notification to the kernel (tell.h), so any number
+ * works, down to libfuse's default of 10 (tests/35-closers.sh); more let
+ * reads go on while commits and fsyncs wait for the disk.  Past a burst,
+ * threads beyond KVFS_IDLE_THREADS idle ones end, with their 1 MiB
+ * request buffers.
  */
 #define KVFS_MAX_THREADS	256
 #define KVFS_IDLE_THREADS	16
@@ -343,6 +342,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
 		rc = 0;
 	stop_begin(stop);
+	/* the flushes still queued are answered before the session ends,
+	 * without waiting for the teller */
+	tell_forget(fs);
 out_workers:
 	worker_stop(fs->teller);
 	worker_stop(fs->trimmer);
@@ -351,7 +353,6 @@ out_workers:
 	if (stop_done(stop))
 		kvfs_log(KVFS_WARN, "aborted the connection to stop: requests "
 			 "still waiting failed");
-	tell_forget(fs);
 	/* after an abort the mount is detached already, and this skips it */
 	fuse_session_unmount(fs->se);
 out_signals:

@@ -39,7 +39,9 @@ struct kvfs {
 	struct worker *trimmer;	/* trim.c */
 	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
-	struct told *told;
+	struct told *told, **told_end;	/* oldest first */
+	struct told *telling;	/* being sent */
+	bool told_stop;		/* the loop has stopped: send no more */
 };
 
 static inline struct kvfs *req_fs(fuse_req_t req)
@@ -84,8 +86,8 @@ int new_child_path(struct kvfs *fs, struct node *parent, const char *name,
 int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
 		  struct kpath *p);
 
-/* Drop the dentry in inv now, and free its name: from a flush, or a
- * thread of the daemon's own (tell.h). */
+/* Drop the dentry in inv now, and free its name: from a thread of the
+ * daemon's own, never a request's (tell.h). */
 void inval_send(struct kvfs *fs, struct inval *inv);
 
 /*

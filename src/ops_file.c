@@ -269,13 +269,15 @@ static void kvfs_flush(fuse_req_t req, fuse_ino_t ino,
 	memset(&h->synced, 0, sizeof(h->synced));
 	pthread_mutex_unlock(&h->lock);
 	/*
-	 * Before the reply, so that a stat or open after close(2) finds the
-	 * new value, size included (close-to-open; the superseded node keeps
-	 * the old size for its readers).  The kernel holds no lock of the
-	 * file through a flush.
+	 * The reply comes after the dentry is dropped, so that a stat or
+	 * open after close(2) finds the new value, size included
+	 * (close-to-open; the superseded node keeps the old size for its
+	 * readers).  Both are the teller's: this thread must not wait for
+	 * the directory, which a create may hold while it waits for a
+	 * thread (tell.h).  The kernel holds no lock of the file through a
+	 * flush.
 	 */
-	inval_send(fs, &inv);
-	fuse_reply_err(req, -rc);
+	tell_then_reply(fs, &inv, req, -rc);
 }
 
 static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

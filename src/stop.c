@@ -6,9 +6,9 @@
  * loop runs, a request holding that lock is answered and lets it go.
  * Once a signal has stopped the loop, a request that took the lock just
  * before is never read, so a thread whose notification waits behind it
- * waits for ever: a flush in the loop, which the loop's end joins, or the
- * teller, the trimmer or the sweeper, which kvfs joins after it (tell.h,
- * trim.c, sweep.c).  Nothing but the connection's end wakes them.
+ * waits for ever: the teller, the trimmer or the sweeper, which kvfs
+ * joins after the loop (tell.h, trim.c, sweep.c; no request waits for a
+ * notification).  Nothing but the connection's end wakes them.
  *
  * So a guard thread watches the stop.  If the threads are not all joined
  * STOP_GRACE_MS after it began (a stop signal, or the loop's end for any
