@@ -1,5 +1,5 @@
 /*
- * bench.c - the workloads of scripts/bench, run against one directory
+ * kvfs-bench.c - the workloads of scripts/bench, run against one directory
  * (a kvfs namespace, a plain directory or a tmpfs), printing one
  * "name value unit" line per figure.
  *
