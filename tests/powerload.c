@@ -15,8 +15,9 @@
  *
  * The workload creates, overwrites, renames and deletes keys, fsyncs
  * some and sets short expirations on others (slots EXP_FIRST and up,
- * which may be absent at any time), with values from a few bytes to
- * several MiB (MIX: small, large, mixed; with "+nosync", no fsync).  Every value is
+ * which may be absent at any time), with values of 64 B to 5 MiB (MIX:
+ * small, up to 6 KiB; mixed, 8% of 1 to 5 MiB and 22% of 4 to 300 KiB;
+ * large, 40% of 1 to 3 MiB; with "+nosync", no fsync).  Every value is
  * self-describing: "pl VERSION LENGTH\n" then bytes made from the
  * version, so that any value read can be told apart from every other one
  * and checked byte for byte.  Each operation is logged as a marker
@@ -137,12 +138,15 @@ static int sync_key(const char *path)
 static size_t value_len(const char *mix)
 {
 	long r = random() % 100;
+	bool large = !strncmp(mix, "large", 5);
 
-	if (!strncmp(mix, "small", 5) || (!strncmp(mix, "mixed", 5) && r < 70))
+	if (large && r < 40)
+		return (1 << 20) + (size_t)random() % (2 << 20);
+	if (!strncmp(mix, "mixed", 5) && r >= 92)
+		return (1 << 20) + (size_t)random() % (4 << 20);
+	if (!strncmp(mix, "small", 5) || r < 70)
 		return HDR_MAX + (size_t)random() % 6000;
-	if (!strncmp(mix, "mixed", 5) && r < 92)
-		return 4096 + (size_t)random() % 300000;
-	return (1 << 20) + (size_t)random() % (4 << 20);
+	return 4096 + (size_t)random() % 300000;
 }
 
 static int run(const char *dir, uint64_t seed, long ops, const char *mix)
