@@ -7,6 +7,8 @@
  *                                   mapping of a store file)
  *   crashimg dump LOG               every record, one a line
  *   crashimg plan LOG N SEED        N images to build: "CUT MODE BOOT SEED"
+ *                                   (a quarter of the cuts while kvfs opens
+ *                                   the store, a quarter next to flushes)
  *   crashimg build LOG INIT OUT CUT MODE SEED
  *                                   the store as a crash at record CUT
  *                                   leaves it, in OUT (INIT: the files
@@ -594,20 +596,36 @@ static bool interesting(const struct crec *r)
 static int plan(long n, uint64_t seed)
 {
 	size_t *hot = malloc(nrecs * sizeof(*hot)), nhot = 0, i;
-	char boot[128];
+	size_t *win = malloc(nrecs * sizeof(*win)), nwin = 0;
+	char boot[128], text[16];
+	bool opening = false;
 	long k;
 
 	rng_state = seed * 2654435761u + 1;
-	for (i = 0; i < nrecs; i++)
+	for (i = 0; i < nrecs; i++) {
 		if (interesting(recs[i]))
 			hot[nhot++] = i;
+		if (recs[i]->type == CR_MARK) {
+			mark_text(recs[i], text, sizeof(text));
+			if (!strncmp(text, "MOUNT ", 6))
+				opening = true;
+			else if (!strcmp(text, "MOUNTED"))
+				opening = false;
+		}
+		if (opening)
+			win[nwin++] = i;
+	}
 	for (k = 0; k < n && nrecs; k++) {
 		size_t cut;
-		unsigned m = (unsigned)(rng() % 100);
+		unsigned m = (unsigned)(rng() % 100), w = (unsigned)(rng() % 4);
 		const char *mode = m < 70 ? "power" :
 				   m < 85 ? "kill" : "killreboot";
 
-		if (nhot && rng() % 2)
+		/* a quarter in the mounts' openings, a quarter next to
+		 * flushes, faults and markers, the rest anywhere */
+		if (nwin && w == 0)
+			cut = win[rng() % nwin] + 1;
+		else if (nhot && w == 1)
 			cut = hot[rng() % nhot] + 1 + rng() % 6;
 		else
 			cut = 1 + rng() % nrecs;
@@ -621,6 +639,7 @@ static int plan(long n, uint64_t seed)
 		       (unsigned long long)(rng() % 1000000000));
 	}
 	free(hot);
+	free(win);
 	return 0;
 }
 
