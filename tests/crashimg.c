@@ -8,7 +8,11 @@
  *   crashimg dump LOG               every record, one a line
  *   crashimg plan LOG N SEED        N images to build: "CUT MODE BOOT SEED"
  *                                   (a quarter of the cuts while kvfs opens
- *                                   the store, a quarter next to flushes)
+ *                                   the store or after a failed flush
+ *                                   before the next checkpoint, a quarter
+ *                                   next to flushes; 70% power, 15% kill,
+ *                                   15% killreboot, or only the kinds
+ *                                   CRASHIMG_MODES names)
  *   crashimg build LOG INIT OUT CUT MODE SEED
  *                                   the store as a crash at record CUT
  *                                   leaves it, in OUT (INIT: the files
@@ -255,7 +259,8 @@ static void find_covers(struct image *im, size_t cut, uint64_t *cover_ino,
 				if (recs[j]->type == CR_SYNC_BEGIN &&
 				    recs[j]->pid == r->pid)
 					break;
-			*all = j;
+			if (j != (size_t)-1)
+				*all = j;
 		}
 		if (r->type != CR_FLUSH_END || r->ret != 0 ||
 		    (r->arg != CR_FSYNC && r->arg != CR_FDATASYNC))
@@ -598,7 +603,8 @@ static int plan(long n, uint64_t seed)
 	size_t *hot = malloc(nrecs * sizeof(*hot)), nhot = 0, i;
 	size_t *win = malloc(nrecs * sizeof(*win)), nwin = 0;
 	char boot[128], text[16];
-	bool opening = false;
+	bool opening = false, failed = false;
+	const char *modes = getenv("CRASHIMG_MODES");
 	long k;
 
 	rng_state = seed * 2654435761u + 1;
@@ -612,7 +618,13 @@ static int plan(long n, uint64_t seed)
 			else if (!strcmp(text, "MOUNTED"))
 				opening = false;
 		}
-		if (opening)
+		/* from a failure to the next checkpoint recorded */
+		if (recs[i]->type == CR_FAULT)
+			failed = true;
+		else if (recs[i]->type == CR_FLUSH_END && recs[i]->ret == 0 &&
+			 !strcmp(recs[i]->name, "kvfs.sync"))
+			failed = false;
+		if (opening || failed)
 			win[nwin++] = i;
 	}
 	for (k = 0; k < n && nrecs; k++) {
@@ -621,8 +633,16 @@ static int plan(long n, uint64_t seed)
 		const char *mode = m < 70 ? "power" :
 				   m < 85 ? "kill" : "killreboot";
 
-		/* a quarter in the mounts' openings, a quarter next to
-		 * flushes, faults and markers, the rest anywhere */
+		if (modes && !strstr(modes, mode)) {
+			/* not asked for: the first kind that is */
+			mode = strstr(modes, "power") ? "power" :
+			       strstr(modes, "killreboot") ? "killreboot" :
+			       "kill";
+		}
+
+		/* a quarter in the mounts' openings and after failures, a
+		 * quarter next to flushes, faults and markers, the rest
+		 * anywhere */
 		if (nwin && w == 0)
 			cut = win[rng() % nwin] + 1;
 		else if (nhot && w == 1)
