@@ -9,7 +9,11 @@
 #                              and ends with END: umount (clean), kill
 #                              (kill -9), or killreboot (kill -9, then a
 #                              clean reboot: everything on disk); FAIL is a
-#                              CRASHREC_FAIL rule for that mount
+#                              CRASHREC_FAIL rule for that mount; each
+#                              mount must find every operation acknowledged
+#                              before it (PL_REC_BAD counts those that do
+#                              not, one line each in
+#                              $TEST_DIR/failures-recording)
 #   pl_images N SEED           build N crash images of that log
 #                              (tests/crashimg.c) and check each: kvfs
 #                              mounts it with the plan's boot id, the keys
@@ -39,7 +43,9 @@ PL_KVFS=$KVFS_BIN
 PL_OPTS="-o min_expiration_ttl=1"
 PL_IMAGES=0
 PL_BAD=0
+PL_REC_BAD=0
 : > "$TEST_DIR/failures"
+: > "$TEST_DIR/failures-recording"
 export KVFS_CKPT_SECONDS=3600
 
 # the daemon under the recorder (ASan wants its runtime first: told not to
@@ -87,6 +93,14 @@ pl_record() {
 		KVFS_INITIAL_MAP=65536 mount_kvfs $PL_OPTS || return 1
 		unset CRASHREC_FAIL
 		pl_mark "MOUNTED"
+		# what the mount finds: every operation acknowledged before
+		pl_out=$("$POWERLOAD" check "$MNT/default/p" "$PL_LOG" 999999999 \
+			acked 2>&1)
+		if [ "$pl_out" != OK ]; then
+			PL_REC_BAD=$((PL_REC_BAD + 1))
+			echo "mount $pl_phase ($1): $(echo "$pl_out" | head -3 |
+				tr '\n' ';')" >> "$TEST_DIR/failures-recording"
+		fi
 		"$POWERLOAD" run "$MNT/default/p" "$PL_LOG" \
 			"$((pl_seed * 100 + pl_phase))" "$2" "$3" > "$TEST_DIR/ops" ||
 			return 1
