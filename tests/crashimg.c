@@ -72,7 +72,9 @@ struct image {
 
 static const unsigned char *logmap;
 static size_t loglen;
-static const struct crec **recs;
+static const struct crec **recs;	/* aligned copies of the headers */
+static struct crec *hdrs;
+static const unsigned char **datas;	/* each one's bytes in the log */
 static size_t nrecs;
 static uint64_t rng_state;
 
@@ -87,7 +89,7 @@ static uint64_t rng(void)
 static int log_open(const char *name)
 {
 	struct stat sb;
-	size_t off = 0, cap = 0;
+	size_t off = 0, cap = 0, i;
 	int fd = open(name, O_RDONLY);
 
 	if (fd < 0 || fstat(fd, &sb) < 0) {
@@ -101,30 +103,45 @@ static int log_open(const char *name)
 	if (loglen && logmap == MAP_FAILED)
 		return -1;
 	while (off + sizeof(struct crec) <= loglen) {
-		const struct crec *r = (const void *)(logmap + off);
+		struct crec r;
 
-		if (r->magic != CR_MAGIC ||
-		    off + sizeof(*r) + cr_payload(r) > loglen) {
+		/* payloads have any length: headers are copied, not cast */
+		memcpy(&r, logmap + off, sizeof(r));
+		if (r.magic != CR_MAGIC ||
+		    off + sizeof(r) + cr_payload(&r) > loglen) {
 			fprintf(stderr, "%s: bad record at %zu\n", name, off);
 			return -1;
 		}
 		if (nrecs == cap) {
 			cap = cap ? cap * 2 : 4096;
-			recs = realloc(recs, cap * sizeof(*recs));
-			if (!recs)
+			hdrs = realloc(hdrs, cap * sizeof(*hdrs));
+			datas = realloc(datas, cap * sizeof(*datas));
+			if (!hdrs || !datas)
 				abort();
 		}
-		recs[nrecs++] = r;
-		off += sizeof(*r) + cr_payload(r);
+		hdrs[nrecs] = r;
+		datas[nrecs++] = logmap + off + sizeof(r);
+		off += sizeof(r) + cr_payload(&r);
 	}
+	recs = malloc((nrecs + 1) * sizeof(*recs));
+	if (!recs)
+		abort();
+	for (i = 0; i < nrecs; i++)
+		recs[i] = &hdrs[i];
 	return 0;
+}
+
+/* The bytes that follow record r in the log. */
+static const unsigned char *payload(const struct crec *r)
+{
+	return datas[r - hdrs];
 }
 
 static const char *mark_text(const struct crec *r, char *buf, size_t n)
 {
 	size_t len = r->len < n - 1 ? r->len : n - 1;
 
-	memcpy(buf, r + 1, len);
+	memcpy(buf, payload(r), len);
 	buf[len] = '\0';
 	return buf;
 }
@@ -309,7 +326,7 @@ struct stats {
 static void write_part(struct file *f, const struct crec *r, int strategy,
 		       double p, size_t prefix_left, struct stats *st)
 {
-	const unsigned char *data = (const unsigned char *)(r + 1);
+	const unsigned char *data = payload(r);
 	bool keep;
 
 	st->pending++;
@@ -414,7 +431,7 @@ static int build(struct image *im, const char *init, size_t cut,
 			    i < cover_of(cover_ino, nino, r->ino)) {
 				st->durable++;
 				put_bytes(f, r->off,
-					  (const unsigned char *)(r + 1),
+					  payload(r),
 					  r->len);
 			} else {
 				write_part(f, r, strategy, p, prefix, st);
