@@ -453,6 +453,11 @@ static int read_key(const char *path, uint64_t *v, char *why, size_t n)
 		memcpy(hdr, got, done < HDR_MAX ? done : HDR_MAX);
 		hdr[(done < HDR_MAX ? done : HDR_MAX) - 1] = '\0';
 		if (sscanf(hdr, "pl %llu %zu", &ver, &len) != 2 || ver < 2) {
+			char *c;
+
+			for (c = hdr; *c; c++)
+				if (*c < ' ' || *c > '~')
+					*c = '?';
 			snprintf(why, n, "%zu bytes of no version: '%.20s'",
 				 done, hdr);
 			return 1;
@@ -518,7 +523,13 @@ static int check(const char *dir, const char *logname, long cut,
 			continue;
 		if (de->d_name[0] != 'k' || atoi(de->d_name + 1) >= NSLOTS ||
 		    atoi(de->d_name + 1) < 0) {
-			printf("%s: a name nobody made\n", de->d_name);
+			char *c;
+
+			/* a broken store may give any bytes */
+			for (c = de->d_name; *c; c++)
+				if (*c < ' ' || *c > '~')
+					*c = '?';
+			printf("%.60s: a name nobody made\n", de->d_name);
 			bad++;
 		}
 	}
