@@ -1,0 +1,775 @@
+/*
+ * crashimg.c - crash images of a store from a tests/crashrec.c log, as
+ * CrashMonkey and ALICE model a power cut.
+ *
+ *   crashimg info LOG               what the log holds; fails on a write
+ *                                   it could not record (a shared writable
+ *                                   mapping of a store file)
+ *   crashimg dump LOG               every record, one a line
+ *   crashimg plan LOG N SEED        N images to build: "CUT MODE BOOT SEED"
+ *                                   (a quarter of the cuts while kvfs opens
+ *                                   the store or after a failed flush
+ *                                   before the next checkpoint, a quarter
+ *                                   next to flushes; 70% power, 15% kill,
+ *                                   15% killreboot, or only the kinds
+ *                                   CRASHIMG_MODES names)
+ *   crashimg build LOG INIT OUT CUT MODE SEED
+ *                                   the store as a crash at record CUT
+ *                                   leaves it, in OUT (INIT: the files
+ *                                   when the log began)
+ *   crashimg verify LOG INIT        at each "SNAP dir" marker, the files
+ *                                   rebuilt with every write are those
+ *                                   copied to dir: the log missed nothing
+ *
+ * A cut keeps the records before it.  MODE power: a power cut there.  For
+ * each file, what a completed fsync or fdatasync covered (the writes
+ * recorded before that flush began; every write before an "A reboot"
+ * marker, a clean shutdown) is on disk; of the later writes any subset
+ * is (none, all, a prefix, a random part), each write kept whole or torn
+ * into 4 KiB or 512 B pieces of which any subset is.  MODE kill and
+ * killreboot: every write is there, as the page cache holds them after a
+ * kill -9 (and after a clean reboot that follows it).  Creations, renames,
+ * truncations and unlinks are kept in order (a journal).  lock.mdb, which
+ * LMDB rebuilds when the first process opens the store, is left out or
+ * kept as modelled (its content written through a mapping: zeros).
+ *
+ * The BOOT of a plan line is the boot id to mount the image with: a new
+ * one after a power cut or a reboot, the recording's for kill.  "RESET
+ * dir" markers (the store replaced by the files in dir, all on disk) let
+ * a recording go on from a crash image.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crashrec.h"
+
+#define MAX_FILES	64
+
+struct file {
+	uint64_t ino;
+	char name[CR_NAME];	/* "" once unlinked */
+	unsigned char *data;
+	size_t size, cap;
+	uint64_t cover;		/* writes recorded before this are on disk */
+};
+
+struct image {
+	struct file f[MAX_FILES];
+	int n;
+	uint64_t cover;		/* for every file */
+};
+
+static const unsigned char *logmap;
+static size_t loglen;
+static const struct crec **recs;	/* aligned copies of the headers */
+static struct crec *hdrs;
+static const unsigned char **datas;	/* each one's bytes in the log */
+static size_t nrecs;
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static int log_open(const char *name)
+{
+	struct stat sb;
+	size_t off = 0, cap = 0, i;
+	int fd = open(name, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		perror(name);
+		return -1;
+	}
+	loglen = (size_t)sb.st_size;
+	logmap = loglen ? mmap(NULL, loglen, PROT_READ, MAP_PRIVATE, fd, 0)
+			: NULL;
+	close(fd);
+	if (loglen && logmap == MAP_FAILED)
+		return -1;
+	while (off + sizeof(struct crec) <= loglen) {
+		struct crec r;
+
+		/* payloads have any length: headers are copied, not cast */
+		memcpy(&r, logmap + off, sizeof(r));
+		if (r.magic != CR_MAGIC ||
+		    off + sizeof(r) + cr_payload(&r) > loglen) {
+			fprintf(stderr, "%s: bad record at %zu\n", name, off);
+			return -1;
+		}
+		if (nrecs == cap) {
+			cap = cap ? cap * 2 : 4096;
+			hdrs = realloc(hdrs, cap * sizeof(*hdrs));
+			datas = realloc(datas, cap * sizeof(*datas));
+			if (!hdrs || !datas)
+				abort();
+		}
+		hdrs[nrecs] = r;
+		datas[nrecs++] = logmap + off + sizeof(r);
+		off += sizeof(r) + cr_payload(&r);
+	}
+	recs = malloc((nrecs + 1) * sizeof(*recs));
+	if (!recs)
+		abort();
+	for (i = 0; i < nrecs; i++)
+		recs[i] = &hdrs[i];
+	return 0;
+}
+
+/* The bytes that follow record r in the log. */
+static const unsigned char *payload(const struct crec *r)
+{
+	return datas[r - hdrs];
+}
+
+static const char *mark_text(const struct crec *r, char *buf, size_t n)
+{
+	size_t len = r->len < n - 1 ? r->len : n - 1;
+
+	memcpy(buf, payload(r), len);
+	buf[len] = '\0';
+	return buf;
+}
+
+/* ---- files ---- */
+
+static struct file *by_name(struct image *im, const char *name)
+{
+	int i;
+
+	for (i = 0; i < im->n; i++)
+		if (!strcmp(im->f[i].name, name))
+			return &im->f[i];
+	return NULL;
+}
+
+static struct file *by_ino(struct image *im, uint64_t ino)
+{
+	int i;
+
+	for (i = 0; i < im->n; i++)
+		if (im->f[i].ino == ino && im->f[i].ino)
+			return &im->f[i];
+	return NULL;
+}
+
+static struct file *add(struct image *im, const char *name, uint64_t ino)
+{
+	struct file *f;
+
+	if (im->n == MAX_FILES) {
+		fprintf(stderr, "crashimg: too many files\n");
+		exit(2);
+	}
+	f = &im->f[im->n++];
+	memset(f, 0, sizeof(*f));
+	snprintf(f->name, CR_NAME, "%.63s", name);
+	f->ino = ino;
+	return f;
+}
+
+static void resize(struct file *f, size_t size)
+{
+	if (size > f->cap) {
+		size_t cap = f->cap ? f->cap : 65536;
+
+		while (cap < size)
+			cap *= 2;
+		f->data = realloc(f->data, cap);
+		if (!f->data)
+			abort();
+		f->cap = cap;
+	}
+	if (size > f->size)
+		memset(f->data + f->size, 0, size - f->size);
+	f->size = size;
+}
+
+static void put_bytes(struct file *f, uint64_t off, const unsigned char *p,
+		      size_t len)
+{
+	if (off + len > f->size)
+		resize(f, off + len);
+	memcpy(f->data + off, p, len);
+}
+
+static void image_free(struct image *im)
+{
+	int i;
+
+	for (i = 0; i < im->n; i++)
+		free(im->f[i].data);
+	im->n = 0;
+}
+
+/* The files of dir, all on disk; inode numbers learnt at their opens. */
+static int load_dir(struct image *im, const char *dir)
+{
+	char p[4096];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	image_free(im);
+	if (!d) {
+		perror(dir);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		struct stat sb;
+		struct file *f;
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (stat(p, &sb) < 0 || !S_ISREG(sb.st_mode))
+			continue;
+		f = add(im, de->d_name, 0);
+		resize(f, (size_t)sb.st_size);
+		fd = open(p, O_RDONLY);
+		if (fd < 0 || read(fd, f->data, f->size) != (ssize_t)f->size) {
+			perror(p);
+			closedir(d);
+			return -1;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return 0;
+}
+
+/* ---- what a cut keeps ---- */
+
+/*
+ * For each file, the writes its last completed flush before cut covered;
+ * and those of the last "A reboot" marker.
+ */
+static void find_covers(struct image *im, size_t cut, uint64_t *cover_ino,
+			size_t *nino, uint64_t *all)
+{
+	size_t i, j;
+
+	*all = 0;
+	*nino = 0;
+	for (i = 0; i < cut; i++) {
+		const struct crec *r = recs[i];
+		char text[64];
+
+		if (r->type == CR_MARK &&
+		    !strncmp(mark_text(r, text, sizeof(text)), "A reboot", 8))
+			*all = i;
+		if (r->type == CR_SYNC_END && r->ret == 0) {
+			for (j = i; j-- > 0;)
+				if (recs[j]->type == CR_SYNC_BEGIN &&
+				    recs[j]->pid == r->pid)
+					break;
+			if (j != (size_t)-1)
+				*all = j;
+		}
+		if (r->type != CR_FLUSH_END || r->ret != 0 ||
+		    (r->arg != CR_FSYNC && r->arg != CR_FDATASYNC))
+			continue;
+		for (j = i; j-- > 0;)
+			if (recs[j]->type == CR_FLUSH_BEGIN &&
+			    recs[j]->pid == r->pid && recs[j]->off == r->off &&
+			    recs[j]->ino == r->ino)
+				break;
+		if (j == (size_t)-1)
+			continue;
+		/* cover_ino holds pairs ino, cover */
+		{
+			size_t k;
+
+			for (k = 0; k < *nino; k += 2)
+				if (cover_ino[k] == r->ino)
+					break;
+			if (k == *nino) {
+				if (k + 2 > 2 * MAX_FILES)
+					continue;
+				cover_ino[k] = r->ino;
+				*nino += 2;
+			}
+			cover_ino[k + 1] = j;
+		}
+	}
+	(void)im;
+}
+
+static uint64_t cover_of(const uint64_t *cover_ino, size_t nino, uint64_t ino)
+{
+	size_t k;
+
+	for (k = 0; k < nino; k += 2)
+		if (cover_ino[k] == ino)
+			return cover_ino[k + 1];
+	return 0;
+}
+
+struct stats {
+	size_t durable, pending, kept, torn;
+};
+
+/* Apply the part of a pending write this image keeps. */
+static void write_part(struct file *f, const struct crec *r, int strategy,
+		       double p, size_t prefix_left, struct stats *st)
+{
+	const unsigned char *data = payload(r);
+	bool keep;
+
+	st->pending++;
+	switch (strategy) {
+	case 0: keep = false; break;
+	case 1: keep = true; break;
+	case 2: keep = prefix_left > 0; break;
+	default: keep = (double)(rng() % 1000000) / 1e6 < p; break;
+	}
+	if (!keep)
+		return;
+	st->kept++;
+	if (r->len > 512 && rng() % 5 == 0) {
+		uint64_t g = rng() % 2 ? 4096 : 512, off = r->off;
+		int kept = 0, dropped = 0;
+
+		st->torn++;
+		while (off < r->off + r->len) {
+			uint64_t end = (off / g + 1) * g;
+
+			if (end > r->off + r->len)
+				end = r->off + r->len;
+			/* never all: that would not be torn */
+			if (rng() % 2 && !(dropped == 0 &&
+					   end == r->off + r->len)) {
+				put_bytes(f, off, data + (off - r->off),
+					  end - off);
+				kept++;
+			} else {
+				dropped++;
+			}
+			off = end;
+		}
+		(void)kept;
+		return;
+	}
+	put_bytes(f, r->off, data, r->len);
+}
+
+/*
+ * Build the files as a cut at record cut leaves them (mode "power": only
+ * what flushes covered is sure; else every write).
+ */
+static int build(struct image *im, const char *init, size_t cut,
+		 const char *mode, struct stats *st)
+{
+	uint64_t cover_ino[2 * MAX_FILES], all;
+	size_t nino, i, npending = 0, prefix = 0;
+	bool power = !strcmp(mode, "power");
+	int strategy = 1;
+	double p = 0.5;
+
+	memset(st, 0, sizeof(*st));
+	if (load_dir(im, init))
+		return -1;
+	find_covers(im, cut, cover_ino, &nino, &all);
+	if (power) {
+		strategy = (int)(rng() % 5);
+		p = (double)(rng() % 1000) / 1000.0;
+		if (strategy == 2) {
+			for (i = 0; i < cut; i++)
+				if (recs[i]->type == CR_WRITE &&
+				    i >= all && i >= cover_of(cover_ino, nino,
+							      recs[i]->ino))
+					npending++;
+			prefix = npending ? rng() % (npending + 1) : 0;
+		}
+	}
+	for (i = 0; i < cut; i++) {
+		const struct crec *r = recs[i];
+		struct file *f, *g;
+		char text[4096];
+
+		switch (r->type) {
+		case CR_MARK:
+			mark_text(r, text, sizeof(text));
+			if (!strncmp(text, "RESET ", 6) &&
+			    load_dir(im, text + 6))
+				return -1;
+			break;
+		case CR_OPEN:
+			f = by_ino(im, r->ino);
+			if (!f) {
+				g = by_name(im, r->name);
+				if (g && !g->ino && !(r->flags & CR_F_CREATED)) {
+					g->ino = r->ino;	/* from init */
+					f = g;
+				} else {
+					if (g)
+						g->name[0] = '\0';
+					f = add(im, r->name, r->ino);
+				}
+			}
+			if (r->flags & CR_F_TRUNC)
+				f->size = 0;
+			break;
+		case CR_WRITE:
+			f = by_ino(im, r->ino);
+			if (!f)
+				break;
+			if (!power || i < all || (r->flags & CR_F_SYNC) ||
+			    i < cover_of(cover_ino, nino, r->ino)) {
+				st->durable++;
+				put_bytes(f, r->off,
+					  payload(r),
+					  r->len);
+			} else {
+				write_part(f, r, strategy, p, prefix, st);
+				if (prefix)
+					prefix--;
+			}
+			break;
+		case CR_TRUNC:
+			f = by_ino(im, r->ino);
+			if (f)
+				resize(f, r->off);
+			break;
+		case CR_FALLOC:
+			f = by_ino(im, r->ino);
+			if (f && !(r->arg & 1) && r->off + r->len > f->size)
+				resize(f, r->off + r->len);
+			break;
+		case CR_RENAME:
+			f = by_name(im, r->name);
+			g = by_name(im, r->name2);
+			if (g && g != f)
+				g->name[0] = '\0';
+			if (f)
+				snprintf(f->name, CR_NAME, "%s", r->name2);
+			break;
+		case CR_UNLINK:
+			f = by_name(im, r->name);
+			if (f)
+				f->name[0] = '\0';
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
+static int image_write(struct image *im, const char *out, bool lock_kept)
+{
+	char p[4096];
+	int i;
+
+	if (mkdir(out, 0700) < 0 && errno != EEXIST) {
+		perror(out);
+		return -1;
+	}
+	for (i = 0; i < im->n; i++) {
+		const struct file *f = &im->f[i];
+		int fd;
+
+		if (!f->name[0] || (!strcmp(f->name, "lock.mdb") && !lock_kept))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", out, f->name);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || (f->size &&
+			       write(fd, f->data, f->size) != (ssize_t)f->size)) {
+			perror(p);
+			return -1;
+		}
+		close(fd);
+	}
+	return 0;
+}
+
+/* ---- commands ---- */
+
+static int info(void)
+{
+	size_t counts[CR_FAULT + 1] = { 0 }, i, bytes = 0;
+	int bad = 0;
+
+	for (i = 0; i < nrecs; i++) {
+		const struct crec *r = recs[i];
+
+		if (r->type <= CR_FAULT)
+			counts[r->type]++;
+		if (r->type == CR_WRITE)
+			bytes += r->len;
+		if (r->type == CR_MMAP && (r->arg & PROT_WRITE) &&
+		    (r->ret & MAP_SHARED) && strcmp(r->name, "lock.mdb")) {
+			printf("a shared writable mapping of %s: its writes "
+			       "are not in the log\n", r->name);
+			bad = 1;
+		}
+		if ((r->type == CR_RENAME || r->type == CR_UNLINK) &&
+		    strcmp(r->name, "kvfs.lock"))
+			printf("record %zu: %s %s %s\n", i,
+			       r->type == CR_RENAME ? "rename" : "unlink",
+			       r->name, r->name2);
+	}
+	printf("records %zu: writes %zu (%zu bytes), opens %zu, truncates %zu, "
+	       "fallocates %zu, flushes %zu, syncs %zu, renames %zu, "
+	       "unlinks %zu, mmaps %zu, markers %zu, faults %zu\n", nrecs,
+	       counts[CR_WRITE], bytes, counts[CR_OPEN], counts[CR_TRUNC],
+	       counts[CR_FALLOC], counts[CR_FLUSH_END], counts[CR_SYNC_END],
+	       counts[CR_RENAME], counts[CR_UNLINK], counts[CR_MMAP],
+	       counts[CR_MARK], counts[CR_FAULT]);
+	return bad;
+}
+
+static int dump(void)
+{
+	static const char *names[] = { "?", "open", "write", "trunc",
+		"falloc", "flush-begin", "flush-end", "sync-begin",
+		"sync-end", "rename", "unlink", "mmap", "mark", "fault" };
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < nrecs; i++) {
+		const struct crec *r = recs[i];
+
+		printf("%zu %u %s %s ino %llu off %llu len %llu flags %u arg %d "
+		       "ret %d%s%s\n", i, r->pid,
+		       r->type <= CR_FAULT ? names[r->type] : "?", r->name,
+		       (unsigned long long)r->ino, (unsigned long long)r->off,
+		       (unsigned long long)r->len, r->flags, r->arg, r->ret,
+		       r->type == CR_MARK ? ": " : "",
+		       r->type == CR_MARK ? mark_text(r, text, sizeof(text))
+					  : "");
+	}
+	return 0;
+}
+
+/* Where cut falls: which mount, and the last event before it. */
+static void where(size_t cut, char *out, size_t n)
+{
+	char text[256], last[128] = "start", boot[64] = "none";
+	int mounts = 0;
+	size_t i;
+
+	for (i = 0; i < cut; i++) {
+		const struct crec *r = recs[i];
+
+		if (r->type == CR_FAULT) {
+			snprintf(last, sizeof(last), "failed %.20s of %.20s",
+				 r->name2, r->name);
+			continue;
+		}
+		if (r->type != CR_MARK)
+			continue;
+		mark_text(r, text, sizeof(text));
+		if (text[0] == 'B' || text[0] == 'E' || text[0] == 'F' ||
+		    !strncmp(text, "SNAP", 4))
+			continue;
+		if (!strncmp(text, "MOUNT ", 6)) {
+			mounts++;
+			snprintf(boot, sizeof(boot), "%.60s", text + 6);
+			snprintf(last, sizeof(last), "opening");
+		} else if (!strcmp(text, "MOUNTED")) {
+			snprintf(last, sizeof(last), "mounted");
+		} else {
+			snprintf(last, sizeof(last), "%.100s", text);
+		}
+	}
+	snprintf(out, n, "mount %d (%s), %s", mounts, boot, last);
+}
+
+/* The boot id of the mount that was running (or last ran) at cut. */
+static void boot_at(size_t cut, char *out, size_t n)
+{
+	char text[256];
+	size_t i;
+
+	snprintf(out, n, "none");
+	for (i = 0; i < cut; i++)
+		if (recs[i]->type == CR_MARK &&
+		    !strncmp(mark_text(recs[i], text, sizeof(text)),
+			     "MOUNT ", 6))
+			snprintf(out, n, "%.100s", text + 6);
+}
+
+static bool interesting(const struct crec *r)
+{
+	char text[16];
+
+	if (r->type == CR_MARK) {
+		mark_text(r, text, sizeof(text));
+		return text[0] != 'B' && text[0] != 'E' && text[0] != 'F';
+	}
+	return r->type == CR_FLUSH_BEGIN || r->type == CR_FLUSH_END ||
+	       r->type == CR_FAULT || r->type == CR_OPEN;
+}
+
+static int plan(long n, uint64_t seed)
+{
+	size_t *hot = malloc(nrecs * sizeof(*hot)), nhot = 0, i;
+	size_t *win = malloc(nrecs * sizeof(*win)), nwin = 0;
+	char boot[128], text[16];
+	bool opening = false, failed = false;
+	const char *modes = getenv("CRASHIMG_MODES");
+	long k;
+
+	rng_state = seed * 2654435761u + 1;
+	for (i = 0; i < nrecs; i++) {
+		if (interesting(recs[i]))
+			hot[nhot++] = i;
+		if (recs[i]->type == CR_MARK) {
+			mark_text(recs[i], text, sizeof(text));
+			if (!strncmp(text, "MOUNT ", 6))
+				opening = true;
+			else if (!strcmp(text, "MOUNTED"))
+				opening = false;
+		}
+		/* from a failure to the next checkpoint recorded */
+		if (recs[i]->type == CR_FAULT)
+			failed = true;
+		else if (recs[i]->type == CR_FLUSH_END && recs[i]->ret == 0 &&
+			 !strcmp(recs[i]->name, "kvfs.sync"))
+			failed = false;
+		if (opening || failed)
+			win[nwin++] = i;
+	}
+	for (k = 0; k < n && nrecs; k++) {
+		size_t cut;
+		unsigned m = (unsigned)(rng() % 100), w = (unsigned)(rng() % 4);
+		const char *mode = m < 70 ? "power" :
+				   m < 85 ? "kill" : "killreboot";
+
+		if (modes && !strstr(modes, mode)) {
+			/* not asked for: the first kind that is */
+			mode = strstr(modes, "power") ? "power" :
+			       strstr(modes, "killreboot") ? "killreboot" :
+			       "kill";
+		}
+
+		/* a quarter in the mounts' openings and after failures, a
+		 * quarter next to flushes, faults and markers, the rest
+		 * anywhere */
+		if (nwin && w == 0)
+			cut = win[rng() % nwin] + 1;
+		else if (nhot && w == 1)
+			cut = hot[rng() % nhot] + 1 + rng() % 6;
+		else
+			cut = 1 + rng() % nrecs;
+		if (cut > nrecs)
+			cut = nrecs;
+		boot_at(cut, boot, sizeof(boot));
+		if (strcmp(mode, "kill"))
+			snprintf(boot, sizeof(boot), "after-%lu-%ld",
+				 (unsigned long)seed, k);
+		printf("%zu %s %s %llu\n", cut, mode, boot,
+		       (unsigned long long)(rng() % 1000000000));
+	}
+	free(hot);
+	free(win);
+	return 0;
+}
+
+static int same_file(const struct file *f, const char *path)
+{
+	struct stat sb;
+	unsigned char *buf;
+	int fd, rc = 1;
+
+	if (stat(path, &sb) < 0)
+		return f->size == 0 ? 0 : 1;
+	if ((size_t)sb.st_size != f->size)
+		return 1;
+	buf = malloc(f->size + 1);
+	fd = open(path, O_RDONLY);
+	if (buf && fd >= 0 && read(fd, buf, f->size) == (ssize_t)f->size)
+		rc = memcmp(buf, f->data, f->size) != 0;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
+}
+
+static int verify(const char *init)
+{
+	struct image im;
+	struct stats st;
+	char text[4096], p[8192];
+	size_t i;
+	int bad = 0, n = 0, k;
+
+	memset(&im, 0, sizeof(im));
+	for (i = 0; i < nrecs; i++) {
+		if (recs[i]->type != CR_MARK ||
+		    strncmp(mark_text(recs[i], text, sizeof(text)), "SNAP ",
+			    5))
+			continue;
+		if (build(&im, init, i, "kill", &st))
+			return 2;
+		n++;
+		for (k = 0; k < im.n; k++) {
+			const struct file *f = &im.f[k];
+
+			if (!f->name[0] || !strcmp(f->name, "lock.mdb") ||
+			    !strcmp(f->name, "kvfs.lock"))
+				continue;
+			snprintf(p, sizeof(p), "%s/%s", text + 5, f->name);
+			if (same_file(f, p)) {
+				printf("record %zu: %s rebuilt (%zu bytes) is "
+				       "not %s\n", i, f->name, f->size, p);
+				bad = 1;
+			}
+		}
+	}
+	image_free(&im);
+	if (!bad)
+		printf("OK %d snapshots\n", n);
+	return bad;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3 || log_open(argv[2]))
+		goto usage;
+	if (argc == 3 && !strcmp(argv[1], "info"))
+		return info();
+	if (argc == 3 && !strcmp(argv[1], "dump"))
+		return dump();
+	if (argc == 5 && !strcmp(argv[1], "plan"))
+		return plan(atol(argv[3]), strtoull(argv[4], NULL, 10));
+	if (argc == 4 && !strcmp(argv[1], "verify"))
+		return verify(argv[3]);
+	if (argc == 8 && !strcmp(argv[1], "build")) {
+		static struct image im;
+		struct stats st;
+		size_t cut = strtoull(argv[5], NULL, 10);
+
+		rng_state = strtoull(argv[7], NULL, 10) * 2654435761u + 7;
+		if (cut > nrecs)
+			cut = nrecs;
+		if (build(&im, argv[3], cut, argv[6], &st) ||
+		    image_write(&im, argv[4], rng() % 2))
+			return 2;
+		char w[256];
+
+		where(cut, w, sizeof(w));
+		printf("cut %zu of %zu, %s: %zu writes on disk, %zu of %zu "
+		       "later ones kept, %zu torn\n", cut, nrecs, w, st.durable,
+		       st.kept, st.pending, st.torn);
+		return 0;
+	}
+usage:
+	fprintf(stderr, "usage: crashimg info LOG | plan LOG N SEED | "
+		"build LOG INIT OUT CUT MODE SEED | verify LOG INIT\n");
+	return 2;
+}
