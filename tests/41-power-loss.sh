@@ -7,13 +7,13 @@
 # reboot), pass mdb_stat and mdb_dump, hold every value an fsync or a
 # clean unmount made durable, byte for byte, and only values its keys had,
 # and take writes.  An image of every write with the recording's boot id
-# is a kill -9 at that moment; with a new one, a kill -9 then a clean
-# reboot: both keep every acknowledged operation.
+# is a kill -9 at that moment, which keeps every acknowledged operation;
+# with a new one, a kill -9 then a clean reboot before kvfs mounts again,
+# which keeps what a power cut keeps (kvfs cannot tell the two apart).
 #
-# The recording: a kill -9 and a remount in the same boot (a crash while
-# the store opens must not reach the last checkpoint's pages), a kill -9
-# then a clean reboot, a checkpoint failing during map growth, and clean
-# unmounts; with creates, overwrites, values up to 5 MiB, renames,
+# The recording: kill -9s and remounts in the same boot (a crash while
+# the store opens must not reach the last checkpoint's pages), a
+# checkpoint failing during map growth, and clean unmounts; with creates, overwrites, values up to 5 MiB, renames,
 # deletes, fsyncs and expirations of 1 s that the sweep deletes.
 # scripts/power-loss runs thousands of images.
 . "$(dirname "$0")/lib.sh"
@@ -24,8 +24,8 @@ seed=${PL_SEED:-41}
 
 pl_record "$seed" \
 	"boot-a 60 mixed+nosync kill fdatasync:kvfs.sync:2:EIO" \
-	"boot-a 40 mixed+nosync killreboot" \
-	"boot-b 50 mixed umount" \
+	"boot-a 40 mixed+nosync kill" \
+	"boot-a 50 mixed umount" \
 	"boot-b 30 small kill" ||
 	fail "the workload was recorded"
 is "$PL_REC_BAD" 0 "each mount of the recording finds every acknowledged operation"
