@@ -30,7 +30,7 @@ struct opener {
  * reader of that name reads through the page cache, so that the new node
  * the kernel looks up for it has no such reader when it arrives.
  */
-#define SENT_BACK	16
+#define SENT_BACK	64
 #define SENT_BACK_MS	5000
 
 struct sent_back {
@@ -521,7 +521,8 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
 		}
 		break;
 	case USE_WRITE:
-		if (read_open(n)) {
+		/* sent back once already: not again (it shares the node) */
+		if (read_open(n) && !(pid && sent_back(t, n, pid))) {
 			/* a new node for the name, and the writer to it */
 			cur = find(t, n->parent, n->name, n->namelen);
 			if (cur)

@@ -19,7 +19,7 @@
 #include "ops.h"
 #include "retry.h"
 
-#define RETRIES		16
+#define RETRIES		64
 #define RETRY_MS	5000
 
 struct retry {
