@@ -143,7 +143,9 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size)
 		rc = pending_truncate(&h->pend, size);
 	if (rc)
 		return rc;
+	h->cut_only = !h->dirty || h->cut_only;
 	h->dirty = true;
+	nodes_open_clean(&h->file, false);
 	clock_gettime(CLOCK_REALTIME, &h->mtime);
 	nodes_note_mtime(fs->nodes, h->node, NULL);
 	return 0;
@@ -180,6 +182,8 @@ int handle_write(struct kvfs *fs, struct handle *h, const char *buf,
 		h->error = rc;
 	} else {
 		h->dirty = true;
+		h->cut_only = false;
+		nodes_open_clean(&h->file, false);
 		/* the bits go with the commit of the new content */
 		if (kill_priv)
 			h->kill_priv = true;
@@ -335,18 +339,29 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	if (rc == -ESTALE) {
 		/* the key was deleted or replaced: like writing to an
 		 * unlinked file, the content goes nowhere */
-		h->dirty = h->kill_priv = false;
+		h->dirty = h->cut_only = h->kill_priv = false;
 		return 0;
 	}
 	if (rc) {
 		h->error = rc;
 		return rc;
 	}
-	h->dirty = h->kill_priv = false;
+	h->dirty = h->cut_only = h->kill_priv = false;
+	nodes_open_clean(&h->file, true);
 	ratelimit_note(fs->rl, h->ino);
-	if (inv)
-		nodes_detach(fs->nodes, h->node, &inv->parent, &inv->name,
-			     &inv->len);
+	if (inv) {
+		uint64_t was = nodes_detach(fs->nodes, h->node, &inv->parent,
+					    &inv->name, &inv->len);
+
+		/*
+		 * A lookup that read the old value may still be on its way
+		 * to the kernel with it, cacheable: the kernel keeps no
+		 * attributes from a reply sent before this (offset -1: the
+		 * page cache, of that value, stays).
+		 */
+		if (was)
+			fuse_lowlevel_notify_inval_inode(fs->se, was, -1, 0);
+	}
 	return 0;
 }
 

@@ -38,7 +38,8 @@ struct handle {
 	bool appending;		/* ... or bytes appended to val */
 	uint64_t skip;		/* appending: where val's bytes end in pend */
 	uint64_t done;		/* appending: bytes of pend committed */
-	bool dirty;		/* changed since the last commit */
+	bool dirty;		/* changed since the last commit ... */
+	bool cut_only;		/* ... by truncation alone */
 	bool kill_priv;		/* ... by an unprivileged process */
 	int error;		/* a failed write: reported again at close */
 	struct timespec mtime;	/* of the last write */

@@ -27,6 +27,7 @@
 
 #include "log.h"
 #include "mountpoint.h"
+#include "retry.h"
 #include "ops.h"
 #include "stop.h"
 #include "sweep.h"
@@ -311,6 +312,7 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 		return 1;
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
+	fs->conn = mountpoint_conn(fo->mountpoint);
 	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
 	if (!rc)
 		rc = worker_start(sweep_run, fs, &fs->sweeper);
@@ -459,6 +461,8 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	fs.dir_attr_timeout = DIR_ATTR_TIMEOUT;
 	fs.storefd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	rc = fs.storefd < 0 ? -errno : nodes_new(&fs.nodes);
+	if (!rc)
+		rc = retry_new(&fs.retries);
 	if (!rc && opts->write_rate_limit)
 		rc = ratelimit_new(&fs.rl);
 	if (!rc)
@@ -470,6 +474,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 
 	if (fs.nodes) {
 		ops_file_free_all(&fs);
+		retry_free(&fs, fs.retries);
 		nodes_free(fs.nodes);
 	}
 	ratelimit_free(fs.rl);

@@ -21,7 +21,7 @@
 #include "nodes.h"
 
 struct opener {
-	void *h;
+	struct node_open *o;
 	int pid;
 	struct opener *next;
 };
@@ -32,7 +32,7 @@ struct opener {
  * reader of that name reads through the page cache, so that the new node
  * the kernel looks up for it has no such reader when it arrives.
  */
-#define SENT_BACK	16
+#define SENT_BACK	64
 #define SENT_BACK_MS	5000
 
 struct sent_back {
@@ -42,6 +42,9 @@ struct sent_back {
 	int pid;
 	int64_t until;		/* CLOCK_MONOTONIC, in ms */
 };
+
+/* Changes at names, counted in a few slots that names share. */
+#define STAMPS		256
 
 struct nodes {
 	pthread_mutex_t lock;
@@ -59,6 +62,7 @@ struct nodes {
 				 * nodes maybe not yet */
 	pthread_cond_t renamed;	/* signalled as each of them ends */
 	pthread_cond_t put;	/* signalled as a found open file is put */
+	uint64_t stamps[STAMPS]; /* changes of the nodes at names, by hash */
 	struct sent_back sent[SENT_BACK];
 };
 
@@ -363,21 +367,84 @@ static struct sent_back *sent_back(struct nodes *t, const struct node *n,
 	return NULL;
 }
 
+/* The change count at (parent, name); lock held. */
+static uint64_t *stamp_of(struct nodes *t, const struct node *parent,
+			  const char *name, size_t len)
+{
+	return &t->stamps[hash(parent, name, len) % STAMPS];
+}
+
+/* The nodes at n's name change (a new value, none); lock held. */
+static void touch(struct nodes *t, const struct node *n)
+{
+	if (n && n->parent)
+		++*stamp_of(t, n->parent, n->name, n->namelen);
+}
+
+uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
+		     const char *name, size_t len)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&t->lock);
+	s = *stamp_of(t, parent, name, len);
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+static struct node *lookup(struct nodes *t, struct node *parent,
+			   const char *name, size_t len, uint64_t ino,
+			   uint64_t gen, uint64_t size, const uint64_t *stamp,
+			   bool reader, bool *stale);
+
 struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  const char *name, size_t len, uint64_t ino,
 			  uint64_t gen, uint64_t size)
 {
+	return lookup(t, parent, name, len, ino, gen, size, NULL, false,
+		      NULL);
+}
+
+int nodes_lookup_since(struct nodes *t, struct node *parent,
+		       const char *name, size_t len, uint64_t ino,
+		       uint64_t gen, uint64_t size, uint64_t stamp,
+		       bool reader, struct node **out)
+{
+	bool stale = false;
+
+	*out = lookup(t, parent, name, len, ino, gen, size, &stamp, reader,
+		      &stale);
+	return *out ? 0 : stale ? -EAGAIN : -ENOMEM;
+}
+
+/* Whether a reader has n open (or a lookup's retry offer holds it). */
+static bool read_open(const struct node *n)
+{
+	return n->opens > n->writers;
+}
+
+static struct node *lookup(struct nodes *t, struct node *parent,
+			   const char *name, size_t len, uint64_t ino,
+			   uint64_t gen, uint64_t size, const uint64_t *stamp,
+			   bool reader, bool *stale)
+{
 	struct node *n, *old;
 
 	pthread_mutex_lock(&t->lock);
+	if (stamp && *stamp != *stamp_of(t, parent, name, len)) {
+		*stale = true;
+		pthread_mutex_unlock(&t->lock);
+		return NULL;
+	}
 	old = find(t, parent, name, len);
 	/*
 	 * A writer sent back from the name (nodes_open) looks it up again:
-	 * it gets a node without cached readers, even if one came to the
-	 * name meanwhile by a rename.
+	 * it gets a node without readers, even if one came to the name
+	 * meanwhile by a rename; a reader sent back, one without writers.
 	 */
 	if (old && old->ino == ino && old->gen == gen &&
-	    !(old->cached && sent_back(t, old, 0))) {
+	    !(read_open(old) && sent_back(t, old, 0)) &&
+	    !(reader && (old->writers || sent_back(t, old, 0)))) {
 		old->nlookup++;
 		unlink_node(old);
 		link_front(t, old);
@@ -454,13 +521,20 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
 	pthread_mutex_lock(&t->lock);
 	switch (*use) {
 	case USE_CACHED:
-		if (n->writers || sent_back(t, n, 0))
-			*use = USE_DIRECT;
-		else
+	case USE_REREAD:
+		if (!n->writers && !sent_back(t, n, 0)) {
+			*use = USE_CACHED;
 			n->cached++;
+		} else if (*use == USE_REREAD) {
+			*use = USE_DIRECT;
+		} else {
+			/* its retry's lookup gives it a node of its own */
+			rc = -ESTALE;
+		}
 		break;
 	case USE_WRITE:
-		if (n->cached) {
+		/* sent back once already: not again (it shares the node) */
+		if (read_open(n) && !(pid && sent_back(t, n, pid))) {
 			/* a new node for the name, and the writer to it */
 			cur = find(t, n->parent, n->name, n->namelen);
 			if (cur)
@@ -517,11 +591,13 @@ static bool same_process(int a, int b)
 }
 
 void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
-		    int pid, bool writer, bool paged)
+		    int pid, bool writer, bool paged, uint64_t gen)
 {
 	o->pid = o->last = pid;
 	o->writer = writer;
 	o->paged = writer && paged;
+	o->clean = writer && !paged;
+	o->gen = writer ? 0 : gen;
 	o->refs = 0;
 	pthread_mutex_lock(&t->lock);
 	o->next = n->files;
@@ -541,6 +617,13 @@ void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o)
 	while (o->refs)
 		pthread_cond_wait(&t->put, &t->lock);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_open_clean(struct node_open *o, bool clean)
+{
+	clean = clean && !o->paged;
+	if (__atomic_load_n(&o->clean, __ATOMIC_RELAXED) != clean)
+		__atomic_store_n(&o->clean, clean, __ATOMIC_RELAXED);
 }
 
 void nodes_open_used(struct node_open *o, int pid)
@@ -571,13 +654,14 @@ static struct node_open *find_own(struct nodes *t, struct node *n, int pid)
 	size_t count = 0, i;
 
 	for (o = n->files; o; o = o->next)
-		if (o->writer && (o->pid == pid ||
-		    __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid)) {
+		if (o->writer && !__atomic_load_n(&o->clean, __ATOMIC_RELAXED) &&
+		    (o->pid == pid ||
+		     __atomic_load_n(&o->last, __ATOMIC_RELAXED) == pid)) {
 			o->refs++;
 			return o;
 		}
 	for (o = n->files; o && count < OWN_CANDIDATES; o = o->next)
-		if (o->writer) {
+		if (o->writer && !__atomic_load_n(&o->clean, __ATOMIC_RELAXED)) {
 			o->refs++;
 			held[count++] = o;
 		}
@@ -605,6 +689,10 @@ struct node_open *nodes_find_open(struct nodes *t, struct node *n, int pid,
 	if (how & OPEN_OWN)
 		found = find_own(t, n, pid);	/* held already */
 	if (!found) {
+		for (o = n->files; (how & OPEN_GEN) && o && !found;
+		     o = o->next)
+			if (!o->writer && o->gen == n->gen)
+				found = o;
 		for (o = n->files; (how & OPEN_PAGED) && o && !found;
 		     o = o->next)
 			if (o->paged)
@@ -786,10 +874,11 @@ static void dentry_of(const struct node *n, uint64_t *parent_id,
 	}
 }
 
-void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
-		  char **name, size_t *namelen)
+uint64_t nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
+		      char **name, size_t *namelen)
 {
 	struct node *cur;
+	uint64_t id = 0;
 
 	pthread_mutex_lock(&t->lock);
 	/* the node now at n's name: n, or a newer one a lookup made since */
@@ -806,9 +895,13 @@ void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 			  namelen);
 	/* superseded: a dentry not yet dropped may still lead the kernel
 	 * to it by this name, and a rename of that name moves it too */
-	if (cur)
+	if (cur) {
 		cur->attached = false;
+		id = nodes_id(cur);
+	}
+	touch(t, n);
 	pthread_mutex_unlock(&t->lock);
+	return id;
 }
 
 void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
@@ -843,6 +936,7 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 		if (*name) {
 			memcpy(*name, n->name, n->namelen + 1);
 			*namelen = n->namelen;
+			touch(t, n);
 			clear_name(t, n->parent, n->name, n->namelen, NULL);
 			rc = 0;
 		}
@@ -855,6 +949,7 @@ void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len)
 {
 	pthread_mutex_lock(&t->lock);
+	++*stamp_of(t, parent, name, len);
 	clear_name(t, parent, name, len, NULL);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -946,6 +1041,7 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 	pthread_mutex_lock(&t->lock);
 	n->gen = gen;
 	n->size = size;
+	touch(t, n);
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -996,53 +1092,59 @@ bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts)
 }
 
 
-int nodes_set_opener(struct nodes *t, struct node *n, void *h, int pid)
+int nodes_set_opener(struct nodes *t, struct node *n, struct node_open *o,
+		     int pid)
 {
-	struct opener *o = malloc(sizeof(*o));
+	struct opener *e = malloc(sizeof(*e));
 
-	if (!o)
+	if (!e)
 		return -ENOMEM;
-	o->h = h;
-	o->pid = pid;
+	e->o = o;
+	e->pid = pid;
 	pthread_mutex_lock(&t->lock);
-	o->next = n->openers;
-	n->openers = o;
+	e->next = n->openers;
+	n->openers = e;
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }
 
-/* Unlink and return the first opener matching h (or, h NULL, pid). */
-static void *take(struct node *n, void *h, int pid)
+/* Unlink and return the first opener matching o (or, o NULL, pid). */
+static struct node_open *take(struct node *n, struct node_open *o, int pid)
 {
-	struct opener **pp, *o;
-	void *found;
+	struct opener **pp, *e;
+	struct node_open *found;
 
 	for (pp = &n->openers; *pp; pp = &(*pp)->next) {
-		o = *pp;
-		if (h ? o->h == h : o->pid == pid) {
-			*pp = o->next;
-			found = o->h;
-			free(o);
+		e = *pp;
+		if (o ? e->o == o : e->pid == pid) {
+			*pp = e->next;
+			found = e->o;
+			free(e);
 			return found;
 		}
 	}
 	return NULL;
 }
 
-void *nodes_take_opener(struct nodes *t, struct node *n, int pid)
+struct node_open *nodes_take_opener(struct nodes *t, struct node *n,
+				    int pid)
 {
-	void *h;
+	struct node_open *o;
 
 	pthread_mutex_lock(&t->lock);
-	h = take(n, NULL, pid);
+	/* held: its release, which clears it first, waits for the put */
+	o = take(n, NULL, pid);
+	if (o)
+		o->refs++;
 	pthread_mutex_unlock(&t->lock);
-	return h;
+	return o;
 }
 
-void nodes_clear_opener(struct nodes *t, struct node *n, void *h)
+void nodes_clear_opener(struct nodes *t, struct node *n,
+			struct node_open *o)
 {
 	pthread_mutex_lock(&t->lock);
-	take(n, h, 0);
+	take(n, o, 0);
 	pthread_mutex_unlock(&t->lock);
 }
 

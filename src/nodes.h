@@ -9,10 +9,13 @@
  * lookups get a fresh inode (and a fresh page cache) while readers of the
  * old value keep theirs, as after a rename over the file.  Until the
  * kernel has dropped it, its dentry still leads to the superseded node,
- * which therefore keeps the name (and follows it through renames): an
- * open by it opens the key's current value, around the old page cache,
- * and once no handle holds it a stat by it gives that value's size too
- * (nodes_own_size).
+ * which therefore keeps the name (and follows it through renames).  A
+ * node's page cache only ever holds bytes of its own generation, and
+ * every reader of a node reads that generation: an open by a superseded
+ * node gets it from a handle still holding it, or is sent back with
+ * -ESTALE so that the kernel looks the name up again (ops_file.c).  Once
+ * no handle holds a superseded node, a stat by it gives the key's
+ * current size (nodes_own_size).
  */
 #ifndef KVFS_NODES_H
 #define KVFS_NODES_H
@@ -39,6 +42,8 @@ struct node_open {
 	int last;		/* the last thread to write through it */
 	bool writer;
 	bool paged;		/* a writer through the page cache */
+	bool clean;		/* a writer around it, all committed */
+	uint64_t gen;		/* a reader: the value generation it holds */
 	unsigned refs;		/* taken by nodes_find_open(), not yet put */
 };
 
@@ -59,7 +64,7 @@ struct node {
 	uint64_t ino;		/* the stored inode number */
 	struct timespec set_mtime; /* set by utimensat while open ... */
 	bool has_set_mtime;	/* ... and not written since */
-	struct opener *openers;	/* writer handles just opened */
+	struct opener *openers;	/* writer files just opened */
 	struct node_open *files; /* open files, for answers by process */
 	size_t namelen;
 	char *name;
@@ -100,25 +105,45 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  const char *name, size_t len, uint64_t ino,
 			  uint64_t gen, uint64_t size);
 
+/*
+ * The same for attributes read from the store after nodes_stamp() gave
+ * stamp: 0 with *out, -ENOMEM, or -EAGAIN if a commit, truncation,
+ * expiry or unlink at that name has touched the nodes since (the
+ * attributes may be of a value the key no longer has: read them again).
+ * reader: the lookup of a reader sent back, which gets a node no writer
+ * holds.
+ */
+uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
+		     const char *name, size_t len);
+int nodes_lookup_since(struct nodes *t, struct node *parent,
+		       const char *name, size_t len, uint64_t ino,
+		       uint64_t gen, uint64_t size, uint64_t stamp,
+		       bool reader, struct node **out);
+
 /* The kernel forgets nlookup lookups of n. */
 void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup);
 
 /*
  * How a handle uses its node.  The kernel keeps one page cache and one
- * size per node, and a writer's writes move that size past the value
- * that readers of the node opened; so readers read through the page
- * cache (USE_CACHED) only while no writer has the node open, and a writer
- * does not open a node such readers hold: it is sent back with -ESTALE,
- * the node is superseded, and the kernel, which retries an open or a
- * truncate that failed so once, looks the name up again and finds a new
- * node, which no reader opens through the page cache until the writer of
- * process pid has opened it (or for some seconds, if it never does).
+ * size per node, and a writer's writes, truncations and the answers to
+ * its process's stat move that size off the value that readers of the
+ * node opened (an mmap sized by fstat would be cut short); so readers and
+ * writers do not share a node.  One that opens a node the other kind
+ * holds is sent back with -ESTALE, the node is superseded, and the
+ * kernel, which retries an open or a truncate that failed so once, looks
+ * the name up again and finds a new node.  A writer sent back keeps
+ * readers off the name until the writer of process pid has opened the
+ * new node (or for some seconds, if it never does).  A reader sent back
+ * is not sent back again (USE_REREAD; retry.h).  Readers read through
+ * the page cache (USE_CACHED) unless such a retry shares a writer's node.
  */
-enum node_use { USE_DIRECT, USE_CACHED, USE_WRITE };
+enum node_use { USE_DIRECT, USE_CACHED, USE_WRITE, USE_REREAD };
 
 /*
- * Count an open handle on n that would use it as *use: USE_CACHED may
- * become USE_DIRECT; USE_WRITE may fail with -ESTALE.  pid: the opener.
+ * Count an open handle on n that would use it as *use: USE_CACHED may fail
+ * with -ESTALE; USE_REREAD becomes USE_CACHED, or USE_DIRECT where
+ * USE_CACHED would fail; USE_WRITE may fail with -ESTALE.  pid: the
+ * opener.
  */
 int nodes_open(struct nodes *t, struct node *n, enum node_use *use,
 	       int pid);
@@ -127,20 +152,32 @@ void nodes_release(struct nodes *t, struct node *n, enum node_use use);
 
 /*
  * An open file on n, opened by thread pid, and its release (which waits
- * for those who found it with nodes_find_open() to put it).  paged: a
- * writer whose writes go through the kernel's page cache.
+ * for those who found it with nodes_find_open() or nodes_take_opener() to
+ * put it).  paged: a writer whose writes go through the kernel's page
+ * cache; gen: a reader's value generation.
  */
 void nodes_add_open(struct nodes *t, struct node *n, struct node_open *o,
-		    int pid, bool writer, bool paged);
+		    int pid, bool writer, bool paged, uint64_t gen);
 void nodes_del_open(struct nodes *t, struct node *n, struct node_open *o);
 
 /* Thread pid writes through o (no lock: one word). */
 void nodes_open_used(struct node_open *o, int pid);
 
+/*
+ * Whether o, a writer around the page cache (whose writes all reach the
+ * daemon), holds nothing uncommitted: its content is then a value the
+ * key had, and its process sees the key's (OPEN_OWN passes it over), so
+ * that a writer closed but not yet released does not answer for a value
+ * committed since.  No lock: one word.
+ */
+void nodes_open_clean(struct node_open *o, bool clean);
+
 /* Which open file nodes_find_open() looks for, in this order: */
-#define OPEN_OWN	(1u << 0)  /* a writer of thread pid's process */
+#define OPEN_OWN	(1u << 0)  /* a writer of thread pid's process,
+				    * not clean */
 #define OPEN_PAGED	(1u << 1)  /* a writer through the page cache */
 #define OPEN_ANY	(1u << 2)  /* any writer, then any reader */
+#define OPEN_GEN	(1u << 3)  /* a reader of n's own generation */
 
 /*
  * An open file on n to answer thread pid from, of the kinds in how, held
@@ -202,11 +239,12 @@ int nodes_child_path(struct nodes *t, struct node *parent, const char *name,
 
 /*
  * Supersede the current node at n's name, n or a newer one (the key was
- * given a new value).  With parent_id and name non-NULL, return what the
- * kernel's dentry is called so the caller can invalidate it: *name is
- * malloc'd (NULL if n has no name, or out of memory).
+ * given a new value): its id, or 0 if none was current.  With parent_id
+ * and name non-NULL, give what the kernel's dentry is called so the
+ * caller can invalidate it: *name is malloc'd (NULL if n has no name, or
+ * out of memory).
  */
-void nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
+uint64_t nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 		  char **name, size_t *namelen);
 
 /*
@@ -266,14 +304,18 @@ void nodes_note_mtime(struct nodes *t, struct node *n,
 bool nodes_take_mtime(struct nodes *t, struct node *n, struct timespec *ts);
 
 /*
- * The writer handles just opened on n, and by which process, to which the
- * truncation of an open(O_TRUNC) that follows belongs: add one, take the
- * one of process pid (once), or clear h once it writes or closes.
- * nodes_set_opener returns -ENOMEM or 0.
+ * The writers just opened on n (open files added by nodes_add_open), and
+ * by which thread, to which the truncation of an open(O_TRUNC) that
+ * follows belongs: add one, take the one of thread pid (once; held until
+ * nodes_put_open(), so that its release waits), or clear o once it
+ * writes, flushes or closes.  nodes_set_opener returns -ENOMEM or 0.
  */
-int nodes_set_opener(struct nodes *t, struct node *n, void *h, int pid);
-void *nodes_take_opener(struct nodes *t, struct node *n, int pid);
-void nodes_clear_opener(struct nodes *t, struct node *n, void *h);
+int nodes_set_opener(struct nodes *t, struct node *n, struct node_open *o,
+		     int pid);
+struct node_open *nodes_take_opener(struct nodes *t, struct node *n,
+				    int pid);
+void nodes_clear_opener(struct nodes *t, struct node *n,
+			struct node_open *o);
 
 /* A kernel dentry to drop once no lock is held: parent's id and a name. */
 struct inval {

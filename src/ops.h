@@ -37,6 +37,8 @@ struct kvfs {
 	struct ratelimit *rl;
 	struct worker *sweeper;	/* sweep.c */
 	struct worker *trimmer;	/* trim.c */
+	struct retries *retries; /* readers sent back (retry.h) */
+	long conn;		/* the mount's device (mountpoint_conn) */
 	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
 	struct told *told, **told_end;	/* oldest first */

@@ -21,6 +21,7 @@
 
 #include "keys.h"
 #include "ops.h"
+#include "retry.h"
 #include "trim.h"
 
 /*
@@ -140,30 +141,45 @@ static void paged_size(struct kvfs *fs, struct node *n, struct stat *st)
 		st->st_size = own.st_size;
 }
 
-void reply_entry(fuse_req_t req, struct node *parent, const char *name,
-		 size_t len, const struct kv_attr *a)
+/* Reply with node n (counted one lookup) of attributes a; keep: whether
+ * the kernel may cache them. */
+static void reply_node(fuse_req_t req, struct node *n,
+		       const struct kv_attr *a, bool keep)
 {
 	struct kvfs *fs = req_fs(req);
 	struct fuse_entry_param e;
-	struct node *n;
 
-	n = nodes_lookup(fs->nodes, parent, name, len, a->ino,
-			 a->type == KV_FILE ? a->gen : 0, a->size);
-	if (!n)
-		return (void)fuse_reply_err(req, ENOMEM);
 	memset(&e, 0, sizeof(e));
 	e.ino = nodes_id(n);
 	kv_to_stat(a, &e.attr);
-	e.attr_timeout = attr_timeout(fs, a);
+	e.attr_timeout = keep ? attr_timeout(fs, a) : 0;
 	if (a->type == KV_FILE && nodes_writing(fs->nodes, n)) {
 		/* a writer's process asks again (kvfs_getattr) */
 		paged_size(fs, n, &e.attr);
 		e.attr_timeout = 0;
 	}
-	e.entry_timeout = cache_timeout(fs->entry_timeout, a);
+	e.entry_timeout = keep ? cache_timeout(fs->entry_timeout, a) : 0;
 	if (fuse_reply_entry(req, &e))
 		nodes_forget(fs->nodes, n, 1);
 	trim_check(fs);
+}
+
+static uint64_t node_gen(const struct kv_attr *a)
+{
+	return a->type == KV_FILE ? a->gen : 0;
+}
+
+void reply_entry(fuse_req_t req, struct node *parent, const char *name,
+		 size_t len, const struct kv_attr *a)
+{
+	struct kvfs *fs = req_fs(req);
+	struct node *n;
+
+	n = nodes_lookup(fs->nodes, parent, name, len, a->ino, node_gen(a),
+			 a->size);
+	if (!n)
+		return (void)fuse_reply_err(req, ENOMEM);
+	reply_node(req, n, a, true);
 }
 
 /*
@@ -230,23 +246,78 @@ int new_file_path(struct kvfs *fs, struct node *parent, const char *name,
 	return nodes_child_path(fs->nodes, parent, name, len, p);
 }
 
+/*
+ * What a lookup of p finds: its attributes, and for the retry of a reader
+ * sent back (retry.h) the value they are of, in *v.
+ */
+static int lookup_attr(struct kvfs *fs, const struct kpath *p, size_t len,
+		       int pid, struct kv_attr *a, struct store_value **v)
+{
+	int rc;
+
+	*v = NULL;
+	if (p->level == LEVEL_NS)
+		return kvfs_check_ns_name(p->ns, len) ? -ENOENT
+			: store_ns_stat(fs->st, p->ns, a);
+	if (retry_wanted(fs, p, pid)) {
+		rc = store_value_open(fs->st, p->ns, p->key, p->len, v, a);
+		if (rc != -EISDIR)
+			return rc;
+		*v = NULL;
+	}
+	return store_stat(fs->st, p->ns, p->key, p->len, a);
+}
+
+#define LOOKUP_TRIES	8
+
+/*
+ * A lookup's attributes are read again while a commit at the name
+ * overtakes them (nodes_lookup_since): a node made for a value the key
+ * no longer has, with its size cached for the attribute timeout, would
+ * give stat that size for as long.  If commits keep coming, the reply
+ * is not cached.
+ */
 static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct kvfs *fs = req_fs(req);
 	struct node *dir = nodes_get(fs->nodes, parent);
+	int pid = fuse_req_ctx(req)->pid;
 	size_t len = strlen(name);
+	struct store_value *v = NULL;
+	struct node *n = NULL;
+	bool keep = true;
+	uint64_t stamp;
 	struct kv_attr a;
 	struct kpath p;
-	int rc;
+	int rc, tries;
 
 	nodes_hold_paths(fs->nodes);
 	rc = child_path(fs, dir, name, len, &p);
-	if (rc == 0 && p.level == LEVEL_NS)
-		rc = kvfs_check_ns_name(name, len) ? -ENOENT
-			: store_ns_stat(fs->st, p.ns, &a);
-	else if (rc == 0)
-		rc = store_stat(fs->st, p.ns, p.key, p.len, &a);
+	for (tries = 0; !rc; tries++) {
+		stamp = nodes_stamp(fs->nodes, dir, name, len);
+		rc = lookup_attr(fs, &p, len, pid, &a, &v);
+		if (rc)
+			break;
+		if (tries == LOOKUP_TRIES) {
+			keep = false;
+			n = nodes_lookup(fs->nodes, dir, name, len, a.ino,
+					 node_gen(&a), a.size);
+			rc = n ? 0 : -ENOMEM;
+			break;
+		}
+		rc = nodes_lookup_since(fs->nodes, dir, name, len, a.ino,
+					node_gen(&a), a.size, stamp, v != NULL,
+					&n);
+		if (rc != -EAGAIN)
+			break;
+		if (v)
+			store_value_close(fs->st, v);
+		v = NULL;
+		rc = 0;
+	}
 	nodes_release_paths(fs->nodes);
+	if (rc && v)
+		store_value_close(fs->st, v);
 	if (rc == -ENOENT) {
 		struct fuse_entry_param e;
 
@@ -256,7 +327,9 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
-	reply_entry(req, dir, name, len, &a);
+	if (v)
+		retry_offer(fs, &p, pid, n, v, &a);
+	reply_node(req, n, &a, keep);
 }
 
 static void kvfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -389,8 +462,9 @@ static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
  * writing and its first write is taken the same way: it too becomes
  * visible when that writer closes.)  Readers of the
  * same inode keep the size of the value they read: an O_WRONLY writer
- * never reads through the page cache, so the reply keeps the committed
- * size; an O_RDWR writer reads its own content through it.
+ * never reads through the page cache, so the reply keeps the size of the
+ * node's value (nodes_own_size); an O_RDWR writer reads its own content
+ * through it.
  */
 static void reply_open_trunc(fuse_req_t req, struct kvfs *fs, struct node *n,
 			     struct handle *h)
@@ -405,11 +479,50 @@ static void reply_open_trunc(fuse_req_t req, struct kvfs *fs, struct node *n,
 	if ((h->flags & O_ACCMODE) == O_RDWR)
 		a.size = 0;
 	pthread_mutex_unlock(&h->lock);
-	(void)n;
+	/* a writer that opened a superseded node: the readers of its
+	 * generation keep their size */
+	if ((h->flags & O_ACCMODE) != O_RDWR)
+		nodes_own_size(fs->nodes, n, &a);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	kv_to_stat(&a, &st);
 	fuse_reply_attr(req, &st, 0);
+}
+
+/*
+ * A key gone (unlinked, renamed over) has its attributes only in the files
+ * still open on it: a chmod, chown or utimens by such a descriptor
+ * (fchmod(2) comes without its handle) changes the open file's, which its
+ * fstat shows (open_file_stat).  0, or -ENOENT if none is open.
+ */
+static int setattr_orphan(struct kvfs *fs, struct node *n, int pid,
+			  const struct setattr_arg *sa, struct stat *st)
+{
+	struct node_open *o;
+	struct handle *h;
+	struct kv_attr *a;
+
+	o = nodes_find_open(fs->nodes, n, pid, OPEN_OWN | OPEN_ANY);
+	if (!o)
+		return -ENOENT;
+	h = container_of(o, struct handle, file);
+	pthread_mutex_lock(&h->lock);
+	a = &h->attr;
+	if (sa->mask & KV_SET_MODE)
+		a->mode = sa->a.mode;
+	if (sa->mask & KV_SET_UID)
+		a->uid = sa->a.uid;
+	if (sa->mask & KV_SET_GID)
+		a->gid = sa->a.gid;
+	if (sa->mask & KV_SET_ATIME)
+		a->atime = sa->a.atime;
+	if (sa->mask & KV_SET_MTIME)
+		a->mtime = sa->a.mtime;
+	clock_gettime(CLOCK_REALTIME, &a->ctime);
+	pthread_mutex_unlock(&h->lock);
+	handle_stat(fs, h, st);
+	nodes_put_open(fs->nodes, o);
+	return 0;
 }
 
 static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -419,6 +532,7 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	struct node *n = nodes_get(fs->nodes, ino);
 	struct handle *h = fi && fi->fh ? fi_handle(fi) : NULL;
 	struct setattr_arg sa;
+	struct node_open *o;
 	struct stat st;
 	double timeout;
 	int rc = 0;
@@ -455,20 +569,24 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (node_level(n) != LEVEL_KEY)
 			return (void)fuse_reply_err(req, EISDIR);
 		if (!h && attr->st_size == 0 &&
-		    (h = nodes_take_opener(fs->nodes, n,
+		    (o = nodes_take_opener(fs->nodes, n,
 					   fuse_req_ctx(req)->pid))) {
 			/*
 			 * open(O_TRUNC): the truncation is the opener's, and
 			 * so is the clearing of the set-user-ID and
 			 * set-group-ID bits the kernel asks with it (for an
 			 * unprivileged opener): both come with its commit.
+			 * The opener is held until then: its release waits.
 			 */
+			h = container_of(o, struct handle, file);
 			if (sa.mask & KV_SET_MODE) {
 				pthread_mutex_lock(&h->lock);
 				h->kill_priv = true;
 				pthread_mutex_unlock(&h->lock);
 			}
-			return reply_open_trunc(req, fs, n, h);
+			reply_open_trunc(req, fs, n, h);
+			nodes_put_open(fs->nodes, o);
+			return;
 		}
 		if (h) {
 			pthread_mutex_lock(&h->lock);
@@ -480,6 +598,13 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		}
 		if (rc)
 			return (void)fuse_reply_err(req, -rc);
+	}
+	if (sa.mask && !h && node_level(n) == LEVEL_KEY &&
+	    !nodes_named(fs->nodes, n)) {
+		rc = setattr_orphan(fs, n, fuse_req_ctx(req)->pid, &sa, &st);
+		if (rc)
+			return (void)fuse_reply_err(req, -rc);
+		return (void)fuse_reply_attr(req, &st, 0);
 	}
 	if (sa.mask) {
 		rc = with_path(fs, n, setattr_fn, &sa);

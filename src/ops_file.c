@@ -9,6 +9,14 @@
  * the same inode never see bytes not yet committed; O_RDWR writers go
  * through it, so that a shared writable mmap works.  Readers use the page
  * cache only while no writer has the node open (nodes_open).
+ *
+ * A reader reads its node's generation, and nothing else: the kernel
+ * fills the node's page cache from whichever descriptor of the node
+ * faults a page in (a private mmap of a direct_io file included), and
+ * gives every reader of the node its one size.  An open of a node the
+ * key has moved on from takes the node's generation from a reader still
+ * holding it, or the value the lookup of its retry opened (retry.h), or
+ * is sent back with -ESTALE to look the name up again.
  */
 #include "config.h"
 
@@ -17,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "held.h"
 #include "ops.h"
+#include "retry.h"
 #include "tell.h"
 #include "trim.h"
 
@@ -70,35 +80,110 @@ static bool is_writer(int flags)
 }
 
 /*
- * Count a new handle on its node and fill in fi for it: 0, or -ESTALE for
+ * Count a new writer on its node and fill in fi for it: 0, or -ESTALE for
  * a writer that the kernel is to send to a new node (nodes_open).
  */
-static int handle_start(struct kvfs *fs, struct handle *h,
+static int writer_start(struct kvfs *fs, struct handle *h,
 			struct fuse_file_info *fi, int pid)
 {
 	bool same_gen = !h->val || store_value_gen(h->val) == h->node->gen;
 	int rc;
 
-	/*
-	 * The node's page cache holds its generation's bytes.  An open that
-	 * raced a commit got a newer value on the older node: it reads
-	 * around that cache, never mixing the two.
-	 */
-	h->use = is_writer(h->flags) ? USE_WRITE
-		 : same_gen ? USE_CACHED : USE_DIRECT;
+	/* an O_RDWR writer that raced a commit writes around the older
+	 * node's page cache */
+	h->use = USE_WRITE;
 	rc = nodes_open(fs->nodes, h->node, &h->use, pid);
 	if (rc)
 		return rc;
 	fi->fh = (uint64_t)(uintptr_t)h;
-	if (is_writer(h->flags)) {
-		fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
-	} else {
-		fi->keep_cache = h->use == USE_CACHED;
-		fi->direct_io = h->use == USE_DIRECT;
-		fi->noflush = 1;
+	fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
+	nodes_add_open(fs->nodes, h->node, &h->file, pid, true,
+		       !fi->direct_io, 0);
+	return 0;
+}
+
+/*
+ * The node's own generation for a reader of n that found the key moved on
+ * (or another key at its name): from a reader of n holding it, else the
+ * value the lookup of this open's retry left.  -ESTALE if neither.
+ */
+static int own_value(struct kvfs *fs, struct handle *h,
+		     struct store_value *offered, const struct kv_attr *oa)
+{
+	struct node_open *o;
+	struct handle *other;
+	int rc;
+
+	o = nodes_find_open(fs->nodes, h->node, 0, OPEN_GEN);
+	if (o) {
+		other = container_of(o, struct handle, file);
+		/* a reader's value stays until its release, which waits */
+		rc = store_value_dup(fs->st, other->val, &h->val);
+		pthread_mutex_lock(&other->lock);
+		h->attr = other->attr;
+		pthread_mutex_unlock(&other->lock);
+		nodes_put_open(fs->nodes, o);
+		return rc;
 	}
-	nodes_add_open(fs->nodes, h->node, &h->file, pid,
-		       is_writer(h->flags), !fi->direct_io);
+	if (!offered)
+		return -ESTALE;
+	h->val = offered;
+	h->attr = *oa;
+	return 0;
+}
+
+/*
+ * Open a reader of its node's generation, counted on the node first (so
+ * that a stat of the node meanwhile keeps the size readers hold,
+ * nodes_own_size), and fill in fi: 0 or -errno; -ESTALE sends the kernel
+ * to look the name up again.
+ */
+static int reader_start(struct kvfs *fs, struct handle *h,
+			struct fuse_file_info *fi, int pid)
+{
+	struct node *n = h->node;
+	struct store_value *offered;
+	struct kv_attr oa;
+	struct kpath p;
+	int rc;
+
+	/* the retry of a reader sent back is not sent back again */
+	offered = retry_take(fs, n, pid, &oa);
+	h->use = offered ? USE_REREAD : USE_CACHED;
+	rc = nodes_open(fs->nodes, n, &h->use, pid);
+	if (offered)
+		nodes_release(fs->nodes, n, USE_DIRECT);
+	if (rc) {
+		if (offered)
+			store_value_close(fs->st, offered);
+		if (rc == -ESTALE && !nodes_path(fs->nodes, n, &p, NULL))
+			retry_note(fs, &p, pid);
+		return rc;
+	}
+	rc = handle_open_value(fs, h);
+	if (!rc && (h->attr.ino != n->ino ||
+		    store_value_gen(h->val) != n->gen)) {
+		store_value_close(fs->st, h->val);
+		h->val = NULL;
+		rc = own_value(fs, h, offered, &oa);
+		if (h->val == offered)
+			offered = NULL;
+		h->ino = n->ino;
+		if (rc == -ESTALE && !nodes_path(fs->nodes, n, &p, NULL))
+			retry_note(fs, &p, pid);
+	}
+	if (offered)
+		store_value_close(fs->st, offered);
+	if (rc) {
+		nodes_release(fs->nodes, n, h->use);
+		return rc;
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	fi->keep_cache = h->use == USE_CACHED;
+	fi->direct_io = h->use == USE_DIRECT;
+	fi->noflush = 1;
+	nodes_add_open(fs->nodes, n, &h->file, pid, false, false,
+		       store_value_gen(h->val));
 	return 0;
 }
 
@@ -114,29 +199,33 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	h = handle_new(fs, n, fi->flags);
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);
+	if (!is_writer(fi->flags)) {
+		rc = reader_start(fs, h, fi, pid);
+		goto reply;
+	}
 	rc = handle_open_value(fs, h);
-	if (rc == -ENOENT && is_writer(fi->flags))
+	if (rc == -ENOENT)
 		rc = handle_orphan(h, n, fuse_req_ctx(req));
-	if (!rc && is_writer(fi->flags) && fs->rl &&
-	    !ratelimit_allow(fs->rl, h->ino))
+	if (!rc && fs->rl && !ratelimit_allow(fs->rl, h->ino))
 		rc = -EAGAIN;
 	/* an open(O_TRUNC) sends its truncation next (reply_open_trunc) */
 	if (!rc)
-		rc = handle_start(fs, h, fi, pid);
-	if (!rc && is_writer(fi->flags)) {
-		rc = nodes_set_opener(fs->nodes, n, h, pid);
+		rc = writer_start(fs, h, fi, pid);
+	if (!rc) {
+		rc = nodes_set_opener(fs->nodes, n, &h->file, pid);
 		if (rc) {
 			nodes_del_open(fs->nodes, n, &h->file);
 			nodes_release(fs->nodes, n, h->use);
 		}
 	}
+reply:
 	if (rc) {
 		handle_close(fs, h);
 		free(h);
 		return (void)fuse_reply_err(req, -rc);
 	}
 	if (fuse_reply_open(req, fi)) {
-		nodes_clear_opener(fs->nodes, n, h);
+		nodes_clear_opener(fs->nodes, n, &h->file);
 		nodes_del_open(fs->nodes, n, &h->file);
 		nodes_release(fs->nodes, n, h->use);
 		handle_close(fs, h);
@@ -184,7 +273,19 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* empty, as created; an appender's bytes go on what is there when
 	 * it commits, which another appender may have written meanwhile */
 	h->loaded = !(fi->flags & O_APPEND);
-	handle_start(fs, h, fi, ctx->pid);	/* a new node: a writer's */
+	if (is_writer(fi->flags)) {
+		writer_start(fs, h, fi, ctx->pid);	/* a new node */
+	} else {
+		/* open(O_CREAT | O_RDONLY): empty, as created */
+		h->use = USE_REREAD;
+		nodes_open(fs->nodes, n, &h->use, ctx->pid);
+		fi->fh = (uint64_t)(uintptr_t)h;
+		fi->keep_cache = h->use == USE_CACHED;
+		fi->direct_io = h->use == USE_DIRECT;
+		fi->noflush = 1;
+		nodes_add_open(fs->nodes, n, &h->file, ctx->pid, false, false,
+			       0);
+	}
 	memset(&e, 0, sizeof(e));
 	e.ino = nodes_id(n);
 	kv_to_stat(&a, &e.attr);
@@ -241,7 +342,7 @@ static void kvfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 			  fi->writepage);
 	if (!fi->writepage)
 		nodes_open_used(&h->file, fuse_req_ctx(req)->pid);
-	nodes_clear_opener(fs->nodes, h->node, h);
+	nodes_clear_opener(fs->nodes, h->node, &h->file);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	fuse_reply_write(req, size);
@@ -256,8 +357,22 @@ static void kvfs_flush(fuse_req_t req, fuse_ino_t ino,
 	int rc;
 
 	(void)ino;
+	/* a truncation after this is not the open(O_TRUNC)'s */
+	nodes_clear_opener(fs->nodes, h->node, &h->file);
 	pthread_mutex_lock(&h->lock);
-	rc = handle_commit(fs, h, &inv);
+	/*
+	 * A truncation with nothing written after it is not a new value
+	 * while the file is still open elsewhere: `cmd > key` and dd open
+	 * with O_TRUNC, duplicate the descriptor and close the original
+	 * before writing.  The closing process is asked (held_by); the last
+	 * close, or the release, commits it.
+	 */
+	if (h->cut_only && !h->error &&
+	    (held_by(fuse_req_ctx(req)->pid, fs->conn, h->ino) ||
+	     held_by(h->file.pid, fs->conn, h->ino)))
+		rc = 0;
+	else
+		rc = handle_commit(fs, h, &inv);
 	/*
 	 * An fsync committed last: its dentry, by the name the node has now,
 	 * as a rename since may have moved it from the one the fsync saw.
@@ -318,13 +433,14 @@ static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
 	struct node *n = h->node;
 
 	(void)ino;
-	nodes_clear_opener(fs->nodes, n, h);
+	nodes_clear_opener(fs->nodes, n, &h->file);
+	/* after a truncation that took it as the opener's (setattr) */
+	nodes_del_open(fs->nodes, n, &h->file);
 	/* pages of a shared mmap may be written back after the last flush */
 	pthread_mutex_lock(&h->lock);
 	handle_commit(fs, h, &inv);
 	pthread_mutex_unlock(&h->lock);
 	tell_later(fs, &inv);
-	nodes_del_open(fs->nodes, n, &h->file);
 	handle_close(fs, h);
 	nodes_release(fs->nodes, n, h->use);
 	free(h);

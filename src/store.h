@@ -194,6 +194,8 @@ ssize_t store_readlink(struct store *st, const char *ns, const char *key,
  *   the key's attributes.  -ENOENT, -EISDIR.
  * store_value_read: read up to len bytes at off; returns the count (0 at
  *   the end).
+ * store_value_dup: another handle on the same value, v's generation,
+ *   pinned again (it is while v is): 0 or -ENOMEM.
  * store_value_close: release the pin.
  */
 int store_value_open(struct store *st, const char *ns, const char *key,
@@ -202,6 +204,8 @@ ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
 			 size_t len, off_t off);
 uint64_t store_value_size(const struct store_value *v);
 uint64_t store_value_gen(const struct store_value *v);
+int store_value_dup(struct store *st, const struct store_value *v,
+		    struct store_value **out);
 void store_value_close(struct store *st, struct store_value *v);
 
 /* Where store_value_put() reads the new value from. */

@@ -338,6 +338,24 @@ ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
 	return dst - (char *)buf;
 }
 
+int store_value_dup(struct store *st, const struct store_value *v,
+		    struct store_value **out)
+{
+	size_t n = sizeof(*v) + (v->chunked ? 0 : v->size);
+	struct store_value *d = malloc(n);
+
+	if (!d)
+		return -ENOMEM;
+	/* v's pin keeps the chunks until this one is taken */
+	if (v->chunked && pin_get(st, v->gen)) {
+		free(d);
+		return -ENOMEM;
+	}
+	memcpy(d, v, n);
+	*out = d;
+	return 0;
+}
+
 void store_value_close(struct store *st, struct store_value *v)
 {
 	if (v->chunked && pin_put(st, v->gen))
