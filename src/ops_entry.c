@@ -608,6 +608,14 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	if (sa.mask) {
 		rc = with_path(fs, n, setattr_fn, &sa);
+		/* the key went meanwhile: as above, the open file's */
+		if (rc == -ENOENT && !h && node_level(n) == LEVEL_KEY) {
+			rc = setattr_orphan(fs, n, fuse_req_ctx(req)->pid,
+					    &sa, &st);
+			if (rc)
+				return (void)fuse_reply_err(req, -rc);
+			return (void)fuse_reply_attr(req, &st, 0);
+		}
 		if (rc)
 			return (void)fuse_reply_err(req, -rc);
 		if (sa.mask & KV_SET_MTIME)
