@@ -136,7 +136,14 @@ static void kvfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (f.off >= DOT_ENTRIES) {
 		f.skip_to = off;
 		f.off = DOT_ENTRIES;
+		/*
+		 * A rename moves a directory's key and nodes in one step
+		 * (nodes_hold_paths): the listing is of the name before it
+		 * or after it, never of a name it emptied.
+		 */
+		nodes_hold_paths(fs->nodes);
 		rc = with_path(fs, nodes_get(fs->nodes, ino), list_fn, &f);
+		nodes_release_paths(fs->nodes);
 	}
 	if (rc && f.used == 0)
 		fuse_reply_err(req, -rc);

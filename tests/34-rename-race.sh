@@ -52,6 +52,13 @@ for r in 1 2; do
 	is "$("$RENAMERACE" lookup "$D/l$r" 2000)" OK \
 		"round $r: 2,000 first lookups racing renames of A: every key found, every listed key stats and opens"
 done
+
+# listings through a descriptor of a directory while a directory above
+# it is renamed: every key each time
+mkdir -p "$D/ls/A/sub"
+"$RENAMERACE" fill "$D/ls/A/sub" 50 1 >/dev/null || fail "fill ls"
+is "$("$RENAMERACE" list "$D/ls" 50 2000)" OK \
+	"2,000 listings of A/sub through one descriptor while A is renamed to B and back: all 50 keys each time"
 stop_load
 
 ok "remount" remount

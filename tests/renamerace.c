@@ -21,6 +21,12 @@
  *                                   descriptor of sub (its first lookup);
  *                                   then every key sub lists must stat
  *                                   and open
+ *   renamerace list NSDIR COUNT ROUNDS
+ *                                   NSDIR/A/sub holds COUNT keys; while
+ *                                   a child renames NSDIR/A to NSDIR/B
+ *                                   and back, list sub ROUNDS times
+ *                                   through one descriptor: every key
+ *                                   each time
  *
  * Each command prints "OK" when all is well, else what went wrong (the
  * first few names on stderr).  The race starts once the renamer is under
@@ -325,6 +331,44 @@ static int lookup(const char *nsdir, long count)
 	return bad ? 1 : 0;
 }
 
+/*
+ * Listings of NSDIR/A/sub (COUNT keys) through one descriptor, rewound
+ * ROUNDS times while the renamer runs: each lists every key.
+ */
+static int list(const char *nsdir, long count, long rounds)
+{
+	char *sub = join(nsdir, "A/sub");
+	long r, listed, short_lists = 0;
+	struct dirent *de;
+	pid_t pid;
+	DIR *d;
+
+	d = opendir(sub);
+	if (!d)
+		die("opendir", sub);
+	pid = start_renamer(nsdir);
+	for (r = 0; r < rounds; r++) {
+		rewinddir(d);
+		listed = 0;
+		errno = 0;
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				listed++;
+		if (errno || listed != count) {
+			if (short_lists++ < 3)
+				fprintf(stderr, "# renamerace: listing %ld of "
+					"sub: %ld keys, not %ld (%s)\n", r,
+					listed, count,
+					errno ? strerror(errno) : "no error");
+			bad++;
+		}
+	}
+	stop_renamer(pid);
+	closedir(d);
+	free(sub);
+	return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc;
@@ -337,10 +381,13 @@ int main(int argc, char **argv)
 		rc = fill(argv[2], atol(argv[3]), (size_t)atol(argv[4]));
 	else if (argc == 4 && !strcmp(argv[1], "lookup"))
 		rc = lookup(argv[2], atol(argv[3]));
+	else if (argc == 5 && !strcmp(argv[1], "list"))
+		rc = list(argv[2], atol(argv[3]), atol(argv[4]));
 	else {
 		fprintf(stderr, "usage: renamerace create|check NSDIR COUNT\n"
 			"       renamerace fill DIR COUNT SIZE\n"
-			"       renamerace lookup NSDIR COUNT\n");
+			"       renamerace lookup NSDIR COUNT\n"
+			"       renamerace list NSDIR COUNT ROUNDS\n");
 		return 2;
 	}
 	if (rc == 0)
