@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +19,15 @@
 
 #define MAX_MOUNTS	8	/* mount ids of candidate descriptors */
 
-/* The mount id and inode number of descriptor fd of pid: 0 or -1. */
+/*
+ * The mount id and inode number of descriptor fd of pid, if it is open
+ * for writing (a reader of the key does not hold its writer's file): 0,
+ * or -1 (not a writer, or not known).
+ */
 static int fd_info(int pid, const char *fd, int *mnt, uint64_t *ino)
 {
 	char path[320], line[256];
+	unsigned flags = 0;
 	int found = 0;
 	FILE *f;
 
@@ -29,14 +35,16 @@ static int fd_info(int pid, const char *fd, int *mnt, uint64_t *ino)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	while (found != 3 && fgets(line, sizeof(line), f)) {
+	while (found != 7 && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "mnt_id: %d", mnt) == 1)
 			found |= 1;
 		else if (sscanf(line, "ino: %" SCNu64, ino) == 1)
 			found |= 2;
+		else if (sscanf(line, "flags: %o", &flags) == 1)
+			found |= 4;
 	}
 	fclose(f);
-	return found == 3 ? 0 : -1;
+	return found == 7 && (flags & O_ACCMODE) != O_RDONLY ? 0 : -1;
 }
 
 /* Is one of the mounts ids[] of pid's the mount conn (a FUSE mount)? */
