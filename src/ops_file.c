@@ -145,11 +145,19 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	struct store_value *offered;
 	struct kv_attr oa;
 	struct kpath p;
+	bool again;
 	int rc;
 
-	/* the retry of a reader sent back is not sent back again */
+	/*
+	 * The retry of a reader sent back is not sent back again: neither
+	 * one that a lookup prepared (offered), nor one that came with no
+	 * lookup, as an open of /dev/fd/N or /proc/PID/fd/N does, which the
+	 * kernel retries on the same node.
+	 */
+	again = !nodes_path(fs->nodes, n, &p, NULL) &&
+		retry_wanted(fs, &p, pid);
 	offered = retry_take(fs, n, pid, &oa);
-	h->use = offered ? USE_REREAD : USE_CACHED;
+	h->use = offered || again ? USE_REREAD : USE_CACHED;
 	rc = nodes_open(fs->nodes, n, &h->use, pid);
 	if (offered)
 		nodes_release(fs->nodes, n, USE_DIRECT);

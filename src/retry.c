@@ -100,20 +100,56 @@ void retry_free(struct kvfs *fs, struct retries *r)
 	free(r);
 }
 
+/*
+ * Empty the entries past their time and, unless pid is 0, those of pid
+ * (a thread waits for one retry at a time): lock held; what they held is
+ * let go by sweep_drop() once it is not.
+ */
+struct swept {
+	size_t count;
+	struct node *n[RETRIES];
+	struct store_value *v[RETRIES];
+};
+
+static void sweep(struct retries *r, int pid, struct swept *out)
+{
+	int64_t now = now_ms();
+	size_t i;
+
+	out->count = 0;
+	for (i = 0; i < RETRIES; i++) {
+		struct retry *e = &r->e[i];
+
+		if (e->used && (e->until <= now || (pid && e->pid == pid))) {
+			clear(r, e, &out->n[out->count], &out->v[out->count]);
+			out->count++;
+		}
+	}
+}
+
+static void sweep_drop(struct kvfs *fs, struct swept *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->count; i++)
+		drop_offer(fs, s->n[i], s->v[i]);
+}
+
 void retry_note(struct kvfs *fs, const struct kpath *p, int pid)
 {
 	struct retries *r = fs->retries;
 	struct retry *e = NULL, *old = NULL;
 	struct store_value *v = NULL;
 	struct node *n = NULL;
-	int64_t now = now_ms();
+	struct swept swept;
 	size_t i;
 
 	pthread_mutex_lock(&r->lock);
+	sweep(r, pid, &swept);
 	for (i = 0; i < RETRIES && !e; i++) {
 		struct retry *c = &r->e[i];
 
-		if (!c->used || c->pid == pid || c->until <= now)
+		if (!c->used)
 			e = c;
 		else if (!old || c->until < old->until)
 			old = c;
@@ -125,10 +161,11 @@ void retry_note(struct kvfs *fs, const struct kpath *p, int pid)
 	e->used = true;
 	e->pid = pid;
 	e->path = *p;
-	e->until = now + RETRY_MS;
+	e->until = now_ms() + RETRY_MS;
 	r->live++;
 	pthread_mutex_unlock(&r->lock);
 	drop_offer(fs, n, v);
+	sweep_drop(fs, &swept);
 }
 
 /* The live entry of pid for p (any path if p is NULL); lock held. */
@@ -195,6 +232,7 @@ struct store_value *retry_take(struct kvfs *fs, struct node *n, int pid,
 	struct retries *r = fs->retries;
 	struct store_value *v = NULL, *got = NULL;
 	struct node *held = NULL;
+	struct swept swept;
 	struct retry *e;
 
 	if (!__atomic_load_n(&r->live, __ATOMIC_RELAXED))
@@ -210,7 +248,9 @@ struct store_value *retry_take(struct kvfs *fs, struct node *n, int pid,
 		}
 		clear(r, e, &held, &v);
 	}
+	sweep(r, 0, &swept);
 	pthread_mutex_unlock(&r->lock);
 	drop_offer(fs, held, v);
+	sweep_drop(fs, &swept);
 	return got;
 }

@@ -114,7 +114,29 @@ done
 wait $pids
 is "$(cat "$TEST_DIR"/trunc?.out | sort -u)" "left 0" \
 	"4 x 2,000 truncate(key, 0) right after a writer's close: all empty"
+
+# --- a reader's descriptor does not hold back a writer's close --------------
+# (only a descriptor open for writing is the same file as the writer's)
+printf old > "$D/ro"
+exec 4<"$D/ro"
+bad=0
+for _ in $(seq 300); do
+	printf old > "$D/ro"
+	: > "$D/ro"
+	[ -s "$D/ro" ] && bad=$((bad + 1))
+done
+exec 4<&-
+is "$bad" 0 \
+	"300 times : > key while the shell holds it open to read: empty at once"
 stop_load
+
+# --- an open of /dev/fd/N, which the kernel retries with no lookup ---------
+printf 'by fd' > "$D/fd"
+is "$(bash -c 'exec 3<>"$1"; cat /dev/fd/3' sh "$D/fd" 2>&1)" "by fd" \
+	"exec 3<>key; cat /dev/fd/3 reads the value (no ESTALE)"
+is "$(bash -c 'exec 3>>"$1"; cat "$1"; cat /proc/self/fd/0 <"$1"' sh \
+	"$D/fd" 2>&1)" "by fdby fd" \
+	"a reader opens the key while its process appends to it"
 
 # --- a failed cmd > key keeps the old value --------------------------------
 umount_kvfs
