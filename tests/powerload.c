@@ -8,10 +8,13 @@
  *   powerload check DIR LOG CUT MODE    does DIR hold what the records
  *                                       before CUT promise?  MODE power:
  *                                       what fsync, syncfs or a clean
- *                                       unmount made durable; MODE acked:
- *                                       every acknowledged operation
- *                                       (after kill -9, also followed by
- *                                       a clean reboot)
+ *                                       unmount ("A umount") made
+ *                                       durable (also after a kill -9
+ *                                       then a reboot, "A reboot": kvfs
+ *                                       goes back to its last
+ *                                       checkpoint); MODE acked: every
+ *                                       acknowledged operation (kill -9,
+ *                                       same boot)
  *
  * The workload creates, overwrites, renames and deletes keys, fsyncs
  * some and sets short expirations on others (slots EXP_FIRST and up,
@@ -29,7 +32,11 @@
  * the list of contents it went through (a version, empty, absent), and
  * the first of them it may still hold (the one durable; or, in MODE
  * acked, the last acknowledged).  Every key must hold one of the
- * contents from that one on, and no other name may exist.
+ * contents from that one on, and no other name may exist.  An operation
+ * that failed may have changed nothing or anything it set out to do, so
+ * a rename moves every content the source may hold since its last
+ * acknowledged one; a put of a key with an expiration may first create
+ * it empty (it may have expired).
  */
 #include "config.h"
 
@@ -249,6 +256,8 @@ struct slot {
 struct model {
 	struct slot s[NSLOTS];
 	char op[256];		/* the operation in flight */
+	size_t moved;		/* where a rename in flight put its source's
+				 * contents in the target's list */
 };
 
 static void push(struct slot *s, uint64_t v)
@@ -276,12 +285,22 @@ static void begin(struct model *m, const char *line)
 	snprintf(m->op, sizeof(m->op), "%.255s", line);
 	if (sscanf(line, "B %llu put %d %llu %zu", &id, &a, &ver, &len) == 4 &&
 	    a >= 0 && a < NSLOTS) {
-		if (current(&m->s[a]) == V_ABSENT)
+		/* a key with an expiration may have gone: the open then
+		 * creates it, empty */
+		if (current(&m->s[a]) == V_ABSENT || a >= EXP_FIRST)
 			push(&m->s[a], V_EMPTY);
 		push(&m->s[a], ver);
 	} else if (sscanf(line, "B %llu ren %d %d", &id, &a, &b) == 3 &&
-		   a >= 0 && a < NSLOTS && b >= 0 && b < NSLOTS) {
-		push(&m->s[b], current(&m->s[a]));
+		   a >= 0 && a < NSLOTS && b >= 0 && b < NSLOTS && a != b) {
+		size_t i;
+
+		/* the target gets whatever the source may hold: its last
+		 * acknowledged contents, or any an operation that failed
+		 * since may have left (a failed operation may have changed
+		 * nothing) */
+		m->moved = m->s[b].n;
+		for (i = m->s[a].acked; i < m->s[a].n; i++)
+			push(&m->s[b], m->s[a].v[i]);
 		push(&m->s[a], V_ABSENT);
 	} else if (sscanf(line, "B %llu del %d", &id, &a) == 2 && a >= 0 &&
 		   a < NSLOTS) {
@@ -306,7 +325,7 @@ static void end(struct model *m, bool ok)
 	}
 	if (sscanf(m->op, "B %llu ren %d %d", &id, &a, &b) == 3) {
 		m->s[a].acked = m->s[a].n - 1;
-		m->s[b].acked = m->s[b].n - 1;
+		m->s[b].acked = m->moved;
 	} else if (sscanf(m->op, "B %llu fsync %d", &id, &a) == 2) {
 		m->s[a].first = m->s[a].acked;
 	} else if (sscanf(m->op, "B %llu %*s %d", &id, &a) == 2) {
@@ -358,7 +377,7 @@ static int model_load(struct model *m, const char *logname, long cut,
 			end(m, true);
 		else if (text[0] == 'F')
 			end(m, false);
-		else if (text[0] == 'A' && text[1] == ' ')
+		else if (!strcmp(text, "A umount"))
 			all_durable(m);
 	}
 	fclose(f);
