@@ -19,22 +19,6 @@
 [ -x "$STRESSLOAD" ] || skip_all "stressload not built at $STRESSLOAD"
 : "${KVFS_STRESS_SECS:=60}"
 
-LOAD=
-start_load() {
-	for _ in 1 2; do
-		sh -c 'while :; do :; done' &
-		LOAD="$LOAD $!"
-	done
-}
-stop_load() {
-	for pid in $LOAD; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	LOAD=
-}
-trap 'stop_load; cleanup' EXIT
-
 D=$MNT/default
 # the state of every key: its bytes and metadata
 snapshot() {

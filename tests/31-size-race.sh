@@ -11,22 +11,6 @@
 : "${SIZERACE:=$top_builddir/tests/sizerace}"
 [ -x "$SIZERACE" ] || skip_all "sizerace not built at $SIZERACE"
 
-LOAD=
-start_load() {
-	for _ in 1 2; do
-		sh -c 'while :; do :; done' &
-		LOAD="$LOAD $!"
-	done
-}
-stop_load() {
-	for pid in $LOAD; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	LOAD=
-}
-trap 'stop_load; cleanup' EXIT
-
 mount_kvfs
 D=$MNT/default
 mkdir "$D/put" "$D/fsync" "$D/meta" "$MNT/puts" "$MNT/imports"

@@ -14,22 +14,6 @@
 : "${RENAMERACE:=$top_builddir/tests/renamerace}"
 [ -x "$RENAMERACE" ] || skip_all "renamerace not built at $RENAMERACE"
 
-LOAD=
-start_load() {
-	for _ in 1 2; do
-		sh -c 'while :; do :; done' &
-		LOAD="$LOAD $!"
-	done
-}
-stop_load() {
-	for pid in $LOAD; do
-		kill "$pid"
-		wait "$pid" 2>/dev/null
-	done
-	LOAD=
-}
-trap 'stop_load; cleanup' EXIT
-
 mount_kvfs
 D=$MNT/default
 

@@ -13,22 +13,6 @@
 : "${CLOSERS:=$top_builddir/tests/closers}"
 [ -x "$CLOSERS" ] || skip_all "closers not built at $CLOSERS"
 
-LOAD=
-start_load() {
-	for _ in 1 2; do
-		sh -c 'while :; do :; done' &
-		LOAD="$LOAD $!"
-	done
-}
-stop_load() {
-	for pid in $LOAD; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	LOAD=
-}
-trap 'stop_load; cleanup' EXIT
-
 # watch SECS DESC PID: wait for PID, at most SECS seconds; a hang fails
 # DESC and ends the script, the daemon killed and its mount aborted.
 watch() {

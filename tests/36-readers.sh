@@ -15,22 +15,6 @@ TORNREAD=$top_builddir/tests/tornread
 : "${SIZERACE:=$top_builddir/tests/sizerace}"
 [ -x "$SIZERACE" ] || skip_all "sizerace not built at $SIZERACE"
 
-LOAD=
-start_load() {
-	for _ in 1 2; do
-		sh -c 'while :; do :; done' &
-		LOAD="$LOAD $!"
-	done
-}
-stop_load() {
-	for pid in $LOAD; do
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
-	LOAD=
-}
-trap 'stop_load; cleanup' EXIT
-
 STOP=$TEST_DIR/stop
 
 # readers KEY N: start N readers of KEY (stopped by stop_readers)

@@ -187,7 +187,26 @@ daemon_rss_peak() {
 	awk '/^VmHWM:/ { print $2 }' "/proc/$KVFS_PID/status"
 }
 
+# start_load: two CPU-bound loops beside the test, as a busy machine
+# would run them (races hide on an idle one); stop_load, or the cleanup at
+# exit, stops them.
+LOAD=
+start_load() {
+	for _ in 1 2; do
+		sh -c 'while :; do :; done' &
+		LOAD="$LOAD $!"
+	done
+}
+stop_load() {
+	for pid in $LOAD; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	LOAD=
+}
+
 cleanup() {
+	stop_load
 	if [ -n "$KVFS_PID" ]; then
 		kill "$KVFS_PID" 2>/dev/null
 		wait "$KVFS_PID" 2>/dev/null
