@@ -16,8 +16,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "keys.h"
 #include "ops.h"
@@ -271,6 +274,33 @@ static int lookup_attr(struct kvfs *fs, const struct kpath *p, size_t len,
 #define LOOKUP_TRIES	8
 
 /*
+ * Test builds (tests/kvfs-hooks) only: KVFS_HOOK_LOOKUP_DELAY=NAME:MS
+ * holds each lookup of NAME for MS milliseconds between its answer and
+ * its reply, the window in which a commit at the name can overtake it,
+ * while the file KVFS_HOOK_LOOKUP_ARM exists.
+ */
+static void lookup_hook(const char *name)
+{
+#ifdef KVFS_TEST_HOOKS
+	const char *h = getenv("KVFS_HOOK_LOOKUP_DELAY");
+	const char *arm = getenv("KVFS_HOOK_LOOKUP_ARM");
+	const char *colon = h ? strrchr(h, ':') : NULL;
+	struct timespec ts;
+	long ms;
+
+	if (!colon || (size_t)(colon - h) != strlen(name) ||
+	    memcmp(h, name, colon - h) || !arm || access(arm, F_OK))
+		return;
+	ms = atol(colon + 1);
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000;
+	nanosleep(&ts, NULL);
+#else
+	(void)name;
+#endif
+}
+
+/*
  * A lookup's attributes are read again while a commit at the name
  * overtakes them (nodes_lookup_since): a node made for a value the key
  * no longer has, with its size cached for the attribute timeout, would
@@ -329,6 +359,7 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return (void)fuse_reply_err(req, -rc);
 	if (v)
 		retry_offer(fs, &p, pid, n, v, &a);
+	lookup_hook(name);
 	reply_node(req, n, &a, keep);
 }
 

@@ -37,6 +37,11 @@
  *                                     after its close by stat, fstat, mmap
  *   fsop ttl-loop A B SECS            set expiration_ttl 3600 on A and on B
  *                                     for SECS (ENOENT ignored): "OK n"
+ *   fsop resave PATH FIRST LAST SECS READY
+ *                                     O_TRUNC write of FIRST, fsync, then
+ *                                     truncate and write LAST, create the
+ *                                     file READY, sleep SECS and close:
+ *                                     "OK" if every call did
  *
  * FLAGS below is a comma-separated list of open(2) flags in lower case,
  * without O_: rdonly, wronly, rdwr, creat, excl, trunc, append, directory,
@@ -232,6 +237,29 @@ static int mmap_read(const char *path)
 
 /* Write size bytes of c (or text) with O_TRUNC and close, all checked. */
 static double hold;	/* seconds to keep the file open after writing */
+
+/* One writer's two values: the first by fsync, the last by close. */
+static int resave(const char *path, const char *first, const char *last,
+		  double secs, const char *ready)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	size_t n = strlen(last);
+
+	if (fd < 0)
+		return result(-1);
+	if (write(fd, first, strlen(first)) != (ssize_t)strlen(first) ||
+	    fsync(fd) || ftruncate(fd, 0) ||
+	    pwrite(fd, last, n, 0) != (ssize_t)n ||
+	    close(open(ready, O_WRONLY | O_CREAT, 0644))) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return result(-1);
+	}
+	usleep((useconds_t)(secs * 1e6));
+	return result(close(fd));
+}
 
 static int put(const char *path, const char *text, int c, long long size,
 	       int mode)
@@ -669,6 +697,9 @@ int main(int argc, char **argv)
 			return result(-1);
 		return result(close(fd));
 	}
+	if (!strcmp(op, "resave") && argc > 6)
+		return resave(argv[2], argv[3], argv[4], atof(argv[5]),
+			      argv[6]);
 	if (!strcmp(op, "populate") && argc > 4)
 		return populate(a, strtol(b, NULL, 10),
 				strtol(argv[4], NULL, 10));
