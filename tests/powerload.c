@@ -7,7 +7,7 @@
  *   powerload mark LOG TEXT...          add a marker to LOG
  *   powerload check DIR LOG CUT MODE    does DIR hold what the records
  *                                       before CUT promise?  MODE power:
- *                                       what fsync, syncfs or a clean
+ *                                       what fsync or a clean
  *                                       unmount ("A umount") made
  *                                       durable (also after a kill -9
  *                                       then a reboot, "A reboot": kvfs
