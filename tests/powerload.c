@@ -5,10 +5,14 @@
  *   powerload run DIR LOG SEED OPS MIX  OPS operations on DIR/k0..k63,
  *                                       each logged in LOG (crashrec.h)
  *   powerload mark LOG TEXT...          add a marker to LOG
+ *   powerload flush-failed LOG          add a failed flush of kvfs.sync to
+ *                                       LOG, as the recorder logs one
  *   powerload check DIR LOG CUT MODE    does DIR hold what the records
  *                                       before CUT promise?  MODE power:
  *                                       what fsync or a clean
- *                                       unmount ("A umount") made
+ *                                       unmount ("A umount" with no
+ *                                       failed flush since the mount:
+ *                                       kvfs then marks it unclean) made
  *                                       durable (also after a kill -9
  *                                       then a reboot, "A reboot": kvfs
  *                                       goes back to its last
@@ -79,6 +83,24 @@ static void mark(const char *text)
 	iov[1].iov_base = (void *)text;
 	iov[1].iov_len = r.len;
 	if (writev(logfd, iov, 2) != (ssize_t)(sizeof(r) + r.len)) {
+		perror("powerload: log");
+		exit(2);
+	}
+}
+
+/* Log a failed fdatasync of kvfs.sync, as the recorder logs one. */
+static void flush_failed(void)
+{
+	struct crec r;
+
+	memset(&r, 0, sizeof(r));
+	r.magic = CR_MAGIC;
+	r.type = CR_FLUSH_END;
+	r.pid = (uint32_t)getpid();
+	r.arg = CR_FDATASYNC;
+	r.ret = -EIO;
+	snprintf(r.name, sizeof(r.name), "kvfs.sync");
+	if (write(logfd, &r, sizeof(r)) != (ssize_t)sizeof(r)) {
 		perror("powerload: log");
 		exit(2);
 	}
@@ -350,6 +372,7 @@ static int model_load(struct model *m, const char *logname, long cut,
 	char text[4096];
 	long n = 0;
 	int i;
+	bool broken = false;	/* a flush failed since the last mount */
 	FILE *f = fopen(logname, "r");
 
 	if (!f)
@@ -363,6 +386,8 @@ static int model_load(struct model *m, const char *logname, long cut,
 			fclose(f);
 			return -1;
 		}
+		if (r.type == CR_FLUSH_END && r.ret < 0)
+			broken = true;
 		if (r.type != CR_MARK) {
 			fseeko(f, (off_t)cr_payload(&r), SEEK_CUR);
 			continue;
@@ -377,7 +402,10 @@ static int model_load(struct model *m, const char *logname, long cut,
 			end(m, true);
 		else if (text[0] == 'F')
 			end(m, false);
-		else if (!strcmp(text, "A umount"))
+		else if (!strncmp(text, "MOUNT ", 6))
+			broken = false;
+		else if (!strcmp(text, "A umount") && !broken)
+			/* after a failed flush the unmount is not clean */
 			all_durable(m);
 	}
 	fclose(f);
@@ -563,7 +591,8 @@ static int check(const char *dir, const char *logname, long cut,
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && (!strcmp(argv[1], "run") ||
-			  !strcmp(argv[1], "mark"))) {
+			  !strcmp(argv[1], "mark") ||
+			  !strcmp(argv[1], "flush-failed"))) {
 		logfd = open(argv[2 + !strcmp(argv[1], "run")],
 			     O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (logfd < 0) {
@@ -585,9 +614,14 @@ int main(int argc, char **argv)
 		mark(text);
 		return 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "flush-failed")) {
+		flush_failed();
+		return 0;
+	}
 	if (argc == 6 && !strcmp(argv[1], "check"))
 		return check(argv[2], argv[3], atol(argv[4]), argv[5]);
 	fprintf(stderr, "usage: powerload run DIR LOG SEED OPS MIX | "
-		"mark LOG TEXT... | check DIR LOG CUT power|acked\n");
+		"mark LOG TEXT... | flush-failed LOG | "
+		"check DIR LOG CUT power|acked\n");
 	return 2;
 }
