@@ -468,6 +468,20 @@ static void describe_op(char *out, size_t size, const char *what, uint32_t id)
 						     __ATOMIC_ACQUIRE));
 }
 
+/* Add the operations on k that started between t0 and t1 to out. */
+static void describe_changes(char *out, size_t size, int k, uint64_t t0,
+			     uint64_t t1)
+{
+	uint32_t n = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE), i;
+
+	for (i = 0; i < n && i < KLOG; i++) {
+		uint32_t w = __atomic_load_n(&sh->klog[k][i], __ATOMIC_ACQUIRE);
+
+		if (w && sh->ops[w].start > t0 && sh->ops[w].start < t1)
+			describe_op(out, size, "then", w);
+	}
+}
+
 static const char *check_value(int k, const unsigned char *v, size_t n,
 			       uint64_t r0, uint64_t r1)
 {
@@ -552,6 +566,7 @@ static const char *check_value(int k, const unsigned char *v, size_t n,
 		 (unsigned long long)r0, (unsigned long long)r1,
 		 (unsigned long long)latest);
 	describe_op(detail, sizeof(detail), "last block of", last);
+	describe_changes(detail, sizeof(detail), k, sh->ops[last].start, r1);
 	return "a value already replaced when the read began";
 }
 
