@@ -7,8 +7,9 @@
 # writes nowhere, as into an unlinked file: its close succeeds and the
 # key keeps what it holds.  A child process forked with a writer's
 # descriptor closes a copy of it (at its exit, or at exec for a
-# close-on-exec descriptor): that close commits, and a later close with
-# nothing written since commits nothing again.
+# close-on-exec descriptor): that close commits, as the close of a dup
+# does in the writer's own process, and a later close with nothing
+# written since commits nothing again.
 . "$(dirname "$0")/lib.sh"
 
 : "${COWRITERS:=$top_builddir/tests/cowriters}"
@@ -88,23 +89,25 @@ for af in wronly wronly,trunc rdwr rdwr,trunc; do
 		"A $af, key renamed over: the value renamed there stays"
 done
 
-# --- a copy of the descriptor closed by a child -----------------------------
-for bf in wronly wronly,trunc; do
-	printf '%s' "$OLD" > "$K"
-	out=$(run A=open:wronly,trunc A=write:"$AT" A=fork-close \
-		B=open:$bf B=write:"$BT" B=close A=close)
-	case $bf in
-	*trunc*) want=$BT ;;
-	*) want="other valueritten last" ;;	# B opened A's value
-	esac
-	is "$(key) $out" "$want|${#want} OK OK OK OK OK OK OK" \
-		"a child's close commits A's value; B $bf after it; A's close adds nothing"
+# --- a copy of the descriptor closed, by a child or by A itself ------------
+for copy in fork-close dup-close; do
+	for bf in wronly wronly,trunc; do
+		printf '%s' "$OLD" > "$K"
+		out=$(run A=open:wronly,trunc A=write:"$AT" A=$copy \
+			B=open:$bf B=write:"$BT" B=close A=close)
+		case $bf in
+		*trunc*) want=$BT ;;
+		*) want="other valueritten last" ;;  # B opened A's value
+		esac
+		is "$(key) $out" "$want|${#want} OK OK OK OK OK OK OK" \
+			"$copy commits A's value; B $bf after it; A's close adds nothing"
 
-	printf '%s' "$OLD" > "$K"
-	out=$(run A=open:wronly,trunc A=write:"$AT" A=fork-close \
-		B=open:$bf B=write:"$BT" B=close A=write:! A=close)
-	is "$(key) $out" "$AT!|23 OK OK OK OK OK OK OK OK" \
-		"written after the child's close: A's close commits all A's content"
+		printf '%s' "$OLD" > "$K"
+		out=$(run A=open:wronly,trunc A=write:"$AT" A=$copy \
+			B=open:$bf B=write:"$BT" B=close A=write:! A=close)
+		is "$(key) $out" "$AT!|23 OK OK OK OK OK OK OK OK" \
+			"written after $copy: A's close commits all A's content"
+	done
 done
 
 done_testing

@@ -15,6 +15,7 @@
  *   A=fstat        its size by fstat: "n"
  *   A=fork-close   a child of the worker closes the copy of the
  *                  descriptor it was forked with, and exits
+ *   A=dup-close    the worker closes a duplicate of the descriptor
  *   M=unlink       the main process unlinks PATH
  *   M=rename:FROM  renames FROM over PATH
  *   M=put:TEXT     writes TEXT to PATH (open O_CREAT|O_TRUNC, close)
@@ -133,6 +134,10 @@ static void work(const char *path, FILE *in, FILE *out)
 			fflush(out);
 		} else if (!strcmp(line, "fork-close")) {
 			say(out, fork_close(fd));
+		} else if (!strcmp(line, "dup-close")) {
+			int copy = dup(fd);
+
+			say(out, copy < 0 ? copy : close(copy));
 		} else {
 			fprintf(out, "BAD\n");
 			fflush(out);
