@@ -197,7 +197,7 @@ int kc_cmd_list(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct page pg = { .limit = 1000 };
-	const char *prefix = "", *cursor = NULL, *why;
+	const char *prefix = "", *cursor = NULL;
 	char *after = NULL, *end;
 	bool pretty = false;
 	size_t alen;
@@ -232,8 +232,6 @@ int kc_cmd_list(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return kc_usage(list_usage);
-	if (kc_check_prefix(prefix, strlen(prefix), &why))
-		return kc_bad_arg("--prefix '%s': %s", prefix, why);
 	if (cursor && *cursor &&
 	    (kc_base64_decode(cursor, strlen(cursor), &after, &alen) ||
 	     memchr(after, '\0', alen))) {
@@ -246,7 +244,9 @@ int kc_cmd_list(int argc, char **argv)
 		return 1;
 	}
 	pg.keys = json_array();
-	rc = kc_walk(argv[optind], prefix, after, list_one, &pg);
+	rc = 0;
+	if (kc_prefix_can_start(prefix, strlen(prefix)))
+		rc = kc_walk(argv[optind], prefix, after, list_one, &pg);
 	free(after);
 	if (rc < 0 || pg.error) {
 		json_decref(pg.keys);

@@ -385,22 +385,12 @@ int kc_check_key(const char *key, size_t len, const char **why)
 	return rc;
 }
 
-int kc_check_prefix(const char *prefix, size_t len, const char **why)
+bool kc_prefix_can_start(const char *prefix, size_t len)
 {
 	const char *slash = memrchr(prefix, '/', len);
 
-	if (len > KVFS_KEY_SIZE_CEIL) {
-		*why = "the prefix is longer than any key";
-		return -ENAMETOOLONG;
-	}
-	if (kvfs_check_utf8(prefix, len)) {
-		*why = "the prefix is not valid UTF-8";
-		return -EILSEQ;
-	}
-	if (slash && kvfs_check_key(prefix, (size_t)(slash - prefix),
-				    KVFS_KEY_SIZE_CEIL)) {
-		*why = "no key starts so: it has an empty, '.' or '..' segment";
-		return -EINVAL;
-	}
-	return 0;
+	if (len > KVFS_KEY_SIZE_CEIL)
+		return false;
+	return !slash || !kvfs_check_key(prefix, (size_t)(slash - prefix),
+					 KVFS_KEY_SIZE_CEIL);
 }

