@@ -135,6 +135,15 @@ int kc_check_parents(const char *nsdir, const char *key);
 int kc_check_key(const char *key, size_t len, const char **why);
 
 /*
+ * Is key within the store's max_key_size?  statvfs of a namespace gives
+ * it as f_namemax when it is under KVFS_NAME_MAX (a longer limit is
+ * kvfs's to check, as it does on every lookup): 0 or -ENAMETOOLONG, for
+ * get and delete to refuse what put refuses, whether its directories
+ * exist or not.
+ */
+int kc_check_key_size(const char *nsdir, const char *key);
+
+/*
  * Can a key start with prefix (--prefix)?  A prefix is a byte string, not
  * a path: it selects the keys whose name starts with it, byte for byte.
  * Its part before the last '/' must then be a key's directories (no empty,

@@ -71,7 +71,8 @@ static int get_json(const char *nsdir, const char *key,
 	}
 	if (rc) {
 		rc = kc_error("%s: %s", key, rc == -EINVAL
-			      ? "the metadata is not JSON" : strerror(-rc));
+			      ? "the metadata is not JSON"
+			      : kc_put_reason(rc, "get"));
 		goto out;
 	}
 	val = value_json(data, len, o->type, &why);
@@ -105,7 +106,7 @@ static int get_raw(const char *nsdir, const char *key, const struct get_opts *o)
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR)
 		return kc_error("%s: no such key", key);
 	if (rc)
-		return kc_error("%s: %s", key, strerror(-rc));
+		return kc_put_error(key, rc, "get");
 	if (o->type == TYPE_TEXT && !kc_is_text(data, len)) {
 		free(data);
 		return kc_error("%s: the value is not UTF-8 text (try --type "
@@ -175,6 +176,9 @@ int kc_cmd_get(int argc, char **argv)
 	}
 	if (kc_check_nsdir(argv[0]))
 		return 1;
+	for (i = 1; i < argc; i++)
+		if (kc_check_key_size(argv[0], argv[i]))
+			return kc_put_error(argv[i], -ENAMETOOLONG, "get");
 	if (argc == 2 && !o.with_metadata && o.type != TYPE_JSON)
 		return get_raw(argv[0], argv[1], &o);
 	if (argc == 2) {

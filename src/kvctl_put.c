@@ -280,6 +280,8 @@ int kc_cmd_put(int argc, char **argv)
 		return kc_put_error(argv[1], rc, "metadata");
 	if (kc_check_nsdir(argv[0]))
 		return 1;
+	if (kc_check_key_size(argv[0], argv[1]))
+		return kc_put_error(argv[1], -ENAMETOOLONG, "put");
 	if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
 		return kc_error("%s: %s", file, strerror(errno));
 	if (!file && !strcmp(argv[2], "-"))
@@ -339,6 +341,9 @@ int kc_cmd_delete(int argc, char **argv)
 	}
 	if (kc_check_nsdir(argv[1]))
 		return 1;
+	for (i = 2; i < argc; i++)
+		if (kc_check_key_size(argv[1], argv[i]))
+			return kc_put_error(argv[i], -ENAMETOOLONG, "delete");
 	for (i = 2; i < argc; i++) {
 		char *path;
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -383,6 +384,15 @@ int kc_check_key(const char *key, size_t len, const char **why)
 		*why = "a filesystem cannot hold the key: it has an empty, "
 		       "'.' or '..' segment";
 	return rc;
+}
+
+int kc_check_key_size(const char *nsdir, const char *key)
+{
+	struct statvfs sv;
+
+	if (statvfs(nsdir, &sv) < 0 || sv.f_namemax >= KVFS_NAME_MAX)
+		return 0;	/* kvfs checks it */
+	return strlen(key) > sv.f_namemax ? -ENAMETOOLONG : 0;
 }
 
 bool kc_prefix_can_start(const char *prefix, size_t len)

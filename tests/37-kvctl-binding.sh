@@ -40,4 +40,32 @@ is "$(kv list "$N" --prefix "$(printf 'x\377')" | names)" "" \
 	"a prefix no key starts with"
 is "$(listing "$N")" "./..dots ./o ./o/a-b ./o/x ./o/x/y ./é " \
 	"no key was invented, nothing made"
+
+# --- 2. every command checks keys as put does --------------------------------------
+dots="a filesystem cannot hold the key: it has an empty, '.' or '..' segment"
+long=$(printf '%0513d' 0)
+deep="nodir/$(printf '%0507d' 0)"
+kv put "$N" ok v
+for k in "" . .. ../other/k "$long" "$deep"; do
+	d=$(printf '%.12s' "$k")	# the key in a test's name
+	put=$(said kv put "$N" "$k" v)
+	case $k in
+	"") want="kvctl: : the key is empty 2" ;;
+	"$long"|"$deep")
+		want="kvctl: $k: the key is longer than the store's max_key_size 1" ;;
+	*) want="kvctl: $k: $dots 2" ;;
+	esac
+	is "$put" "$want" "put '$d' refused"
+	is "$(said kv get "$N" "$k")" "$want" "get '$d' as put"
+	is "$(said kv get "$N" "$k" --with-metadata)" "$want" \
+		"get --with-metadata '$d' as put"
+	is "$(said kv get "$N" ok "$k")" "$want" "bulk get with '$d' as put"
+	is "$(said kv get "$N" ok "$k" --with-metadata)" "$want" \
+		"bulk get --with-metadata with '$d' as put"
+	is "$(said kv delete "$N" "$k")" "$want" "delete '$d' as put"
+done
+is "$(cat "$O/k")" secret "the other namespace's key is intact"
+is "$(kv get "$N" ok)" v "and the good key too"
+is "$(listing "$N")" "./..dots ./o ./o/a-b ./o/x ./o/x/y ./ok ./é " \
+	"nothing made, nothing left"
 done_testing
