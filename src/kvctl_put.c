@@ -350,9 +350,11 @@ int kc_cmd_delete(int argc, char **argv)
 		if (kc_check_parents(argv[1], argv[i]) == -ENOTDIR)
 			continue;	/* below a link: no such key */
 		path = kc_path(argv[1], argv[i], strlen(argv[i]));
+		/* a directory, or a name below a key, is no key: missing */
 		if (unlink(path) == 0)
 			remove_empty_parents(argv[1], argv[i]);
-		else if (errno != ENOENT)
+		else if (errno != ENOENT && errno != EISDIR &&
+			 errno != ENOTDIR)
 			status = kc_put_error(argv[i], -errno, "delete");
 		free(path);
 	}

@@ -68,4 +68,21 @@ is "$(cat "$O/k")" secret "the other namespace's key is intact"
 is "$(kv get "$N" ok)" v "and the good key too"
 is "$(listing "$N")" "./..dots ./o ./o/a-b ./o/x ./o/x/y ./ok ./é " \
 	"nothing made, nothing left"
+
+# --- 3. deleting a missing key succeeds, and deletes nothing -----------------------
+kv put "$N" cf/a v
+kv put "$N" cf/d/k1 v1
+kv put "$N" cf/d/sub/k2 v2
+mkdir "$N/cf/empty"
+before=$(listing "$N/cf")
+is "$(said kv delete "$N" cf/d)" " 0" "delete of a directory with keys: missing, status 0"
+is "$(said kv delete "$N" cf/a/zz)" " 0" "delete of a name below a key: status 0"
+is "$(said kv delete "$N" cf/a/zz/deeper)" " 0" "and deeper below"
+is "$(said kv delete "$N" cf/empty)" " 0" "delete of an empty directory: status 0"
+is "$(said kv delete "$N" cf/d cf/nokey cf/d/sub)" " 0" "several at once"
+is "$(listing "$N/cf")" "$before" "nothing was deleted"
+is "$(kv get "$N" cf/d/k1 cf/d/sub/k2 cf/a)" \
+	'{"cf/d/k1":"v1","cf/d/sub/k2":"v2","cf/a":"v"}' "the keys keep their values"
+is "$(said kv delete "$N" cf/d cf/a)" " 0" "a missing key beside a real one"
+errno_is ENOENT "the real one is deleted" stat "$N/cf/a"
 done_testing
