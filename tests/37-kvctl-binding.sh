@@ -85,4 +85,42 @@ is "$(kv get "$N" cf/d/k1 cf/d/sub/k2 cf/a)" \
 	'{"cf/d/k1":"v1","cf/d/sub/k2":"v2","cf/a":"v"}' "the keys keep their values"
 is "$(said kv delete "$N" cf/d cf/a)" " 0" "a missing key beside a real one"
 errno_is ENOENT "the real one is deleted" stat "$N/cf/a"
+
+# --- 4. every key a file write takes, put takes; a failed put leaves nothing -------
+d494=$(printf 'd%0493d' 0)
+k512="$d494/$(printf 'k%016d' 0)"
+is "${#k512}" 512 "a 512-byte key with a 494-byte directory"
+is "$(said kv put "$N" "$k512" big-dir)" " 0" "put takes it"
+is "$(kv get "$N" "$k512")" big-dir "get reads it"
+is "$(cat "$N/$k512")" big-dir "as a file"
+k512b="$(printf 'e%0509d' 0)/x"
+is "$(said kv put "$N" "$k512b" v)" " 0" "a 512-byte key with a 510-byte directory"
+printf 'by a write' > "$N/$(printf 'f%0493d' 0)"
+is "$(said kv put "$N" "$(printf 'f%0493d' 0)" by-put)" " 0" \
+	"a 494-byte key a write took, put takes"
+kv delete "$N" "$k512" "$k512b" "$(printf 'f%0493d' 0)"
+before=$(listing "$N")
+deep="new1/new2/$(printf '%0503d' 0)"
+is "$(said kv put "$N" "$deep" v)" \
+	"kvctl: $deep: the key is longer than the store's max_key_size 1" \
+	"a put past max_key_size below new directories: refused"
+head -c $((25 * 1024 * 1024 + 1)) /dev/zero > "$TEST_DIR/big"
+is "$(said kv put "$N" new1/new2/k --file "$TEST_DIR/big")" \
+	"kvctl: new1/new2/k: the value is larger than the store's max_value_size 1" \
+	"a put of a value too large below new directories: refused"
+rm -f "$TEST_DIR/big"
+is "$(said kv put "$N" new1/new2/k v --metadata '{oops')" \
+	"kvctl: new1/new2/k: the metadata is not valid JSON 1" \
+	"a put with bad metadata below new directories: refused"
+mkdir -p "$N/new1/new2/k/sub"
+echo v > "$N/new1/new2/k/sub/x"
+is "$(said kv put "$N" new1/new2/k/sub v)" \
+	"kvctl: new1/new2/k/sub: a directory has the key's name (it is a prefix of other keys) 1" \
+	"a put refused at its rename"
+rm -r "$N/new1"
+is "$(listing "$N")" "$before" "no directory or temporary key left behind"
+is "$(said kv put "$N" "$d494" now-a-key)" " 0" \
+	"the directory's name is free for a key again"
+is "$(kv get "$N" "$d494")" now-a-key "and holds it"
+kv delete "$N" "$d494"
 done_testing
