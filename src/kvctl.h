@@ -50,6 +50,20 @@ int kc_check_nsdir(const char *nsdir);
 /* Print j (consumed) to stdout with a newline, indented if pretty: 0/1. */
 int kc_print(json_t *j, bool pretty);
 
+/* JSON text without the white space between its tokens, malloc'd (the
+ * form JSON.stringify gives, numbers and escapes spelled as they are). */
+char *kc_json_compact(const char *text, size_t len);
+
+/*
+ * Valid JSON jansson cannot hold (a number past int64 or double) as a
+ * stand-in value, which kc_print and kc_dumps write as the text itself,
+ * compact.
+ */
+json_t *kc_raw_json(const char *text, size_t len);
+
+/* json_dumps, with the stand-ins of kc_raw_json written out. */
+char *kc_dumps(json_t *j, size_t flags);
+
 /* "dir/key", malloc'd (aborts when out of memory, as every kc_ alloc). */
 char *kc_path(const char *dir, const char *key, size_t keylen);
 void *kc_alloc(size_t n);

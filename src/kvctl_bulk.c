@@ -290,7 +290,7 @@ static int export_one(void *ctx, const char *key, const char *path)
 		json_object_set_new(e, "expiration", json_integer(exp));
 	if (meta)
 		json_object_set_new(e, "metadata", meta);
-	out = json_dumps(e, JSON_COMPACT);
+	out = kc_dumps(e, JSON_COMPACT);
 	json_decref(e);
 	if (!out) {
 		x->error = kc_error("out of memory");

@@ -239,6 +239,7 @@ int kc_cmd_put(int argc, char **argv)
 	};
 	struct kc_value v = { .fd = -1 };
 	const char *file = NULL, *what, *why;
+	char *meta = NULL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "f:m:e:t:h", opts, NULL)) != -1) {
@@ -276,14 +277,30 @@ int kc_cmd_put(int argc, char **argv)
 				  "each other");
 	if (kc_check_key(argv[1], strlen(argv[1]), &why))
 		return kc_bad_arg("%s: %s", argv[1], why);
-	if (v.meta && (rc = kvx_check_metadata(v.meta, v.metalen, 65536)))
+	/* valid as given; stored compact, as the binding stores
+	 * JSON.stringify's output, so that size counts against the store's
+	 * max_metadata_size */
+	rc = v.meta ? kvx_check_metadata(v.meta, v.metalen, SIZE_MAX) : 0;
+	if (!rc && v.meta) {
+		meta = kc_json_compact(v.meta, v.metalen);
+		v.meta = meta;
+		v.metalen = strlen(meta);
+		rc = kvx_check_metadata(v.meta, v.metalen, 65536);
+	}
+	if (rc) {
+		free(meta);
 		return kc_put_error(argv[1], rc, "metadata");
+	}
 	if (kc_check_nsdir(argv[0]))
-		return 1;
-	if (kc_check_key_size(argv[0], argv[1]))
-		return kc_put_error(argv[1], -ENAMETOOLONG, "put");
-	if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return kc_error("%s: %s", file, strerror(errno));
+		rc = 1;
+	else if (kc_check_key_size(argv[0], argv[1]))
+		rc = kc_put_error(argv[1], -ENAMETOOLONG, "put");
+	else if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = kc_error("%s: %s", file, strerror(errno));
+	if (rc) {
+		free(meta);
+		return rc;
+	}
 	if (!file && !strcmp(argv[2], "-"))
 		v.fd = 0;
 	else if (!file) {
@@ -291,6 +308,7 @@ int kc_cmd_put(int argc, char **argv)
 		v.len = strlen(argv[2]);
 	}
 	rc = kc_put(argv[0], argv[1], &v, &what);
+	free(meta);
 	if (v.fd > 0)
 		close(v.fd);
 	return rc ? kc_put_error(argv[1], rc, what) : 0;

@@ -123,4 +123,57 @@ is "$(said kv put "$N" "$d494" now-a-key)" " 0" \
 	"the directory's name is free for a key again"
 is "$(kv get "$N" "$d494")" now-a-key "and holds it"
 kv delete "$N" "$d494"
+
+# --- 5. metadata numbers: any RFC 8259 allows; size of the compact form ------------
+meta_of() {
+	getfattr --absolute-names --only-values -n user.kv.metadata "$N/$1"
+}
+# what jansson can hold it prints as it does (-0 as 0, as JSON.stringify
+# does), the rest as it is
+for mp in '{"n":10000000000000000000}' '1e400' '-0|0' '{"x":1.5e308}' \
+	 '[-1e400,9223372036854775808,0.5e-999]'; do
+	m=${mp%%|*}
+	p=${mp#*|}
+	is "$(said kv put "$N" num "v" --metadata "$m")" " 0" "put --metadata $m"
+	is "$(meta_of num)" "$m" "stored as given"
+	is "$(kv get "$N" num --with-metadata)" "{\"value\":\"v\",\"metadata\":$p}" \
+		"get --with-metadata prints it as it is"
+	is "$(kv list "$N" --prefix num)" \
+		"{\"keys\":[{\"name\":\"num\",\"metadata\":$p}],\"list_complete\":true,\"cursor\":\"\"}" \
+		"list prints it as it is"
+	is "$(kv export "$N" --prefix num)" \
+		"[
+{\"key\":\"num\",\"value\":\"v\",\"metadata\":$p}
+]" "export too"
+	echo > "$N/set"
+	is "$(said setfattr -n user.kv.metadata -v "$m" "$N/set")" " 0" \
+		"setfattr takes $m"
+	is "$(meta_of set)" "$m" "byte for byte"
+done
+is "$(kv get "$N" num set --with-metadata)" \
+	"{\"num\":{\"value\":\"v\",\"metadata\":[-1e400,9223372036854775808,0.5e-999]},\"set\":{\"value\":\"\\n\",\"metadata\":[-1e400,9223372036854775808,0.5e-999]}}" \
+	"two such in one output"
+for m in '01' '1.' '+1' 'NaN' '{"n":1e400' '[1 2]'; do
+	is "$(said kv put "$N" num v --metadata "$m")" \
+		"kvctl: num: the metadata is not valid JSON 1" "--metadata $m refused"
+	is "$(said setfattr -n user.kv.metadata -v "$m" "$N/set")" \
+		"setfattr: $N/set: Invalid argument 1" "setfattr $m refused"
+done
+is "$(meta_of num)" "[-1e400,9223372036854775808,0.5e-999]" "the metadata is intact"
+# 1016 bytes of string in 1024 compact, 1100 with spaces
+s1016=$(printf '%01016d' 0)
+spaced="{ \"s\" :  \"$s1016\"$(printf '%70s' '') }"
+is "$(said kv put "$N" sized v --metadata "$spaced")" " 0" \
+	"--metadata of 1100 bytes, 1024 compact: taken"
+is "$(meta_of sized)" "{\"s\":\"$s1016\"}" "stored compact"
+is "$(said kv put "$N" sized v --metadata "{ \"s\" : \"$s1016 \" }")" \
+	"kvctl: sized: the metadata is larger than the store's max_metadata_size 1" \
+	"1025 bytes compact: refused"
+is "$(said kv put "$N" sized v --metadata '{"a b" : "c\" d" , "e":[ 1 , 2 ]}')" " 0" \
+	"white space inside strings stays"
+is "$(meta_of sized)" '{"a b":"c\" d","e":[1,2]}' "only that between tokens goes"
+is "$(said setfattr -n user.kv.metadata -v "$spaced" "$N/set")" \
+	"setfattr: $N/set: Numerical result out of range 1" \
+	"setfattr counts the bytes as given"
+kv delete "$N" num set sized
 done_testing
