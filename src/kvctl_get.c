@@ -15,6 +15,9 @@
 
 #include "kvctl.h"
 
+/* The most keys of one bulk get, as the binding's get(keys[]) takes. */
+#define GET_MAX_KEYS	100
+
 enum type { TYPE_TEXT, TYPE_JSON, TYPE_BINARY };
 
 struct get_opts {
@@ -168,6 +171,10 @@ int kc_cmd_get(int argc, char **argv)
 	argv += optind;
 	if (argc < 2)
 		return kc_usage(get_usage);
+	if (argc - 1 > GET_MAX_KEYS)
+		return kc_bad_arg("at most %d keys at once, as the bulk get "
+				  "of Workers KV, not %d", GET_MAX_KEYS,
+				  argc - 1);
 	for (i = 1; i < argc; i++) {
 		const char *why;
 

@@ -222,8 +222,10 @@ int kc_cmd_list(int argc, char **argv)
 			       "The keys of NSDIR in byte order, at most --limit "
 			       "(1000) a page, with their\nexpiration and "
 			       "metadata: {\"keys\": [{\"name\", \"expiration\", "
-			       "\"metadata\"}],\n\"list_complete\", \"cursor\"}. "
-			       "Pass the cursor back for the next page.\n",
+			       "\"metadata\"}],\n\"list_complete\", \"cursor\"}; "
+			       "expiration and metadata only where set, the\n"
+			       "cursor only when list_complete is false: pass it "
+			       "back for the next page.\n",
 			       list_usage);
 			return 0;
 		default:
@@ -259,9 +261,12 @@ int kc_cmd_list(int argc, char **argv)
 		char *cur = pg.more ? kc_base64_encode(pg.last,
 						       strlen(pg.last))
 				    : NULL;
-		json_t *out = json_pack("{s:o,s:b,s:s}", "keys", pg.keys,
-					"list_complete", !pg.more, "cursor",
-					cur ? cur : "");
+		json_t *out = json_pack("{s:o,s:b}", "keys", pg.keys,
+					"list_complete", !pg.more);
+
+		/* as the binding: a cursor only when there is more */
+		if (cur)
+			json_object_set_new(out, "cursor", json_string(cur));
 
 		free(cur);
 		free(pg.last);
