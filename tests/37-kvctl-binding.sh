@@ -200,4 +200,25 @@ is "$(said kv get "$N" $hundred s/m --with-metadata)" \
 	"kvctl: at most 100 keys at once, as the bulk get of Workers KV, not 101 2" \
 	"with --with-metadata too"
 kv delete "$N" s/m s/n
+
+# --- 7. values that are not UTF-8 lose nothing ------------------------------------
+printf '\377\000bin' | kv put "$N" b/bin - --metadata '{"t":"bin"}'
+kv put "$N" b/text héllo
+is "$(kv get "$N" b/bin | od -An -tx1 | tr -s ' ')" " ff 00 62 69 6e" \
+	"one key: its bytes as they are, status 0"
+is "$(said kv get "$N" b/bin b/text b/none)" \
+	'{"b/bin":{"value":"/wBiaW4=","encoding":"base64"},"b/text":"héllo","b/none":null} 0' \
+	"several keys: the binary value in base64, marked"
+is "$(said kv get "$N" b/bin --with-metadata)" \
+	'{"value":"/wBiaW4=","encoding":"base64","metadata":{"t":"bin"}} 0' \
+	"--with-metadata: in base64, marked"
+is "$(said kv get "$N" b/bin b/text --with-metadata)" \
+	'{"b/bin":{"value":"/wBiaW4=","encoding":"base64","metadata":{"t":"bin"}},"b/text":{"value":"héllo","metadata":null}} 0' \
+	"several keys --with-metadata"
+is "$(said kv get "$N" b/bin b/text --type binary)" \
+	'{"b/bin":"/wBiaW4=","b/text":"aMOpbGxv"} 0' "--type binary: every value base64"
+is "$(said kv get "$N" b/bin b/text --type json)" \
+	"kvctl: b/bin: the value is not JSON (try --type text) 1" \
+	"--type json: not JSON, an error"
+kv delete "$N" b/bin b/text
 done_testing
