@@ -130,8 +130,8 @@ static int get_raw(const char *nsdir, const char *key)
 }
 
 static const char get_usage[] =
-	"get NSDIR KEY [KEY...] [--type text|json|binary] [--with-metadata]\n"
-	"           [--pretty]";
+	"get NSDIR [--] KEY [KEY...] [--type text|json|binary]\n"
+	"           [--with-metadata] [--pretty]";
 
 int kc_cmd_get(int argc, char **argv)
 {
@@ -173,7 +173,9 @@ int kc_cmd_get(int argc, char **argv)
 			       "In JSON, --type binary gives every value in "
 			       "base64; with text, a value that is\nnot UTF-8 "
 			       "is {\"value\": BASE64, \"encoding\": \"base64\"} "
-			       "(with \"metadata\" too on\n--with-metadata).\n",
+			       "(with \"metadata\" too on\n--with-metadata).\n"
+			       "Keys starting with '-' follow '--', after the "
+			       "options: kvctl get NSDIR -- -KEY.\n",
 			       get_usage);
 			return 0;
 		default:

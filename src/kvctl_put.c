@@ -217,8 +217,8 @@ int kc_put_error(const char *key, int err, const char *what)
 }
 
 static const char put_usage[] =
-	"put NSDIR KEY [VALUE | --file F | -] [--metadata JSON]\n"
-	"           [--expiration T | --expiration-ttl S]";
+	"put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]\n"
+	"           [--expiration T] [--expiration-ttl S]";
 
 /* A number of seconds from the command line: 0, or a usage error. */
 static int seconds(const char *text, int64_t *out)
@@ -262,7 +262,11 @@ int kc_cmd_put(int argc, char **argv)
 			       "Write KEY in the namespace directory NSDIR: its "
 			       "value, metadata and\nexpiration appear together. "
 			       "The value comes from VALUE, a file, or\nstandard "
-			       "input (-).\n", put_usage);
+			       "input (-). With both --expiration and "
+			       "--expiration-ttl, the TTL\nwins. Keys starting "
+			       "with '-' follow '--', after the options:\n"
+			       "kvctl put NSDIR --metadata M -- -KEY VALUE.\n",
+			       put_usage);
 			return 0;
 		default:
 			return kc_usage(put_usage);
@@ -272,9 +276,9 @@ int kc_cmd_put(int argc, char **argv)
 	argv += optind;
 	if (argc < 2 || argc > 3 || (argc == 3) == (file != NULL))
 		return kc_usage(put_usage);
-	if (v.expiration && v.ttl)
-		return kc_bad_arg("--expiration and --expiration-ttl exclude "
-				  "each other");
+	/* both: the TTL wins, as in the binding and kvctl import */
+	if (v.ttl)
+		v.expiration = 0;
 	if (kc_check_key(argv[1], strlen(argv[1]), &why))
 		return kc_bad_arg("%s: %s", argv[1], why);
 	/* valid as given; stored compact, as the binding stores
@@ -336,7 +340,7 @@ static void remove_empty_parents(const char *nsdir, const char *key)
 	}
 }
 
-static const char delete_usage[] = "delete NSDIR KEY...";
+static const char delete_usage[] = "delete NSDIR [--] KEY...";
 
 int kc_cmd_delete(int argc, char **argv)
 {
@@ -345,9 +349,15 @@ int kc_cmd_delete(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--help")) {
 		printf("usage: kvctl %s\n\nDelete each KEY of the namespace "
 		       "directory NSDIR, and the directories\nit leaves empty. "
-		       "A key that does not exist is not an error.\n",
-		       delete_usage);
+		       "A key that does not exist is not an error.\nKeys "
+		       "starting with '-' may follow '--': kvctl delete NSDIR "
+		       "-- -KEY.\n", delete_usage);
 		return 0;
+	}
+	/* "--" ends the options there are none of, as for the others */
+	if (argc > 2 && !strcmp(argv[2], "--")) {
+		memmove(argv + 2, argv + 3, (size_t)(argc - 3) * sizeof(*argv));
+		argc--;
 	}
 	if (argc < 3)
 		return kc_usage(delete_usage);

@@ -238,8 +238,9 @@ is "$(said kv put "$N" k v --expiration-ttl 1h)" \
 	"kvctl: --expiration-ttl: not a number of seconds: '1h' 2" "a bad --expiration-ttl"
 is "$(said kv put "$N" k v --expiration x)" \
 	"kvctl: --expiration: not a number of seconds: 'x' 2" "a bad --expiration"
-is "$(said kv put "$N" k v --expiration 99999999999 --expiration-ttl 100)" \
-	"kvctl: --expiration and --expiration-ttl exclude each other 2" "both"
+is "$(said kv put "$N" k v --expiration 99999999999 --expiration-ttl x)" \
+	"kvctl: --expiration-ttl: not a number of seconds: 'x' 2" \
+	"a bad --expiration-ttl beside a good --expiration"
 is "$(said kv namespace list "$MNT" --page 0)" \
 	"kvctl: --page: a number from 1, not '0' 2" "a bad --page"
 is "$(said kv namespace list "$MNT" --page-size x)" \

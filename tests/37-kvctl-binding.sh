@@ -221,4 +221,37 @@ is "$(said kv get "$N" b/bin b/text --type json)" \
 	"kvctl: b/bin: the value is not JSON (try --type text) 1" \
 	"--type json: not JSON, an error"
 kv delete "$N" b/bin b/text
+
+# --- 8. --expiration with --expiration-ttl: the TTL wins; keys after -- -------------
+now=$(date +%s)
+is "$(said kv put "$N" both v --expiration $((now + 99999)) --expiration-ttl 600)" \
+	" 0" "--expiration and --expiration-ttl together: taken"
+left=$(getfattr --absolute-names --only-values -n user.kv.expiration_ttl "$N/both")
+[ "$left" -ge 598 ] && [ "$left" -le 600 ] && pass "the TTL wins ($left)" ||
+	fail "the TTL wins ($left)"
+is "$(said kv put "$N" both v --expiration $((now + 10)) --expiration-ttl 600)" \
+	" 0" "an expiration too near does not matter when the TTL wins"
+is "$(said kv put "$N" both v --expiration $((now + 99999)) --expiration-ttl 30)" \
+	"kvctl: both: the expiration is nearer than the store's min_expiration_ttl (60 s unless set) 1" \
+	"a TTL too short is refused, whatever the expiration"
+is "$(said kv put "$N" -dash v)" \
+	"put: invalid option -- 'd'
+usage: kvctl put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]
+           [--expiration T] [--expiration-ttl S]
+(see kvctl --help) 2" "a key starting with '-' alone: an option"
+is "$(said kv put "$N" --metadata '{"d":1}' -- -dash v)" " 0" \
+	"put with the options before --"
+is "$(said kv get "$N" -- -dash)" "v 0" "get -- -dash"
+is "$(said kv get "$N" --with-metadata -- -dash)" \
+	'{"value":"v","metadata":{"d":1}} 0' "get --with-metadata -- -dash"
+is "$(kv list "$N" --prefix -)" '{"keys":[{"name":"-dash","metadata":{"d":1}}],"list_complete":true}' \
+	"list --prefix -"
+is "$(said kv delete "$N" -- -dash both)" " 0" "delete -- -dash"
+errno_is ENOENT "deleted" stat "$N/-dash"
+is "$(kv --help | grep -c "Keys starting with '-' follow '--'")" 1 "kvctl --help says so"
+for c in get put delete; do
+	is "$(kv $c --help | grep -c "starting with '-'")" 1 "kvctl $c --help says so"
+done
+is "$(grep -c '^A key starting with$' "$(dirname "$0")/../src/kvctl.1")" 1 \
+	"and the man page"
 done_testing
