@@ -60,10 +60,11 @@ static void test_xattr_values(void)
 
 		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 			is_int(kvx_check_metadata(good[i], strlen(good[i]),
-						  1024), 0, good[i]);
+						  1024), 0, "%s", good[i]);
 		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 			is_int(kvx_check_metadata(bad[i], strlen(bad[i]),
-						  1024), -EINVAL, bad[i]);
+						  1024), -EINVAL, "%s",
+			       bad[i]);
 	}
 	is_int(kvx_check_metadata(S("[1,2,3]"), 7), 0, "at max");
 	is_int(kvx_check_metadata(S("[1,2,3]"), 6), -ERANGE, "one past max");
