@@ -40,8 +40,8 @@ static void help(void)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].what);
 	printf("\nKeys starting with '-' follow '--', after the options: "
-	       "kvctl get NS -- -KEY\n`kvctl COMMAND --help` describes each; `man kvctl` "
-	       "all.\n");
+	       "kvctl get NS -- -KEY\n"
+	       "`kvctl COMMAND --help` describes each; `man kvctl` all.\n");
 }
 
 int main(int argc, char **argv)
