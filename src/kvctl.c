@@ -39,7 +39,9 @@ static void help(void)
 	       "KEY a key in it.\n\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		printf("  %-10s %s\n", commands[i].name, commands[i].what);
-	printf("\n`kvctl COMMAND --help` describes each; `man kvctl` all.\n");
+	printf("\nKeys starting with '-' follow '--', after the options: "
+	       "kvctl get NS -- -KEY\n"
+	       "`kvctl COMMAND --help` describes each; `man kvctl` all.\n");
 }
 
 int main(int argc, char **argv)

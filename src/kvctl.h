@@ -6,7 +6,7 @@
  * metadata and expiration the xattrs of SPEC section 4.  Every command is
  * a function taking its own argv and returning the exit status: 0, 1 for
  * an error (said on stderr), 2 for a usage error (a bad option value, a
- * key or prefix that is none).
+ * key that is none).
  */
 #ifndef KVFS_KVCTL_H
 #define KVFS_KVCTL_H
@@ -35,7 +35,7 @@ int kc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print a usage line and the hint to see --help; return KC_USAGE. */
 int kc_usage(const char *usage);
 
-/* A bad argument (an option's value, a key or prefix that is none): print
+/* A bad argument (an option's value, a key that is none): print
  * as kc_error() does; return KC_USAGE. */
 int kc_bad_arg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -49,6 +49,20 @@ int kc_check_nsdir(const char *nsdir);
 
 /* Print j (consumed) to stdout with a newline, indented if pretty: 0/1. */
 int kc_print(json_t *j, bool pretty);
+
+/* JSON text without the white space between its tokens, malloc'd (the
+ * form JSON.stringify gives, numbers and escapes spelled as they are). */
+char *kc_json_compact(const char *text, size_t len);
+
+/*
+ * Valid JSON jansson cannot hold (a number past int64 or double) as a
+ * stand-in value, which kc_print and kc_dumps write as the text itself,
+ * compact.
+ */
+json_t *kc_raw_json(const char *text, size_t len);
+
+/* json_dumps, with the stand-ins of kc_raw_json written out. */
+char *kc_dumps(json_t *j, size_t flags);
 
 /* "dir/key", malloc'd (aborts when out of memory, as every kc_ alloc). */
 char *kc_path(const char *dir, const char *key, size_t keylen);
@@ -135,11 +149,22 @@ int kc_check_parents(const char *nsdir, const char *key);
 int kc_check_key(const char *key, size_t len, const char **why);
 
 /*
- * Check a prefix of keys (--prefix): a string that starts keys, so its
- * segments before the last '/' are a key's, and the last may be any part
- * of one ("", "." or ".." too: ".." starts "..x").  0, or -errno with a
- * reason.
+ * Is key within the store's max_key_size?  statvfs of a namespace gives
+ * it as f_namemax when it is under KVFS_NAME_MAX (a longer limit is
+ * kvfs's to check, as it does on every lookup): 0 or -ENAMETOOLONG, for
+ * get and delete to refuse what put refuses, whether its directories
+ * exist or not.
  */
-int kc_check_prefix(const char *prefix, size_t len, const char **why);
+int kc_check_key_size(const char *nsdir, const char *key);
+
+/*
+ * Can a key start with prefix (--prefix)?  A prefix is a byte string, not
+ * a path: it selects the keys whose name starts with it, byte for byte.
+ * Its part before the last '/' must then be a key's directories (no empty,
+ * "." or ".." segment, UTF-8) and it no longer than a key; the rest may
+ * be any start of a segment ("", "." or ".." too: ".." starts "..x").  A
+ * prefix no key can start with lists nothing.
+ */
+bool kc_prefix_can_start(const char *prefix, size_t len);
 
 #endif

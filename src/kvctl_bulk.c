@@ -290,7 +290,7 @@ static int export_one(void *ctx, const char *key, const char *path)
 		json_object_set_new(e, "expiration", json_integer(exp));
 	if (meta)
 		json_object_set_new(e, "metadata", meta);
-	out = json_dumps(e, JSON_COMPACT);
+	out = kc_dumps(e, JSON_COMPACT);
 	json_decref(e);
 	if (!out) {
 		x->error = kc_error("out of memory");
@@ -311,8 +311,8 @@ int kc_cmd_export(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct export x = { 0, 0 };
-	const char *prefix = "", *why;
-	int c, rc;
+	const char *prefix = "";
+	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "p:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -330,11 +330,10 @@ int kc_cmd_export(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return kc_usage(export_usage);
-	if (kc_check_prefix(prefix, strlen(prefix), &why))
-		return kc_bad_arg("--prefix '%s': %s", prefix, why);
 	if (kc_check_nsdir(argv[optind]))
 		return 1;
-	rc = kc_walk(argv[optind], prefix, NULL, export_one, &x);
+	if (kc_prefix_can_start(prefix, strlen(prefix)))
+		rc = kc_walk(argv[optind], prefix, NULL, export_one, &x);
 	if (rc < 0)
 		return kc_error("%s: %s", argv[optind], strerror(-rc));
 	if (x.error)

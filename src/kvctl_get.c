@@ -15,6 +15,9 @@
 
 #include "kvctl.h"
 
+/* The most keys of one bulk get, as the binding's get(keys[]) takes. */
+#define GET_MAX_KEYS	100
+
 enum type { TYPE_TEXT, TYPE_JSON, TYPE_BINARY };
 
 struct get_opts {
@@ -55,6 +58,7 @@ static int get_json(const char *nsdir, const char *key,
 	char *path = kc_path(nsdir, key, strlen(key)), *data = NULL;
 	const char *why = NULL;
 	json_t *val = NULL, *meta = NULL;
+	bool binary = false;
 	size_t len;
 	int rc;
 
@@ -71,18 +75,31 @@ static int get_json(const char *nsdir, const char *key,
 	}
 	if (rc) {
 		rc = kc_error("%s: %s", key, rc == -EINVAL
-			      ? "the metadata is not JSON" : strerror(-rc));
+			      ? "the metadata is not JSON"
+			      : kc_put_reason(rc, "get"));
 		goto out;
 	}
 	val = value_json(data, len, o->type, &why);
+	if (!val && o->type == TYPE_TEXT) {
+		/* not UTF-8: in base64, and marked so */
+		val = value_json(data, len, TYPE_BINARY, &why);
+		binary = true;
+	}
 	if (!val) {
 		json_decref(meta);
 		rc = kc_error("%s: %s", key, why);
 		goto out;
 	}
-	if (o->with_metadata)
+	if (o->with_metadata && binary)
+		*out = json_pack("{s:o,s:s,s:o}", "value", val, "encoding",
+				 "base64", "metadata",
+				 meta ? meta : json_null());
+	else if (o->with_metadata)
 		*out = json_pack("{s:o,s:o}", "value", val, "metadata",
 				 meta ? meta : json_null());
+	else if (binary)
+		*out = json_pack("{s:o,s:s}", "value", val, "encoding",
+				 "base64");
 	else
 		*out = val;
 out:
@@ -91,8 +108,9 @@ out:
 	return rc;
 }
 
-/* One key without metadata, not as JSON: its bytes as they are. */
-static int get_raw(const char *nsdir, const char *key, const struct get_opts *o)
+/* One key without metadata, not as JSON: its bytes as they are, UTF-8
+ * or not. */
+static int get_raw(const char *nsdir, const char *key)
 {
 	char *path = kc_path(nsdir, key, strlen(key)), *data = NULL;
 	size_t len;
@@ -105,20 +123,15 @@ static int get_raw(const char *nsdir, const char *key, const struct get_opts *o)
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR)
 		return kc_error("%s: no such key", key);
 	if (rc)
-		return kc_error("%s: %s", key, strerror(-rc));
-	if (o->type == TYPE_TEXT && !kc_is_text(data, len)) {
-		free(data);
-		return kc_error("%s: the value is not UTF-8 text (try --type "
-				"binary)", key);
-	}
+		return kc_put_error(key, rc, "get");
 	rc = fwrite(data, 1, len, stdout) != len || fflush(stdout);
 	free(data);
 	return rc ? kc_error("cannot write the output") : 0;
 }
 
 static const char get_usage[] =
-	"get NSDIR KEY [KEY...] [--type text|json|binary] [--with-metadata]\n"
-	"           [--pretty]";
+	"get NSDIR [--] KEY [KEY...] [--type text|json|binary]\n"
+	"           [--with-metadata] [--pretty]";
 
 int kc_cmd_get(int argc, char **argv)
 {
@@ -151,13 +164,19 @@ int kc_cmd_get(int argc, char **argv)
 		case 'p': o.pretty = true; break;
 		case 'h':
 			printf("usage: kvctl %s\n\n"
-			       "One KEY: its value (text and binary as they are, "
-			       "json parsed and printed\ncompact, or indented "
-			       "with --pretty); exit status 1 if it does not "
-			       "exist.\nSeveral: one JSON object {key: value "
-			       "or null}, binary values in base64.\n"
-			       "--with-metadata: {\"value\", \"metadata\"} for "
-			       "each key.\n", get_usage);
+			       "One KEY: its value (text and binary: its bytes as "
+			       "they are; json parsed and\nprinted compact, or "
+			       "indented with --pretty); exit status 1 if it does "
+			       "not\nexist. Several (at most 100): one JSON object "
+			       "{key: value or null}.\n--with-metadata: "
+			       "{\"value\", \"metadata\"} for each key.\n"
+			       "In JSON, --type binary gives every value in "
+			       "base64; with text, a value that is\nnot UTF-8 "
+			       "is {\"value\": BASE64, \"encoding\": \"base64\"} "
+			       "(with \"metadata\" too on\n--with-metadata).\n"
+			       "Keys starting with '-' follow '--', after the "
+			       "options: kvctl get NSDIR -- -KEY.\n",
+			       get_usage);
 			return 0;
 		default:
 			return kc_usage(get_usage);
@@ -167,6 +186,10 @@ int kc_cmd_get(int argc, char **argv)
 	argv += optind;
 	if (argc < 2)
 		return kc_usage(get_usage);
+	if (argc - 1 > GET_MAX_KEYS)
+		return kc_bad_arg("at most %d keys at once, as the bulk get "
+				  "of Workers KV, not %d", GET_MAX_KEYS,
+				  argc - 1);
 	for (i = 1; i < argc; i++) {
 		const char *why;
 
@@ -175,8 +198,11 @@ int kc_cmd_get(int argc, char **argv)
 	}
 	if (kc_check_nsdir(argv[0]))
 		return 1;
+	for (i = 1; i < argc; i++)
+		if (kc_check_key_size(argv[0], argv[i]))
+			return kc_put_error(argv[i], -ENAMETOOLONG, "get");
 	if (argc == 2 && !o.with_metadata && o.type != TYPE_JSON)
-		return get_raw(argv[0], argv[1], &o);
+		return get_raw(argv[0], argv[1]);
 	if (argc == 2) {
 		rc = get_json(argv[0], argv[1], &o, &j, &missing);
 		if (missing)

@@ -197,7 +197,7 @@ int kc_cmd_list(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct page pg = { .limit = 1000 };
-	const char *prefix = "", *cursor = NULL, *why;
+	const char *prefix = "", *cursor = NULL;
 	char *after = NULL, *end;
 	bool pretty = false;
 	size_t alen;
@@ -222,8 +222,10 @@ int kc_cmd_list(int argc, char **argv)
 			       "The keys of NSDIR in byte order, at most --limit "
 			       "(1000) a page, with their\nexpiration and "
 			       "metadata: {\"keys\": [{\"name\", \"expiration\", "
-			       "\"metadata\"}],\n\"list_complete\", \"cursor\"}. "
-			       "Pass the cursor back for the next page.\n",
+			       "\"metadata\"}],\n\"list_complete\", \"cursor\"}; "
+			       "expiration and metadata only where set, the\n"
+			       "cursor only when list_complete is false: pass it "
+			       "back for the next page.\n",
 			       list_usage);
 			return 0;
 		default:
@@ -232,8 +234,6 @@ int kc_cmd_list(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return kc_usage(list_usage);
-	if (kc_check_prefix(prefix, strlen(prefix), &why))
-		return kc_bad_arg("--prefix '%s': %s", prefix, why);
 	if (cursor && *cursor &&
 	    (kc_base64_decode(cursor, strlen(cursor), &after, &alen) ||
 	     memchr(after, '\0', alen))) {
@@ -246,7 +246,9 @@ int kc_cmd_list(int argc, char **argv)
 		return 1;
 	}
 	pg.keys = json_array();
-	rc = kc_walk(argv[optind], prefix, after, list_one, &pg);
+	rc = 0;
+	if (kc_prefix_can_start(prefix, strlen(prefix)))
+		rc = kc_walk(argv[optind], prefix, after, list_one, &pg);
 	free(after);
 	if (rc < 0 || pg.error) {
 		json_decref(pg.keys);
@@ -259,9 +261,12 @@ int kc_cmd_list(int argc, char **argv)
 		char *cur = pg.more ? kc_base64_encode(pg.last,
 						       strlen(pg.last))
 				    : NULL;
-		json_t *out = json_pack("{s:o,s:b,s:s}", "keys", pg.keys,
-					"list_complete", !pg.more, "cursor",
-					cur ? cur : "");
+		json_t *out = json_pack("{s:o,s:b}", "keys", pg.keys,
+					"list_complete", !pg.more);
+
+		/* as the binding: a cursor only when there is more */
+		if (cur)
+			json_object_set_new(out, "cursor", json_string(cur));
 
 		free(cur);
 		free(pg.last);

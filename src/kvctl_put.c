@@ -217,8 +217,8 @@ int kc_put_error(const char *key, int err, const char *what)
 }
 
 static const char put_usage[] =
-	"put NSDIR KEY [VALUE | --file F | -] [--metadata JSON]\n"
-	"           [--expiration T | --expiration-ttl S]";
+	"put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]\n"
+	"           [--expiration T] [--expiration-ttl S]";
 
 /* A number of seconds from the command line: 0, or a usage error. */
 static int seconds(const char *text, int64_t *out)
@@ -239,6 +239,7 @@ int kc_cmd_put(int argc, char **argv)
 	};
 	struct kc_value v = { .fd = -1 };
 	const char *file = NULL, *what, *why;
+	char *meta = NULL;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "f:m:e:t:h", opts, NULL)) != -1) {
@@ -261,7 +262,11 @@ int kc_cmd_put(int argc, char **argv)
 			       "Write KEY in the namespace directory NSDIR: its "
 			       "value, metadata and\nexpiration appear together. "
 			       "The value comes from VALUE, a file, or\nstandard "
-			       "input (-).\n", put_usage);
+			       "input (-). With both --expiration and "
+			       "--expiration-ttl, the TTL\nwins. Keys starting "
+			       "with '-' follow '--', after the options:\n"
+			       "kvctl put NSDIR --metadata M -- -KEY VALUE.\n",
+			       put_usage);
 			return 0;
 		default:
 			return kc_usage(put_usage);
@@ -271,17 +276,35 @@ int kc_cmd_put(int argc, char **argv)
 	argv += optind;
 	if (argc < 2 || argc > 3 || (argc == 3) == (file != NULL))
 		return kc_usage(put_usage);
-	if (v.expiration && v.ttl)
-		return kc_bad_arg("--expiration and --expiration-ttl exclude "
-				  "each other");
+	/* both: the TTL wins, as in the binding and kvctl import */
+	if (v.ttl)
+		v.expiration = 0;
 	if (kc_check_key(argv[1], strlen(argv[1]), &why))
 		return kc_bad_arg("%s: %s", argv[1], why);
-	if (v.meta && (rc = kvx_check_metadata(v.meta, v.metalen, 65536)))
+	/* valid as given; stored compact, as the binding stores
+	 * JSON.stringify's output, so that size counts against the store's
+	 * max_metadata_size */
+	rc = v.meta ? kvx_check_metadata(v.meta, v.metalen, SIZE_MAX) : 0;
+	if (!rc && v.meta) {
+		meta = kc_json_compact(v.meta, v.metalen);
+		v.meta = meta;
+		v.metalen = strlen(meta);
+		rc = kvx_check_metadata(v.meta, v.metalen, 65536);
+	}
+	if (rc) {
+		free(meta);
 		return kc_put_error(argv[1], rc, "metadata");
+	}
 	if (kc_check_nsdir(argv[0]))
-		return 1;
-	if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return kc_error("%s: %s", file, strerror(errno));
+		rc = 1;
+	else if (kc_check_key_size(argv[0], argv[1]))
+		rc = kc_put_error(argv[1], -ENAMETOOLONG, "put");
+	else if (file && (v.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = kc_error("%s: %s", file, strerror(errno));
+	if (rc) {
+		free(meta);
+		return rc;
+	}
 	if (!file && !strcmp(argv[2], "-"))
 		v.fd = 0;
 	else if (!file) {
@@ -289,6 +312,7 @@ int kc_cmd_put(int argc, char **argv)
 		v.len = strlen(argv[2]);
 	}
 	rc = kc_put(argv[0], argv[1], &v, &what);
+	free(meta);
 	if (v.fd > 0)
 		close(v.fd);
 	return rc ? kc_put_error(argv[1], rc, what) : 0;
@@ -316,7 +340,7 @@ static void remove_empty_parents(const char *nsdir, const char *key)
 	}
 }
 
-static const char delete_usage[] = "delete NSDIR KEY...";
+static const char delete_usage[] = "delete NSDIR [--] KEY...";
 
 int kc_cmd_delete(int argc, char **argv)
 {
@@ -325,9 +349,15 @@ int kc_cmd_delete(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "--help")) {
 		printf("usage: kvctl %s\n\nDelete each KEY of the namespace "
 		       "directory NSDIR, and the directories\nit leaves empty. "
-		       "A key that does not exist is not an error.\n",
-		       delete_usage);
+		       "A key that does not exist is not an error.\nKeys "
+		       "starting with '-' may follow '--': kvctl delete NSDIR "
+		       "-- -KEY.\n", delete_usage);
 		return 0;
+	}
+	/* "--" ends the options there are none of, as for the others */
+	if (argc > 2 && !strcmp(argv[2], "--")) {
+		memmove(argv + 2, argv + 3, (size_t)(argc - 3) * sizeof(*argv));
+		argc--;
 	}
 	if (argc < 3)
 		return kc_usage(delete_usage);
@@ -339,15 +369,20 @@ int kc_cmd_delete(int argc, char **argv)
 	}
 	if (kc_check_nsdir(argv[1]))
 		return 1;
+	for (i = 2; i < argc; i++)
+		if (kc_check_key_size(argv[1], argv[i]))
+			return kc_put_error(argv[i], -ENAMETOOLONG, "delete");
 	for (i = 2; i < argc; i++) {
 		char *path;
 
 		if (kc_check_parents(argv[1], argv[i]) == -ENOTDIR)
 			continue;	/* below a link: no such key */
 		path = kc_path(argv[1], argv[i], strlen(argv[i]));
+		/* a directory, or a name below a key, is no key: missing */
 		if (unlink(path) == 0)
 			remove_empty_parents(argv[1], argv[i]);
-		else if (errno != ENOENT)
+		else if (errno != ENOENT && errno != EISDIR &&
+			 errno != ENOTDIR)
 			status = kc_put_error(argv[i], -errno, "delete");
 		free(path);
 	}

@@ -15,8 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keys.h"
@@ -57,15 +60,111 @@ int kc_usage(const char *usage)
 	return KC_USAGE;
 }
 
+/*
+ * Metadata jansson cannot hold (a number past int64 or double: RFC 8259
+ * sets no range) stands in a JSON tree as a string, the mark, that no
+ * text can hold by chance (a random nonce), and the dump puts the text
+ * itself, compact, where the mark is.
+ */
+struct raw {
+	char *mark;	/* as json_dumps writes it, quotes included */
+	char *text;
+};
+static struct raw *raws;
+static size_t nraws;
+
+char *kc_json_compact(const char *text, size_t len)
+{
+	char *out = kc_alloc(len + 1), *o = out;
+	bool in_string = false;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = text[i];
+
+		if (in_string) {
+			*o++ = c;
+			if (c == '\\' && i + 1 < len)
+				*o++ = text[++i];
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+			*o++ = c;
+		} else if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+			*o++ = c;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+json_t *kc_raw_json(const char *text, size_t len)
+{
+	static unsigned long long nonce;
+	char mark[64];
+
+	if (!nonce && (getrandom(&nonce, sizeof(nonce), 0) !=
+		       (ssize_t)sizeof(nonce) || !nonce))
+		nonce = (unsigned long long)getpid() << 32 ^
+			(unsigned long long)time(NULL);
+	raws = kc_realloc(raws, (nraws + 1) * sizeof(*raws));
+	snprintf(mark, sizeof(mark), "\"\\u0001kvctl-raw-%016llx-%zu\"",
+		 nonce, nraws);
+	raws[nraws].mark = kc_strdup(mark);
+	raws[nraws].text = kc_json_compact(text, len);
+	/* the string the mark is the dump of */
+	mark[strlen(mark) - 1] = '\0';
+	mark[6] = '\1';
+	nraws++;
+	return json_string(mark + 6);
+}
+
+char *kc_dumps(json_t *j, size_t flags)
+{
+	char *out = json_dumps(j, flags);
+	size_t i;
+
+	for (i = 0; out && i < nraws; i++) {
+		char *at = strstr(out, raws[i].mark), *put;
+		size_t mlen = strlen(raws[i].mark), tlen;
+
+		if (at) {
+			tlen = strlen(raws[i].text);
+			put = kc_alloc(strlen(out) - mlen + tlen + 1);
+			memcpy(put, out, (size_t)(at - out));
+			memcpy(put + (at - out), raws[i].text, tlen);
+			strcpy(put + (at - out) + tlen, at + mlen);
+			free(out);
+			out = put;
+		}
+	}
+	for (i = 0; i < nraws; i++) {
+		free(raws[i].mark);
+		free(raws[i].text);
+	}
+	free(raws);
+	raws = NULL;
+	nraws = 0;
+	return out;
+}
+
 int kc_print(json_t *j, bool pretty)
 {
 	size_t flags = JSON_ENCODE_ANY | (pretty ? JSON_INDENT(2)
 						 : JSON_COMPACT);
+	char *text;
 	int rc;
 
 	if (!j)
 		return kc_error("out of memory");
-	rc = json_dumpf(j, stdout, flags);
+	if (nraws) {
+		text = kc_dumps(j, flags);
+		rc = !text || fputs(text, stdout) == EOF;
+		free(text);
+	} else {
+		rc = json_dumpf(j, stdout, flags);
+	}
 	json_decref(j);
 	if (rc || fputc('\n', stdout) == EOF || fflush(stdout))
 		return kc_error("cannot write the output: %s", strerror(errno));
@@ -241,6 +340,9 @@ int kc_meta(const char *path, json_t **out)
 		return errno == ENODATA ? 0 : -errno;
 	*out = json_loadb(buf, (size_t)n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
 			  NULL);
+	/* a number jansson cannot hold: the text as it is */
+	if (!*out && !kvx_check_metadata(buf, (size_t)n, (size_t)n))
+		*out = kc_raw_json(buf, (size_t)n);
 	return *out ? 0 : -EINVAL;
 }
 
@@ -385,22 +487,21 @@ int kc_check_key(const char *key, size_t len, const char **why)
 	return rc;
 }
 
-int kc_check_prefix(const char *prefix, size_t len, const char **why)
+int kc_check_key_size(const char *nsdir, const char *key)
+{
+	struct statvfs sv;
+
+	if (statvfs(nsdir, &sv) < 0 || sv.f_namemax >= KVFS_NAME_MAX)
+		return 0;	/* kvfs checks it */
+	return strlen(key) > sv.f_namemax ? -ENAMETOOLONG : 0;
+}
+
+bool kc_prefix_can_start(const char *prefix, size_t len)
 {
 	const char *slash = memrchr(prefix, '/', len);
 
-	if (len > KVFS_KEY_SIZE_CEIL) {
-		*why = "the prefix is longer than any key";
-		return -ENAMETOOLONG;
-	}
-	if (kvfs_check_utf8(prefix, len)) {
-		*why = "the prefix is not valid UTF-8";
-		return -EILSEQ;
-	}
-	if (slash && kvfs_check_key(prefix, (size_t)(slash - prefix),
-				    KVFS_KEY_SIZE_CEIL)) {
-		*why = "no key starts so: it has an empty, '.' or '..' segment";
-		return -EINVAL;
-	}
-	return 0;
+	if (len > KVFS_KEY_SIZE_CEIL)
+		return false;
+	return !slash || !kvfs_check_key(prefix, (size_t)(slash - prefix),
+					 KVFS_KEY_SIZE_CEIL);
 }

@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,10 +24,88 @@ enum kvx_name kvx_classify(const char *name)
 	return KVX_NONE;
 }
 
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Does text (len bytes) match RFC 8259's number: -?int frac? exp? */
+static bool is_number(const char *t, size_t len)
+{
+	size_t i = 0, d;
+
+	if (i < len && t[i] == '-')
+		i++;
+	if (i < len && t[i] == '0')
+		i++;
+	else
+		while (i < len && digit(t[i]))
+			i++;
+	if (i == 0 || !digit(t[i - 1]))
+		return false;
+	if (i < len && t[i] == '.') {
+		for (d = ++i; i < len && digit(t[i]); i++)
+			;
+		if (i == d)
+			return false;
+	}
+	if (i < len && (t[i] == 'e' || t[i] == 'E')) {
+		i++;
+		if (i < len && (t[i] == '+' || t[i] == '-'))
+			i++;
+		for (d = i; i < len && digit(t[i]); i++)
+			;
+		if (i == d)
+			return false;
+	}
+	return i == len;
+}
+
+/*
+ * RFC 8259 sets no range on numbers, jansson does (int64, double): each
+ * number outside strings becomes "0" padded with spaces, so that jansson
+ * checks all else.  Runs of number characters that are no number stay,
+ * for jansson to refuse.
+ */
+static void zero_numbers(char *t, size_t len)
+{
+	bool in_string = false;
+	size_t i = 0, end;
+
+	while (i < len) {
+		if (in_string) {
+			if (t[i] == '\\')
+				i++;
+			else if (t[i] == '"')
+				in_string = false;
+			i++;
+			continue;
+		}
+		if (t[i] == '"') {
+			in_string = true;
+			i++;
+			continue;
+		}
+		if (t[i] != '-' && !digit(t[i])) {
+			i++;
+			continue;
+		}
+		for (end = i; end < len && strchr("+-.eE0123456789", t[end]) &&
+		     t[end]; end++)
+			;
+		if (is_number(t + i, end - i)) {
+			t[i] = '0';
+			memset(t + i + 1, ' ', end - i - 1);
+		}
+		i = end;
+	}
+}
+
 int kvx_check_metadata(const void *value, size_t len, uint64_t max)
 {
 	json_error_t err;
 	json_t *j;
+	char *t;
 
 	if (len > max)
 		return -ERANGE;
@@ -33,8 +113,14 @@ int kvx_check_metadata(const void *value, size_t len, uint64_t max)
 	 * number, true, false or null */
 	if (memchr(value, '\0', len))
 		return -EINVAL;
+	t = malloc(len ? len : 1);
+	if (!t)
+		return -ENOMEM;
+	memcpy(t, value, len);
+	zero_numbers(t, len);
 	/* any JSON value, strings with \u0000 included; nothing after it */
-	j = json_loadb(value, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	j = json_loadb(t, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
+	free(t);
 	if (!j)
 		return -EINVAL;
 	json_decref(j);

@@ -27,7 +27,9 @@ enum kvx_name kvx_classify(const char *name);
 
 /*
  * Metadata: at most max bytes (else -ERANGE) of one valid JSON value of
- * any type, checked with jansson (else -EINVAL).
+ * any type, checked with jansson (else -EINVAL), its numbers any RFC 8259
+ * allows, whatever their size (1e400, 10000000000000000000).  -ENOMEM if
+ * it cannot be checked.
  */
 int kvx_check_metadata(const void *value, size_t len, uint64_t max);
 

@@ -43,6 +43,29 @@ static void test_xattr_values(void)
 	       "a raw NUL");
 	is_int(kvx_check_metadata(S("[\"\xc0\xaf\"]"), 1024), -EINVAL,
 	       "overlong UTF-8");
+	/* RFC 8259 sets no range on numbers */
+	{
+		static const char *const good[] = {
+			"{\"n\":10000000000000000000}", "1e400", "-1e400",
+			"-0", "1.5e308", "1E+999", "0.0000000001e-400",
+			"[9223372036854775808,-9223372036854775809]",
+			"{\"a\":[1e400,{\"b\":\"1e400 \\\" 01\"}]}",
+		};
+		static const char *const bad[] = {
+			"01", "1.", ".5", "+1", "1e", "1e+", "-", "--1", "1-2",
+			"0x1", "NaN", "Infinity", "-Infinity", "[1,]", "1 2",
+			"[1e400 1]", "\"a\" 1e400", "{\"n\":1e400",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+			is_int(kvx_check_metadata(good[i], strlen(good[i]),
+						  1024), 0, "%s", good[i]);
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+			is_int(kvx_check_metadata(bad[i], strlen(bad[i]),
+						  1024), -EINVAL, "%s",
+			       bad[i]);
+	}
 	is_int(kvx_check_metadata(S("[1,2,3]"), 7), 0, "at max");
 	is_int(kvx_check_metadata(S("[1,2,3]"), 6), -ERANGE, "one past max");
 
