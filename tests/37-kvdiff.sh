@@ -9,7 +9,8 @@
 # so that the list stays true.
 #
 # Miniflare is installed once into KVDIFF_CACHE (/var/cache/kvfs-kvdiff,
-# or ~/.cache/kvfs-kvdiff when that cannot be written) and reused.
+# or ~/.cache/kvfs-kvdiff when that cannot be written) and reused.  With
+# KVDIFF_KEEP=DIR the two sides' results are left there.
 . "$(dirname "$0")/lib.sh"
 
 command -v node >/dev/null || skip_all "no node (apt-get install nodejs npm)"
@@ -57,17 +58,22 @@ kvctl_status=$?
 wait $binding
 binding_status=$?
 echo "# both drivers ran in $(($(date +%s) - start)) s"
+# what the drivers said besides (the binding's requests sent again)
+sed 's/^/# /' "$TEST_DIR/binding.err" "$TEST_DIR/kvctl.err" | head -20
 for side in binding kvctl; do
 	eval status=\$${side}_status
 	if [ "$status" = 0 ] && [ -s "$TEST_DIR/$side.out" ]; then
 		pass "the $side driver ran every operation"
 	else
 		fail "the $side driver ran every operation (status $status)"
-		sed 's/^/# /' "$TEST_DIR/$side.err" | tail -20
 		done_testing
 	fi
 done
 
+if [ -n "${KVDIFF_KEEP:-}" ]; then
+	mkdir -p "$KVDIFF_KEEP" &&
+		cp "$TEST_DIR/binding.out" "$TEST_DIR/kvctl.out" "$KVDIFF_KEEP"
+fi
 node "$KVDIFF/kvdiff.mjs" compare "$KVDIFF/ops" "$TEST_DIR/binding.out" \
 	"$TEST_DIR/kvctl.out" "$KVDIFF/accepted" > "$TEST_DIR/compare" 2>&1 ||
 	{ fail "compare"; sed 's/^/# /' "$TEST_DIR/compare"; done_testing; }
