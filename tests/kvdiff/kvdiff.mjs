@@ -7,8 +7,9 @@
 //   node kvdiff.mjs kvctl OPS OUT KVCTL MOUNT SCRATCH
 //   node kvdiff.mjs compare OPS WANT GOT ACCEPTED
 //
-// The binding is Miniflare's Workers KV (mf.getKVNamespace: the binding
-// of a worker running in workerd); kvctl runs against a kvfs mount.  A
+// The binding is Miniflare's Workers KV, called by a Worker running in
+// workerd (worker.mjs), one request an operation; kvctl runs against a
+// kvfs mount.  A
 // result is {"id", "res", "shape"}: res is what the operation answered
 // (value bytes as hex, or their length and sha256 past 64 bytes;
 // metadata as JSON.stringify of it; "null" for a missing key; "refused"
@@ -150,7 +151,8 @@ function refused(kind) {
 // The binding's errors, by their message.
 function bindingKind(msg) {
 	const m = msg.toLowerCase();
-	if (/cannot be empty|must not be empty|is not allowed as a key|illegal key name/.test(m))
+	if (/cannot be empty|must not be empty|not allowed as a key/.test(m) ||
+	    /illegal key name/.test(m))
 		return "key-invalid";
 	if (/key length limit|key.*too long/.test(m))
 		return "key-length";
@@ -395,7 +397,8 @@ function kvctlArgs(cmd, opts, args) {
 // key-invalid, whatever kvctl's words for it.
 function kvctlErr(r, keys = []) {
 	const kind = kvctlKind(r.err);
-	if (kind === "key-path" && keys.some((k) => ["", ".", ".."].includes(k)))
+	if (kind === "key-path" &&
+	    keys.some((k) => ["", ".", ".."].includes(k)))
 		return refused("key-invalid");
 	return refused(kind);
 }
@@ -558,7 +561,7 @@ async function kvctlOp(bin, nsdir, scratch, op, ran) {
 	throw new Error(`unknown op ${op.op}`);
 }
 
-// --- comparison ------------------------------------------------------------------
+// --- comparison ----------------------------------------------------------
 
 function readResults(path) {
 	const m = new Map();
