@@ -318,6 +318,7 @@ int kc_base64_decode(const char *text, size_t len, char **out,
 		o[n++] = (unsigned char)(v[2] << 6 | v[3]);
 	}
 	*outlen = n - pad;
+	o[*outlen] = '\0';
 	*out = (char *)o;
 	return 0;
 }

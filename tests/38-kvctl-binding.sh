@@ -188,6 +188,20 @@ is "$(kv list "$N" --prefix s/ --limit 1)" \
 	"a cursor when there is more"
 is "$(kv list "$N" --prefix s/ --cursor cy9t)" \
 	'{"keys":[{"name":"s/n"}],"list_complete":true}' "the last page: no cursor"
+# A cursor whose key is a multiple of 3 bytes ("c/a") decodes to exactly
+# that key: paging one at a time visits every key once, in byte order, even
+# with malloc filling fresh memory with garbage.
+for k in c/a "c/a b" c/a-b c/a.b; do kv put "$N" "$k" v; done
+seen= cur=
+while :; do
+	page=$(MALLOC_PERTURB_=165 "$KVCTL" list "$N" --prefix c/ --limit 1 \
+		${cur:+--cursor "$cur"})
+	seen="$seen$(echo "$page" | names)"
+	cur=$(echo "$page" | sed -n 's/.*"cursor":"\([^"]*\)".*/\1/p')
+	[ -n "$cur" ] || break
+done
+is "$seen" "c/a c/a b c/a-b c/a.b " "paging with --limit 1: every key once, in order"
+kv delete "$N" c/a "c/a b" c/a-b c/a.b
 hundred=$(seq -f 's/k%g' 1 100)
 # shellcheck disable=SC2086
 is "$(kv get "$N" $hundred | grep -o null | wc -l)" 100 "bulk get of 100 keys"
