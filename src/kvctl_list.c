@@ -174,8 +174,11 @@ static int list_one(void *ctx, const char *key, const char *path)
 	k = json_pack("{s:s}", "name", key);
 	if (exp)
 		json_object_set_new(k, "expiration", json_integer(exp));
-	if (meta)
+	/* as the binding: metadata null is none */
+	if (meta && !json_is_null(meta))
 		json_object_set_new(k, "metadata", meta);
+	else
+		json_decref(meta);
 	json_array_append_new(pg->keys, k);
 	free(pg->last);
 	pg->last = kc_strdup(key);
@@ -210,10 +213,12 @@ int kc_cmd_list(int argc, char **argv)
 			errno = 0;
 			pg.limit = strtoul(optarg, &end, 10);
 			if (errno || *end || end == optarg ||
-			    optarg[0] == '-' || pg.limit < 1 ||
-			    pg.limit > 1000)
-				return kc_bad_arg("--limit: 1 to 1000, not "
+			    optarg[0] == '-' || pg.limit > 1000)
+				return kc_bad_arg("--limit: 0 to 1000, not "
 						  "'%s'", optarg);
+			/* as the binding: 0 is the default */
+			if (pg.limit == 0)
+				pg.limit = 1000;
 			break;
 		case 'c': cursor = optarg; break;
 		case 'P': pretty = true; break;

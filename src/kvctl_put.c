@@ -227,6 +227,22 @@ static int seconds(const char *text, int64_t *out)
 		? -EINVAL : 0;
 }
 
+/*
+ * A TTL may have a fraction, as the binding's expirationTtl: its whole
+ * seconds count (90.5 is 90), as the binding keeps them.
+ */
+static int ttl_seconds(const char *text, int64_t *out)
+{
+	size_t whole = strcspn(text, ".");
+	const char *frac = text + whole;
+
+	if (*frac && (!frac[1] ||
+		      strspn(frac + 1, "0123456789") != strlen(frac + 1)))
+		return -EINVAL;
+	return kvx_parse_seconds(text, whole, out) || *out == 0
+		? -EINVAL : 0;
+}
+
 int kc_cmd_put(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -252,7 +268,7 @@ int kc_cmd_put(int argc, char **argv)
 						  "of seconds: '%s'", optarg);
 			break;
 		case 't':
-			if (seconds(optarg, &v.ttl))
+			if (ttl_seconds(optarg, &v.ttl))
 				return kc_bad_arg("--expiration-ttl: not a "
 						  "number of seconds: '%s'",
 						  optarg);
@@ -354,10 +370,17 @@ int kc_cmd_delete(int argc, char **argv)
 		       "-- -KEY.\n", delete_usage);
 		return 0;
 	}
-	/* "--" ends the options there are none of, as for the others */
-	if (argc > 2 && !strcmp(argv[2], "--")) {
-		memmove(argv + 2, argv + 3, (size_t)(argc - 3) * sizeof(*argv));
-		argc--;
+	/*
+	 * "--" ends the options there are none of, before NSDIR or after it,
+	 * as getopt lets the others take it
+	 */
+	for (i = 1; i < argc && i <= 2; i++) {
+		if (!strcmp(argv[i], "--")) {
+			memmove(argv + i, argv + i + 1,
+				(size_t)(argc - i - 1) * sizeof(*argv));
+			argc--;
+			break;
+		}
 	}
 	if (argc < 3)
 		return kc_usage(delete_usage);

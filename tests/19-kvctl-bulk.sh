@@ -49,9 +49,10 @@ is "$(kv list "$N" --prefix item- --limit 3 | names | tr '\n' ' ')" \
 is "$(kv list "$N" --prefix item/19 | names | wc -l)" 100 "a prefix inside a directory"
 is "$(kv list "$N" --prefix nothing)" '{"keys":[],"list_complete":true}' \
 	"a prefix that matches nothing"
-is "$(said kv list "$N" --limit 1001)" "kvctl: --limit: 1 to 1000, not '1001' 2" \
+is "$(said kv list "$N" --limit 1001)" "kvctl: --limit: 0 to 1000, not '1001' 2" \
 	"a limit past 1000: a usage error"
-is "$(said kv list "$N" --limit 0)" "kvctl: --limit: 1 to 1000, not '0' 2" "a limit of 0"
+is "$(kv list "$N" --limit 0)" "$(kv list "$N" --limit 1000)" \
+	"a limit of 0: the default 1000, as the binding's"
 is "$(said kv list "$N" --cursor '!!')" "kvctl: --cursor: not a cursor of kvctl list: '!!' 2" \
 	"a bad cursor"
 now=$(date +%s)

@@ -226,8 +226,8 @@ is "$(said kv put "$N" ninebytes v)" \
 is "$(listing "$N")" "..dots .kvctl-put.x dir keep key8 p t victim " "nothing left behind"
 
 # --- exit statuses as man kvctl says: 2 for usage ----------------------------------
-for l in 0 -1 1001 abc '' 1x; do
-	is "$(said kv list "$N" --limit "$l")" "kvctl: --limit: 1 to 1000, not '$l' 2" \
+for l in -1 1001 abc '' 1x; do
+	is "$(said kv list "$N" --limit "$l")" "kvctl: --limit: 0 to 1000, not '$l' 2" \
 		"--limit '$l': a usage error"
 done
 is "$(said kv list "$N" --cursor '!!')" \

@@ -183,6 +183,14 @@ kv put "$N" s/n v
 is "$(kv list "$N" --prefix s/)" \
 	'{"keys":[{"name":"s/m","metadata":{"m":1}},{"name":"s/n"}],"list_complete":true}' \
 	"no metadata where none is set, no cursor when complete"
+kv put "$N" s/o v --metadata null
+is "$(kv list "$N" --prefix s/)" \
+	'{"keys":[{"name":"s/m","metadata":{"m":1}},{"name":"s/n"},{"name":"s/o"}],"list_complete":true}' \
+	"metadata null is none, as the binding's"
+is "$(kv get "$N" s/o --with-metadata)" '{"value":"v","metadata":null}' "and get says null"
+kv delete "$N" s/o
+is "$(kv list "$N" --prefix s/ --limit 0)" "$(kv list "$N" --prefix s/)" \
+	"--limit 0: the default, as the binding's"
 is "$(kv list "$N" --prefix s/ --limit 1)" \
 	'{"keys":[{"name":"s/m","metadata":{"m":1}}],"list_complete":false,"cursor":"cy9t"}' \
 	"a cursor when there is more"
@@ -248,6 +256,20 @@ is "$(said kv put "$N" both v --expiration $((now + 10)) --expiration-ttl 600)" 
 is "$(said kv put "$N" both v --expiration $((now + 99999)) --expiration-ttl 30)" \
 	"kvctl: both: the expiration is nearer than the store's min_expiration_ttl (60 s unless set) 1" \
 	"a TTL too short is refused, whatever the expiration"
+# a fractional TTL, as the binding's expirationTtl: its whole seconds
+is "$(said kv put "$N" frac v --expiration-ttl 90.5)" " 0" "--expiration-ttl 90.5: taken"
+left=$(getfattr --absolute-names --only-values -n user.kv.expiration_ttl "$N/frac")
+[ "$left" -ge 88 ] && [ "$left" -le 90 ] && pass "its whole seconds: 90 ($left)" ||
+	fail "its whole seconds: 90 ($left)"
+is "$(said kv put "$N" frac v --expiration-ttl 59.9)" \
+	"kvctl: frac: the expiration is nearer than the store's min_expiration_ttl (60 s unless set) 1" \
+	"59.9 is 59: too short"
+for t in 0.5 90. .5 90.5.5 90,5 1e2; do
+	is "$(said kv put "$N" frac v --expiration-ttl "$t")" \
+		"kvctl: --expiration-ttl: not a number of seconds: '$t' 2" \
+		"--expiration-ttl '$t': refused"
+done
+kv delete "$N" frac
 is "$(said kv put "$N" -dash v)" \
 	"put: invalid option -- 'd'
 usage: kvctl put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]
@@ -262,6 +284,9 @@ is "$(kv list "$N" --prefix -)" '{"keys":[{"name":"-dash","metadata":{"d":1}}],"
 	"list --prefix -"
 is "$(said kv delete "$N" -- -dash both)" " 0" "delete -- -dash"
 errno_is ENOENT "deleted" stat "$N/-dash"
+kv put "$N" -- -dash v
+is "$(said kv delete -- "$N" -dash)" " 0" "delete -- NSDIR -dash: '--' before NSDIR, as getopt takes it"
+errno_is ENOENT "deleted too" stat "$N/-dash"
 is "$(kv --help | grep -c "Keys starting with '-' follow '--'")" 1 "kvctl --help says so"
 for c in get put delete; do
 	is "$(kv $c --help | grep -c "starting with '-'")" 1 "kvctl $c --help says so"
