@@ -15,6 +15,20 @@ install_deps() {
 	[ -c /dev/fuse ] || modprobe fuse 2>/dev/null || true
 }
 
+# Only for the tests: node and npm for tests/37-kvdiff.sh, which installs
+# Miniflare (Cloudflare's Workers KV) from npm and checks kvctl against
+# it; Debian 12's nodejs is 18, which the test's pinned Miniflare runs on.
+KVFS_TEST_PACKAGES="nodejs npm"
+
+install_test_deps() {
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		# shellcheck disable=SC2086
+		apt-get install -y -qq $KVFS_TEST_PACKAGES >/dev/null
+	fi
+}
+
 build_kvfs() {
 	autoreconf -fi >/dev/null 2>&1
 	# shellcheck disable=SC2086
