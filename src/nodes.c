@@ -346,6 +346,11 @@ static int64_t now_ms(void)
 }
 
 /* The live entry for n's name (of process pid, or any with pid 0). */
+/*
+ * The live entry of thread pid if n is NULL (the kernel retries by the
+ * path the program gave, which may no longer be n's: a rename may have
+ * moved n), else of any thread at n's name; expired ones go.
+ */
 static struct sent_back *sent_back(struct nodes *t, const struct node *n,
 				   int pid)
 {
@@ -359,9 +364,11 @@ static struct sent_back *sent_back(struct nodes *t, const struct node *n,
 			free(e->name);
 			e->name = NULL;
 		}
-		if (e->name && e->parent == n->parent && e->len == n->namelen &&
-		    !memcmp(e->name, n->name, n->namelen) &&
-		    (!pid || e->pid == pid))
+		if (!e->name)
+			continue;
+		if (n ? e->parent == n->parent && e->len == n->namelen &&
+			!memcmp(e->name, n->name, n->namelen)
+		      : e->pid == pid)
 			return e;
 	}
 	return NULL;
@@ -395,25 +402,25 @@ uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
 static struct node *lookup(struct nodes *t, struct node *parent,
 			   const char *name, size_t len, uint64_t ino,
 			   uint64_t gen, uint64_t size, const uint64_t *stamp,
-			   bool reader, bool *stale);
+			   bool reader, int pid, bool *stale);
 
 struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  const char *name, size_t len, uint64_t ino,
 			  uint64_t gen, uint64_t size)
 {
-	return lookup(t, parent, name, len, ino, gen, size, NULL, false,
+	return lookup(t, parent, name, len, ino, gen, size, NULL, false, 0,
 		      NULL);
 }
 
 int nodes_lookup_since(struct nodes *t, struct node *parent,
 		       const char *name, size_t len, uint64_t ino,
-		       uint64_t gen, uint64_t size, uint64_t stamp,
-		       bool reader, struct node **out)
+		       uint64_t gen, uint64_t size, const uint64_t *stamp,
+		       bool reader, int pid, struct node **out)
 {
 	bool stale = false;
 
-	*out = lookup(t, parent, name, len, ino, gen, size, &stamp, reader,
-		      &stale);
+	*out = lookup(t, parent, name, len, ino, gen, size, stamp, reader,
+		      pid, &stale);
 	return *out ? 0 : stale ? -EAGAIN : -ENOMEM;
 }
 
@@ -426,7 +433,7 @@ static bool read_open(const struct node *n)
 static struct node *lookup(struct nodes *t, struct node *parent,
 			   const char *name, size_t len, uint64_t ino,
 			   uint64_t gen, uint64_t size, const uint64_t *stamp,
-			   bool reader, bool *stale)
+			   bool reader, int pid, bool *stale)
 {
 	struct node *n, *old;
 
@@ -438,12 +445,14 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	}
 	old = find(t, parent, name, len);
 	/*
-	 * A writer sent back from the name (nodes_open) looks it up again:
-	 * it gets a node without readers, even if one came to the name
-	 * meanwhile by a rename; a reader sent back, one without writers.
+	 * A writer sent back (nodes_open) looks the name up again: it gets
+	 * a node without readers, even if one came to the name meanwhile by
+	 * a rename, or it was sent back from another name (its node was
+	 * renamed away); a reader sent back, one without writers.
 	 */
 	if (old && old->ino == ino && old->gen == gen &&
-	    !(read_open(old) && sent_back(t, old, 0)) &&
+	    !(read_open(old) && (sent_back(t, old, 0) ||
+				 (pid && sent_back(t, NULL, pid)))) &&
 	    !(reader && (old->writers || sent_back(t, old, 0)))) {
 		old->nlookup++;
 		unlink_node(old);
@@ -487,11 +496,11 @@ void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup)
 	pthread_mutex_unlock(&t->lock);
 }
 
-/* Note that pid was sent back from n's name (an entry is reused, the one
- * closest to expiring when all are taken). */
+/* Note that pid was sent back from n's name (its entry is reused, else a
+ * free one, else the one closest to expiring). */
 static void send_back(struct nodes *t, const struct node *n, int pid)
 {
-	struct sent_back *e = sent_back(t, n, pid), *old = &t->sent[0];
+	struct sent_back *e = sent_back(t, NULL, pid), *old = &t->sent[0];
 	char *name;
 	size_t i;
 
@@ -500,16 +509,16 @@ static void send_back(struct nodes *t, const struct node *n, int pid)
 			if (t->sent[i].until < old->until)
 				old = &t->sent[i];
 		e = i < SENT_BACK ? &t->sent[i] : old;
-		name = malloc(n->namelen + 1);
-		if (!name)
-			return;		/* the writer may be sent back twice */
-		memcpy(name, n->name, n->namelen + 1);
-		free(e->name);
-		e->name = name;
-		e->len = n->namelen;
-		e->parent = n->parent;
-		e->pid = pid;
 	}
+	name = malloc(n->namelen + 1);
+	if (!name)
+		return;		/* the writer may be sent back twice */
+	memcpy(name, n->name, n->namelen + 1);
+	free(e->name);
+	e->name = name;
+	e->len = n->namelen;
+	e->parent = n->parent;
+	e->pid = pid;
 	e->until = now_ms() + SENT_BACK_MS;
 }
 
@@ -534,7 +543,7 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
 		break;
 	case USE_WRITE:
 		/* sent back once already: not again (it shares the node) */
-		if (read_open(n) && !(pid && sent_back(t, n, pid))) {
+		if (read_open(n) && !(pid && sent_back(t, NULL, pid))) {
 			/* a new node for the name, and the writer to it */
 			cur = find(t, n->parent, n->name, n->namelen);
 			if (cur)
@@ -544,7 +553,7 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
 			break;
 		}
 		if (pid) {
-			struct sent_back *e = sent_back(t, n, pid);
+			struct sent_back *e = sent_back(t, NULL, pid);
 
 			if (e) {
 				free(e->name);

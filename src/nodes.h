@@ -106,19 +106,20 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
 			  uint64_t gen, uint64_t size);
 
 /*
- * The same for attributes read from the store after nodes_stamp() gave
- * stamp: 0 with *out, -ENOMEM, or -EAGAIN if a commit, truncation,
- * expiry or unlink at that name has touched the nodes since (the
- * attributes may be of a value the key no longer has: read them again).
- * reader: the lookup of a reader sent back, which gets a node no writer
- * holds.
+ * The same for the lookup by thread pid of attributes read from the store
+ * after nodes_stamp() gave *stamp: 0 with *out, -ENOMEM, or -EAGAIN if a
+ * commit, truncation, expiry or unlink at that name has touched the nodes
+ * since (the attributes may be of a value the key no longer has: read them
+ * again); stamp NULL: not checked.  reader: the lookup of a reader sent
+ * back, which gets a node no writer holds; a writer sent back (by pid) gets
+ * one no reader holds.
  */
 uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
 		     const char *name, size_t len);
 int nodes_lookup_since(struct nodes *t, struct node *parent,
 		       const char *name, size_t len, uint64_t ino,
-		       uint64_t gen, uint64_t size, uint64_t stamp,
-		       bool reader, struct node **out);
+		       uint64_t gen, uint64_t size, const uint64_t *stamp,
+		       bool reader, int pid, struct node **out);
 
 /* The kernel forgets nlookup lookups of n. */
 void nodes_forget(struct nodes *t, struct node *n, uint64_t nlookup);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "keys.h"
 #include "ops.h"
 #include "retry.h"
@@ -262,7 +263,7 @@ static int lookup_attr(struct kvfs *fs, const struct kpath *p, size_t len,
 	if (p->level == LEVEL_NS)
 		return kvfs_check_ns_name(p->ns, len) ? -ENOENT
 			: store_ns_stat(fs->st, p->ns, a);
-	if (retry_wanted(fs, p, pid)) {
+	if (retry_wanted(fs, pid)) {
 		rc = store_value_open(fs->st, p->ns, p->key, p->len, v, a);
 		if (rc != -EISDIR)
 			return rc;
@@ -272,33 +273,6 @@ static int lookup_attr(struct kvfs *fs, const struct kpath *p, size_t len,
 }
 
 #define LOOKUP_TRIES	8
-
-/*
- * Test builds (tests/kvfs-hooks) only: KVFS_HOOK_LOOKUP_DELAY=NAME:MS
- * holds each lookup of NAME for MS milliseconds between its answer and
- * its reply, the window in which a commit at the name can overtake it,
- * while the file KVFS_HOOK_LOOKUP_ARM exists.
- */
-static void lookup_hook(const char *name)
-{
-#ifdef KVFS_TEST_HOOKS
-	const char *h = getenv("KVFS_HOOK_LOOKUP_DELAY");
-	const char *arm = getenv("KVFS_HOOK_LOOKUP_ARM");
-	const char *colon = h ? strrchr(h, ':') : NULL;
-	struct timespec ts;
-	long ms;
-
-	if (!colon || (size_t)(colon - h) != strlen(name) ||
-	    memcmp(h, name, colon - h) || !arm || access(arm, F_OK))
-		return;
-	ms = atol(colon + 1);
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = ms % 1000 * 1000000;
-	nanosleep(&ts, NULL);
-#else
-	(void)name;
-#endif
-}
 
 /*
  * A lookup's attributes are read again while a commit at the name
@@ -328,15 +302,12 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		rc = lookup_attr(fs, &p, len, pid, &a, &v);
 		if (rc)
 			break;
-		if (tries == LOOKUP_TRIES) {
+		/* commits keep coming: a node for what was read, uncached */
+		if (tries == LOOKUP_TRIES)
 			keep = false;
-			n = nodes_lookup(fs->nodes, dir, name, len, a.ino,
-					 node_gen(&a), a.size);
-			rc = n ? 0 : -ENOMEM;
-			break;
-		}
 		rc = nodes_lookup_since(fs->nodes, dir, name, len, a.ino,
-					node_gen(&a), a.size, stamp, v != NULL,
+					node_gen(&a), a.size,
+					keep ? &stamp : NULL, v != NULL, pid,
 					&n);
 		if (rc != -EAGAIN)
 			break;
@@ -358,8 +329,9 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	if (v)
-		retry_offer(fs, &p, pid, n, v, &a);
-	lookup_hook(name);
+		retry_offer(fs, pid, n, v, &a);
+	/* test builds: a commit at the name can overtake the reply here */
+	hook_hold("LOOKUP", name);
 	reply_node(req, n, &a, keep);
 }
 

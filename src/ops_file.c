@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "held.h"
+#include "hooks.h"
 #include "ops.h"
 #include "retry.h"
 #include "tell.h"
@@ -144,7 +145,6 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	struct node *n = h->node;
 	struct store_value *offered;
 	struct kv_attr oa;
-	struct kpath p;
 	bool again;
 	int rc;
 
@@ -154,8 +154,7 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	 * lookup, as an open of /dev/fd/N or /proc/PID/fd/N does, which the
 	 * kernel retries on the same node.
 	 */
-	again = !nodes_path(fs->nodes, n, &p, NULL) &&
-		retry_wanted(fs, &p, pid);
+	again = retry_wanted(fs, pid);
 	offered = retry_take(fs, n, pid, &oa);
 	h->use = offered || again ? USE_REREAD : USE_CACHED;
 	rc = nodes_open(fs->nodes, n, &h->use, pid);
@@ -164,8 +163,8 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	if (rc) {
 		if (offered)
 			store_value_close(fs->st, offered);
-		if (rc == -ESTALE && !nodes_path(fs->nodes, n, &p, NULL))
-			retry_note(fs, &p, pid);
+		if (rc == -ESTALE)
+			retry_note(fs, pid);
 		return rc;
 	}
 	rc = handle_open_value(fs, h);
@@ -177,8 +176,8 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 		if (h->val == offered)
 			offered = NULL;
 		h->ino = n->ino;
-		if (rc == -ESTALE && !nodes_path(fs->nodes, n, &p, NULL))
-			retry_note(fs, &p, pid);
+		if (rc == -ESTALE)
+			retry_note(fs, pid);
 	}
 	if (offered)
 		store_value_close(fs->st, offered);
@@ -195,6 +194,20 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
+/* Test builds: hold an open of a key by the name its node has now. */
+static void open_hook(struct kvfs *fs, struct node *n)
+{
+	uint64_t parent;
+	char *name = NULL;
+	size_t len;
+
+	if (!hook_build())
+		return;
+	nodes_name(fs->nodes, n, &parent, &name, &len);
+	hook_hold("OPEN", name);
+	free(name);
+}
+
 static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi)
 {
@@ -204,6 +217,7 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h;
 	int rc;
 
+	open_hook(fs, n);
 	h = handle_new(fs, n, fi->flags);
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);

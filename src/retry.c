@@ -1,7 +1,7 @@
 /*
  * retry.c - a small table of the readers sent back from superseded nodes
- * (retry.h): which thread and which key, and the value the lookup of its
- * retry opened.
+ * (retry.h): which thread, and the value the last lookup of its retry
+ * opened.
  *
  * A thread sent back looks the name up and opens again at once, within
  * the same system call; an entry whose retry never came (the key went
@@ -24,8 +24,7 @@
 
 struct retry {
 	bool used;
-	int pid;		/* the thread sent back ... */
-	struct kpath path;	/* ... from this key */
+	int pid;		/* the thread sent back */
 	int64_t until;		/* CLOCK_MONOTONIC, in ms */
 	struct node *node;	/* the lookup's node, counted open ... */
 	struct store_value *val; /* ... and its value, for pid's open */
@@ -55,12 +54,6 @@ static int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static bool same_path(const struct kpath *a, const struct kpath *b)
-{
-	return a->level == b->level && a->len == b->len &&
-	       !strcmp(a->ns, b->ns) && !memcmp(a->key, b->key, a->len);
 }
 
 /* Let go of what e holds (lock not held). */
@@ -135,7 +128,7 @@ static void sweep_drop(struct kvfs *fs, struct swept *s)
 		drop_offer(fs, s->n[i], s->v[i]);
 }
 
-void retry_note(struct kvfs *fs, const struct kpath *p, int pid)
+void retry_note(struct kvfs *fs, int pid)
 {
 	struct retries *r = fs->retries;
 	struct retry *e = NULL, *old = NULL;
@@ -160,7 +153,6 @@ void retry_note(struct kvfs *fs, const struct kpath *p, int pid)
 		clear(r, e, &n, &v);
 	e->used = true;
 	e->pid = pid;
-	e->path = *p;
 	e->until = now_ms() + RETRY_MS;
 	r->live++;
 	pthread_mutex_unlock(&r->lock);
@@ -168,8 +160,8 @@ void retry_note(struct kvfs *fs, const struct kpath *p, int pid)
 	sweep_drop(fs, &swept);
 }
 
-/* The live entry of pid for p (any path if p is NULL); lock held. */
-static struct retry *find(struct retries *r, const struct kpath *p, int pid)
+/* The live entry of pid; lock held. */
+static struct retry *find(struct retries *r, int pid)
 {
 	int64_t now = now_ms();
 	size_t i;
@@ -177,14 +169,13 @@ static struct retry *find(struct retries *r, const struct kpath *p, int pid)
 	for (i = 0; i < RETRIES; i++) {
 		struct retry *e = &r->e[i];
 
-		if (e->used && e->pid == pid && e->until > now &&
-		    (!p || same_path(&e->path, p)))
+		if (e->used && e->pid == pid && e->until > now)
 			return e;
 	}
 	return NULL;
 }
 
-bool retry_wanted(struct kvfs *fs, const struct kpath *p, int pid)
+bool retry_wanted(struct kvfs *fs, int pid)
 {
 	struct retries *r = fs->retries;
 	bool found;
@@ -192,14 +183,13 @@ bool retry_wanted(struct kvfs *fs, const struct kpath *p, int pid)
 	if (!__atomic_load_n(&r->live, __ATOMIC_RELAXED))
 		return false;
 	pthread_mutex_lock(&r->lock);
-	found = find(r, p, pid) != NULL;
+	found = find(r, pid) != NULL;
 	pthread_mutex_unlock(&r->lock);
 	return found;
 }
 
-void retry_offer(struct kvfs *fs, const struct kpath *p, int pid,
-		 struct node *n, struct store_value *v,
-		 const struct kv_attr *a)
+void retry_offer(struct kvfs *fs, int pid, struct node *n,
+		 struct store_value *v, const struct kv_attr *a)
 {
 	struct retries *r = fs->retries;
 	enum node_use use = USE_DIRECT;
@@ -211,7 +201,7 @@ void retry_offer(struct kvfs *fs, const struct kpath *p, int pid,
 	 * holder of its generation (nodes_own_size) */
 	nodes_open(fs->nodes, n, &use, pid);
 	pthread_mutex_lock(&r->lock);
-	e = find(r, p, pid);
+	e = find(r, pid);
 	if (e) {
 		oldn = e->node;
 		oldv = e->val;
@@ -238,7 +228,7 @@ struct store_value *retry_take(struct kvfs *fs, struct node *n, int pid,
 	if (!__atomic_load_n(&r->live, __ATOMIC_RELAXED))
 		return NULL;
 	pthread_mutex_lock(&r->lock);
-	e = find(r, NULL, pid);
+	e = find(r, pid);
 	if (e) {
 		if (e->node == n && e->val) {
 			*a = e->attr;

@@ -10,6 +10,12 @@
  * gives before the open comes, so the lookup opens the value it finds for
  * that reader and leaves it here, and the retried open of that node takes
  * it: the node's own generation, whatever was committed in between.
+ *
+ * The retry is known by its thread alone: the kernel retries the open in
+ * the same system call, by the same thread, along the path the program
+ * gave, whose names the daemon does not know (a rename may have moved the
+ * node sent back, and another key taken its name).  The next lookups of
+ * keys by that thread are the retry's.
  */
 #ifndef KVFS_RETRY_H
 #define KVFS_RETRY_H
@@ -26,20 +32,20 @@ int retry_new(struct retries **out);
 /* Close what is left (at unmount, before the store and nodes go). */
 void retry_free(struct kvfs *fs, struct retries *r);
 
-/* Thread pid was sent back from the key at path p. */
-void retry_note(struct kvfs *fs, const struct kpath *p, int pid);
+/* Thread pid was sent back from an open. */
+void retry_note(struct kvfs *fs, int pid);
 
-/* Is a lookup of p by thread pid the retry of an open sent back? */
-bool retry_wanted(struct kvfs *fs, const struct kpath *p, int pid);
+/* Is a lookup or an open by thread pid the retry of an open sent back? */
+bool retry_wanted(struct kvfs *fs, int pid);
 
 /*
- * The lookup of p by thread pid gave node n, of the generation of v (with
- * attributes a): kept, with n counted open, for pid's open of n (v is
- * taken, or closed if no retry waits for it any more).
+ * A lookup by thread pid gave node n, of the generation of v (with
+ * attributes a): kept, with n counted open, for pid's open of n, in place
+ * of what an earlier lookup of the retry left (v is taken, or closed if
+ * no retry waits for it any more).
  */
-void retry_offer(struct kvfs *fs, const struct kpath *p, int pid,
-		 struct node *n, struct store_value *v,
-		 const struct kv_attr *a);
+void retry_offer(struct kvfs *fs, int pid, struct node *n,
+		 struct store_value *v, const struct kv_attr *a);
 
 /*
  * An open of n by thread pid: the value a lookup left for it, with its

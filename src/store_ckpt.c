@@ -68,6 +68,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hooks.h"
 #include "log.h"
 #include "store_int.h"
 
@@ -113,17 +114,6 @@ struct slot {
 	uint64_t sum;
 };
 
-/* Test hooks: read from the environment by test builds only. */
-static const char *test_hook(const char *name)
-{
-#ifdef KVFS_TEST_HOOKS
-	return getenv(name);
-#else
-	(void)name;
-	return NULL;
-#endif
-}
-
 static uint64_t checksum(const void *p, size_t n)
 {
 	const unsigned char *b = p;
@@ -140,8 +130,8 @@ static uint64_t checksum(const void *p, size_t n)
  */
 static int boot_id(char out[40])
 {
-	const char *env = test_hook("KVFS_BOOT_ID");
-	const char *file = test_hook("KVFS_BOOT_ID_FILE");
+	const char *env = hook_env("KVFS_BOOT_ID");
+	const char *file = hook_env("KVFS_BOOT_ID_FILE");
 	ssize_t n = 0;
 	int fd;
 
@@ -267,7 +257,7 @@ static int metas_read(int fd, size_t psize, unsigned char meta[2][META_COPY],
 
 int ckpt_check_lmdb(void)
 {
-	const char *fake = test_hook("KVFS_LMDB_VERSION");
+	const char *fake = hook_env("KVFS_LMDB_VERSION");
 	int major, minor, patch;
 
 	mdb_version(&major, &minor, &patch);

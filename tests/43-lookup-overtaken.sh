@@ -4,9 +4,9 @@
 # its reply a writer's close commits a new value at the name.  The kernel
 # must not keep the size the lookup read: a stat after the close gives the
 # committed value's size, now and 2 s later, and cat reads that value.
-# The test build (tests/kvfs-hooks) holds the lookup 2.5 s between its
-# answer and its reply (KVFS_HOOK_LOOKUP_DELAY, armed by a file), so that
-# the close falls into that window every time.  What keeps it right: the
+# The test build (tests/kvfs-hooks) holds the lookup between its answer
+# and its reply (KVFS_HOOK_LOOKUP, armed by a file) until the writer has
+# closed, so that the close falls into that window every time.  What keeps it right: the
 # close's reply waits for the kernel to drop the key's entry (tell.c),
 # and the kernel drops it only once the lookup in flight is done (it holds
 # the directory's lock), so the entry the lookup made goes too.
@@ -15,27 +15,37 @@ KVFS_BIN=${KVFS_HOOKS_BIN:-$(cd "$(dirname "$0")" && pwd)/kvfs-hooks}
 
 D=$MNT/default
 ARM=$TEST_DIR/arm
-export KVFS_HOOK_LOOKUP_DELAY=k:2500 KVFS_HOOK_LOOKUP_ARM="$ARM"
+export KVFS_HOOK_LOOKUP=k KVFS_HOOK_LOOKUP_ARM="$ARM"
+
+# wait_for FILE: until it exists (10 s at most)
+wait_for() {
+	i=0
+	while [ ! -e "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$1" ]
+}
 
 # overtake FIRST LAST: a writer commits FIRST by fsync (which drops the
 # kernel's entry of k), then writes LAST; a stat looks k up again, held
-# 2.5 s in the daemon; meanwhile, 1 s after its fsync, the writer's
-# close commits LAST.
+# in the daemon (the hook takes ARM as ARM.held); meanwhile, 1 s after
+# its fsync, the writer's close commits LAST; then the stat goes on.
 overtake() {
-	rm -f "$ARM" "$TEST_DIR/ready"
+	rm -f "$ARM" "$ARM.held" "$TEST_DIR/ready"
 	printf old > "$D/k"
 	"$FSOP" resave "$D/k" "$1" "$2" 1 "$TEST_DIR/ready" \
 		> "$TEST_DIR/resave" &
 	writer=$!
-	i=0
-	while [ ! -e "$TEST_DIR/ready" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_for "$TEST_DIR/ready"
 	touch "$ARM"
-	stat -c %s "$D/k" > "$TEST_DIR/first"
-	rm -f "$ARM"
+	stat -c %s "$D/k" > "$TEST_DIR/first" &
+	stat=$!
+	ok "${#2} bytes: the daemon holds the stat's lookup" \
+		wait_for "$ARM.held"
 	wait "$writer"
+	rm -f "$ARM.held"
+	wait "$stat"
 }
 
 mount_kvfs

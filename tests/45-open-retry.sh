@@ -1,0 +1,78 @@
+#!/bin/sh
+# An open sent back once is not sent back again (issue 19: an open(2) of
+# a key failed with ESTALE under load).  The daemon sends an open back
+# with ESTALE when the node the kernel found cannot serve it (a reader on
+# a node a writer holds, a writer on one readers hold), and the kernel
+# looks the name up again and retries once; a second ESTALE reaches the
+# program.  Here the node is renamed away while its open is held in the
+# daemon (KVFS_HOOK_OPEN, test build only), and a new key with a holder
+# of the other kind takes the name, so that the retry finds the same
+# conflict at the name: the retry must get a node of its own.
+KVFS_BIN=${KVFS_HOOKS_BIN:-$(cd "$(dirname "$0")" && pwd)/kvfs-hooks}
+. "$(dirname "$0")/lib.sh"
+
+R=$MNT/default/r
+W=$MNT/default/w
+ARM=$TEST_DIR/arm
+export KVFS_HOOK_OPEN=k1 KVFS_HOOK_OPEN_ARM="$ARM"
+
+# wait_held: until the daemon holds the open (10 s at most): the hook
+# has taken the arming file ARM as ARM.held, and holds the open until
+# ARM.held is removed
+wait_held() {
+	i=0
+	while [ ! -e "$ARM.held" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$ARM.held" ]
+}
+
+mount_kvfs
+mkdir "$R" "$W"
+
+# A reader sent back from a node a writer holds, renamed meanwhile; at
+# the name, a new key that a writer holds.
+printf A > "$R/k1"
+exec 7>>"$R/k1"			# a writer of k1, uncommitted
+touch "$ARM"
+(cat "$R/k1" > "$TEST_DIR/read" 2> "$TEST_DIR/read.err"
+ echo $? > "$TEST_DIR/read.rc") &
+reader=$!
+ok "reader: the daemon holds the open of k1" wait_held
+mv "$R/k1" "$R/k2"
+exec 8>"$R/k1"			# a new k1, and its writer
+rm -f "$ARM.held"
+wait "$reader"
+is "$(cat "$TEST_DIR/read.rc")" 0 "reader: cat succeeds"
+is "$(cat "$TEST_DIR/read.err")" "" "reader: and says nothing"
+is "$(od -An -c "$TEST_DIR/read" | tr -d ' ')" "" \
+	"reader: it reads the new key's committed value (empty)"
+exec 7>&- 8>&-
+is "$(cat "$R/k2")" A "reader: the renamed key keeps its value"
+is "$(cat "$R/k1")" "" "reader: the new key has its writer's value (empty)"
+
+# A writer sent back from a node readers hold, renamed meanwhile; at the
+# name, a new key that a reader holds.
+printf A > "$W/k1"
+exec 6<"$W/k1"			# a reader of k1
+touch "$ARM"
+(printf B 2> "$TEST_DIR/write.err" >> "$W/k1"
+ echo $? > "$TEST_DIR/write.rc") &
+writer=$!
+ok "writer: the daemon holds the open of k1" wait_held
+mv "$W/k1" "$W/k2"
+printf C > "$W/k1"
+exec 5<"$W/k1"			# a reader of the new w1
+rm -f "$ARM.held"
+wait "$writer"
+is "$(cat "$TEST_DIR/write.rc")" 0 "writer: the append succeeds"
+is "$(cat "$TEST_DIR/write.err")" "" "writer: and says nothing"
+is "$(cat "$W/k1")" CB "writer: it appended to the key at the name"
+is "$(cat <&5)" C "writer: the reader of the new key still reads its value"
+is "$(cat <&6)" A "writer: the reader of the renamed key still reads its own"
+is "$(cat "$W/k2")" A "writer: the renamed key keeps its value"
+exec 5<&- 6<&-
+grep -c 'hook: OPEN of .* held' "$TEST_DIR/kvfs.err" > "$TEST_DIR/fired"
+is "$(cat "$TEST_DIR/fired")" 2 "the daemon held an open twice, once each"
+done_testing
