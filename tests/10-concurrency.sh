@@ -53,7 +53,7 @@ finish() {
 	done
 	fail "$desc: still running after $secs s"
 	kill_kvfs
-	wait
+	wait "$@"
 	done_testing
 }
 

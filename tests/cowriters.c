@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "oflags.h"
+
 #define LINE_MAX_	4096
 
 struct worker {
@@ -40,34 +42,6 @@ struct worker {
 	FILE *to;		/* its steps */
 	FILE *from;		/* its results */
 };
-
-static const struct {
-	const char *name;
-	int flag;
-} open_flags[] = {
-	{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
-	{ "creat", O_CREAT }, { "trunc", O_TRUNC }, { "append", O_APPEND },
-};
-
-/* "wronly,trunc" -> O_WRONLY | O_TRUNC; -1 for an unknown name */
-static int parse_flags(const char *s)
-{
-	int flags = 0;
-
-	while (*s) {
-		size_t len = strcspn(s, ","), i;
-
-		for (i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++)
-			if (strlen(open_flags[i].name) == len &&
-			    !strncmp(open_flags[i].name, s, len))
-				break;
-		if (i == sizeof(open_flags) / sizeof(open_flags[0]))
-			return -1;
-		flags |= open_flags[i].flag;
-		s += len + (s[len] == ',');
-	}
-	return flags;
-}
 
 static void say(FILE *out, int rc)
 {
@@ -113,7 +87,7 @@ static void work(const char *path, FILE *in, FILE *out)
 		if (arg)
 			*arg++ = '\0';
 		if (!strcmp(line, "open") && arg) {
-			fd = open(path, parse_flags(arg), 0644);
+			fd = open(path, oflags_parse(arg), 0644);
 			say(out, fd);
 		} else if (!strcmp(line, "write") && arg) {
 			ssize_t n = write(fd, arg, strlen(arg));
@@ -233,7 +207,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (!strncmp(op, "open:", 5) &&
-		    parse_flags(op + 5) < 0) {
+		    oflags_parse(op + 5) < 0) {
 			bad = 1;
 			break;
 		}

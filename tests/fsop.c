@@ -82,6 +82,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "oflags.h"
+
 static int result(int rc)
 {
 	const char *name;
@@ -323,45 +325,15 @@ static int uniform(const char *path, int nsizes, char **sizes)
 	return 1;
 }
 
-static const struct {
-	const char *name;
-	int flag;
-} open_flags[] = {
-	{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY }, { "rdwr", O_RDWR },
-	{ "creat", O_CREAT }, { "excl", O_EXCL }, { "trunc", O_TRUNC },
-	{ "append", O_APPEND }, { "directory", O_DIRECTORY },
-	{ "nofollow", O_NOFOLLOW },
-};
-
-/* "wronly,creat" -> O_WRONLY | O_CREAT; -1 for an unknown name */
-static int parse_flags(const char *s)
-{
-	int flags = 0;
-
-	while (*s) {
-		size_t len = strcspn(s, ","), i;
-
-		for (i = 0; i < sizeof(open_flags) / sizeof(open_flags[0]); i++)
-			if (strlen(open_flags[i].name) == len &&
-			    !strncmp(open_flags[i].name, s, len))
-				break;
-		if (i == sizeof(open_flags) / sizeof(open_flags[0])) {
-			fprintf(stderr, "fsop: unknown flag in '%s'\n", s);
-			return -1;
-		}
-		flags |= open_flags[i].flag;
-		s += len + (s[len] == ',');
-	}
-	return flags;
-}
-
 /* open PATH with FLAGS, or exit 2 on a bad FLAGS; -1 and errno on failure */
 static int open_flags_or_die(const char *path, const char *flags)
 {
-	int f = parse_flags(flags);
+	int f = oflags_parse(flags);
 
-	if (f < 0)
+	if (f < 0) {
+		fprintf(stderr, "fsop: unknown flag in '%s'\n", flags);
 		exit(2);
+	}
 	return open(path, f, 0644);
 }
 
