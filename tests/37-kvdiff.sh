@@ -3,10 +3,11 @@
 # tests/kvdiff/ops run through Miniflare's KV binding (the workerd
 # runtime, installed from npm) and through kvctl on a fresh mount, side
 # by side (so the one 61 s wait in the list is waited once); every
-# result must agree, or be listed in tests/kvdiff/accepted with the
-# README section or issue item that explains it.  One TAP line a group of
-# operations; an accepted difference that no longer differs fails too,
-# so that the list stays true.
+# result must agree, or be listed in tests/kvdiff/accepted with kvctl's
+# result, which must stay the one recorded, and the README section that
+# explains it.  One TAP line a group of operations; an accepted
+# difference that no longer differs fails too, so that the list stays
+# true.
 #
 # Miniflare is installed once into KVDIFF_CACHE (/var/cache/kvfs-kvdiff,
 # or ~/.cache/kvfs-kvdiff when that cannot be written) and reused.  With
@@ -84,5 +85,15 @@ while IFS= read -r line; do
 	*) echo "$line" ;;
 	esac
 done < "$TEST_DIR/compare"
+
+# Only the difference recorded is excused: the same results with kvctl's
+# answer to an accepted operation changed must fail the comparison.
+id=slash.lead
+sed "s/^{\"id\":\"$id\",\"res\":.*/{\"id\":\"$id\",\"res\":{\"refused\":\"changed\"}}/" \
+	"$TEST_DIR/kvctl.out" > "$TEST_DIR/kvctl.changed"
+node "$KVDIFF/kvdiff.mjs" compare "$KVDIFF/ops" "$TEST_DIR/binding.out" \
+	"$TEST_DIR/kvctl.changed" "$KVDIFF/accepted" > "$TEST_DIR/compare.changed" 2>&1
+is "$(grep -c '^not ok' "$TEST_DIR/compare.changed") $(grep -c "^# $id: differs, and kvctl's result is not the one accepted" "$TEST_DIR/compare.changed")" \
+	"1 1" "an accepted difference with another kvctl result than recorded fails"
 
 done_testing
