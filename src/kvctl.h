@@ -155,11 +155,14 @@ int kc_check_parents(const char *nsdir, const char *key);
 int kc_check_key(const char *key, size_t len, const char **why);
 
 /*
- * Is key within the store's max_key_size?  statvfs of a namespace gives
- * it as f_namemax when it is under KVFS_NAME_MAX (a longer limit is
- * kvfs's to check, as it does on every lookup): 0 or -ENAMETOOLONG, for
- * get and delete to refuse what put refuses, whether its directories
- * exist or not.
+ * Is key within the store's max_key_size?  0 or -ENAMETOOLONG, for get
+ * and delete to refuse what put refuses, whether its directories exist
+ * or not.  This only applies when max_key_size is under KVFS_NAME_MAX
+ * (1024): statvfs of a namespace gives it as f_namemax then, and
+ * KVFS_NAME_MAX for any larger one, which kvctl cannot tell apart.  With
+ * such a store this returns 0 and kvfs checks the key on each lookup, so
+ * a key too long below a directory that does not exist is no key to get
+ * ("no such key") and delete (nothing deleted), as any missing key.
  */
 int kc_check_key_size(const char *nsdir, const char *key);
 

@@ -130,8 +130,8 @@ static int get_raw(const char *nsdir, const char *key)
 }
 
 static const char get_usage[] =
-	"get NSDIR [--] KEY [KEY...] [--type text|json|binary]\n"
-	"           [--with-metadata] [--pretty]";
+	"get [--type text|json|binary] [--with-metadata] [--pretty]\n"
+	"           NSDIR [--] KEY...";
 
 int kc_cmd_get(int argc, char **argv)
 {

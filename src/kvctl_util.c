@@ -522,8 +522,10 @@ int kc_check_key_size(const char *nsdir, const char *key)
 {
 	struct statvfs sv;
 
+	/* max_key_size 1024 or more: f_namemax is KVFS_NAME_MAX, the limit
+	 * unknown here; kvfs checks it on each lookup */
 	if (statvfs(nsdir, &sv) < 0 || sv.f_namemax >= KVFS_NAME_MAX)
-		return 0;	/* kvfs checks it */
+		return 0;
 	return strlen(key) > sv.f_namemax ? -ENAMETOOLONG : 0;
 }
 

@@ -329,8 +329,8 @@ left=$(getfattr --absolute-names --only-values -n user.kv.expiration_ttl "$N/fra
 kv delete "$N" frac
 is "$(said kv put "$N" -dash v)" \
 	"put: invalid option -- 'd'
-usage: kvctl put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]
-           [--expiration T] [--expiration-ttl S]
+usage: kvctl put [--metadata JSON] [--expiration T] [--expiration-ttl S]
+           [--file F] NSDIR [--] KEY [VALUE | -]
 (see kvctl --help) 2" "a key starting with '-' alone: an option"
 is "$(said kv put "$N" --metadata '{"d":1}' -- -dash v)" " 0" \
 	"put with the options before --"
@@ -350,4 +350,12 @@ for c in get put delete; do
 done
 is "$(grep -c '^A key starting with$' "$(dirname "$0")/../src/kvctl.1")" 1 \
 	"and the man page"
+is "$(said kv get)" "usage: kvctl get [--type text|json|binary] [--with-metadata] [--pretty]
+           NSDIR [--] KEY...
+(see kvctl --help) 2" "get's usage: the options, then NSDIR [--] KEY..."
+is "$(said kv delete)" "usage: kvctl delete NSDIR [--] KEY...
+(see kvctl --help) 2" "delete's too"
+is "$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$(dirname "$0")/../src/kvctl.1" |
+	grep -B1 -A1 '^\.RB \[ \\-\\- \]$' | grep -c '^\.I NSDIR$')" 3 \
+	"the man page's synopsis: [--] after NSDIR for get, put and delete"
 done_testing
