@@ -278,11 +278,11 @@ int kc_cmd_put(int argc, char **argv)
 			       "Write KEY in the namespace directory NSDIR: its "
 			       "value, metadata and\nexpiration appear together. "
 			       "The value comes from VALUE, the file F (with\n"
-			       "--file F, no VALUE), or standard input (-). With "
-			       "both --expiration and\n--expiration-ttl, the TTL "
-			       "wins. Keys starting with '-' follow '--', after\n"
-			       "the options: kvctl put NSDIR --metadata M -- -KEY "
-			       "VALUE.\n",
+			       "--file F, no VALUE), or standard input (-). "
+			       "With both --expiration and\n"
+			       "--expiration-ttl, the TTL wins. Keys starting "
+			       "with '-' follow '--', after\nthe options: "
+			       "kvctl put NSDIR --metadata M -- -KEY VALUE.\n",
 			       put_usage);
 			return 0;
 		default:
