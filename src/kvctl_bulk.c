@@ -131,8 +131,9 @@ static int parse_entry(json_t *e, struct kc_value *v, char **value,
 			       -EINVAL;
 		v->meta = *meta;
 		v->metalen = strlen(*meta);
-		/* as put --metadata: past 64 KiB no store takes it */
-		if (kvx_check_metadata(v->meta, v->metalen, 65536) == -ERANGE)
+		/* as put --metadata: past 64 KiB no store takes it (and
+		 * the kernel would say E2BIG) */
+		if (v->metalen > 65536)
 			return *reason = kc_put_reason(-ERANGE, "metadata"),
 			       -ERANGE;
 	}
