@@ -55,9 +55,11 @@ int kc_print(json_t *j, bool pretty);
 char *kc_json_compact(const char *text, size_t len);
 
 /*
- * Valid JSON jansson cannot hold (a number past int64 or double) as a
- * stand-in value, which kc_print and kc_dumps write as the text itself,
- * compact.
+ * Valid JSON as a stand-in value that kc_print and kc_dumps write as the
+ * text itself, compact: for JSON jansson cannot hold (a number past int64
+ * or double), or that is to be written byte for byte (0.1, not jansson's
+ * 0.10000000000000001).  The stand-in is a string that carries the text,
+ * freed with the tree; NULL if out of memory.
  */
 json_t *kc_raw_json(const char *text, size_t len);
 
@@ -84,9 +86,13 @@ int kc_base64_decode(const char *text, size_t len, char **out,
 /* Is this valid UTF-8 that a JSON string can carry? */
 bool kc_is_text(const char *data, size_t len);
 
-/* A key's metadata (parsed; NULL if none) and expiration (0 if none):
- * 0 or -errno (-ENOENT, or -EINVAL for metadata that is not JSON). */
-int kc_meta(const char *path, json_t **out);
+/*
+ * A key's metadata (NULL if none) and expiration (0 if none): 0 or -errno
+ * (-ENOENT, or -EINVAL for metadata that is not JSON).  The metadata is
+ * parsed by jansson, or if as_stored, or jansson cannot hold it, a
+ * stand-in of its text, compact (kc_raw_json).
+ */
+int kc_meta(const char *path, bool as_stored, json_t **out);
 int kc_expiration(const char *path, int64_t *out);
 
 /*
@@ -95,10 +101,10 @@ int kc_expiration(const char *path, int64_t *out);
  * replaces the key (a new inode number), so they are read again until the
  * key's inode number is the same before and after.  0 or -errno (-ENOENT,
  * -EISDIR, -EINVAL for metadata that is not JSON, -EAGAIN if it never
- * held still).  meta and exp may be NULL.
+ * held still).  meta and exp may be NULL; as_stored as for kc_meta.
  */
 int kc_read_key(const char *path, char **data, size_t *len, json_t **meta,
-		int64_t *exp);
+		bool as_stored, int64_t *exp);
 
 /* "2025-01-24T14:15:22Z" */
 json_t *kc_iso8601(time_t t);
@@ -149,11 +155,14 @@ int kc_check_parents(const char *nsdir, const char *key);
 int kc_check_key(const char *key, size_t len, const char **why);
 
 /*
- * Is key within the store's max_key_size?  statvfs of a namespace gives
- * it as f_namemax when it is under KVFS_NAME_MAX (a longer limit is
- * kvfs's to check, as it does on every lookup): 0 or -ENAMETOOLONG, for
- * get and delete to refuse what put refuses, whether its directories
- * exist or not.
+ * Is key within the store's max_key_size?  0 or -ENAMETOOLONG, for get
+ * and delete to refuse what put refuses, whether its directories exist
+ * or not.  This only applies when max_key_size is under KVFS_NAME_MAX
+ * (1024): statvfs of a namespace gives it as f_namemax then, and
+ * KVFS_NAME_MAX for any larger one, which kvctl cannot tell apart.  With
+ * such a store this returns 0 and kvfs checks the key on each lookup, so
+ * a key too long below a directory that does not exist is no key to get
+ * ("no such key") and delete (nothing deleted), as any missing key.
  */
 int kc_check_key_size(const char *nsdir, const char *key);
 

@@ -5,12 +5,14 @@
  *     "base64"}]
  *
  * Import writes each entry as kvctl put does (value, metadata and
- * expiration appear together), expiration_ttl winning over expiration, and
- * reports {"successful_key_count", "unsuccessful_keys", "errors"}: the
- * keys it could not write, with the reason, among them those a filesystem
- * cannot hold (an empty, "." or ".." segment; a key that is also the
- * prefix of another).  Export prints text values as strings and others in
- * base64, one entry a line.
+ * expiration appear together; the metadata as given, compact), with
+ * expiration_ttl winning over expiration, and reports
+ * {"successful_key_count", "unsuccessful_keys", "errors"}: the keys it
+ * could not write, with the reason, among them those a filesystem cannot
+ * hold (an empty, "." or ".." segment; a key that is also the prefix of
+ * another).  Export prints text values as strings and others in base64,
+ * metadata as stored, one entry a line: importing an export stores the
+ * same bytes.
  */
 #include "config.h"
 
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "kvctl.h"
+#include "kvxattr.h"
 
 struct item {
 	const char *key;
@@ -57,8 +60,12 @@ static bool is_prefix(const struct item *items, size_t n, const char *key)
 	return found;
 }
 
-/* Seconds from a JSON number: 0, or -EINVAL. */
-static int json_seconds(json_t *j, int64_t *out)
+/*
+ * Seconds from a JSON number: 0, or -EINVAL.  With fraction (a TTL, as put
+ * --expiration-ttl and the binding's expirationTtl take) its whole seconds
+ * count: 90.5 is 90, 0.5 is none.
+ */
+static int json_seconds(json_t *j, bool fraction, int64_t *out)
 {
 	double d;
 
@@ -69,9 +76,9 @@ static int json_seconds(json_t *j, int64_t *out)
 	if (!json_is_real(j))
 		return -EINVAL;
 	d = json_real_value(j);
-	if (d < 1 || d > 9.2e18 || floor(d) != d)
+	if (d < 1 || d > 9.2e18 || (!fraction && floor(d) != d))
 		return -EINVAL;
-	*out = (int64_t)d;
+	*out = (int64_t)floor(d);
 	return 0;
 }
 
@@ -110,19 +117,25 @@ static int parse_entry(json_t *e, struct kc_value *v, char **value,
 		v->data = json_string_value(val);
 		v->len = json_string_length(val);
 	}
-	if (ttl && !json_is_null(ttl) && json_seconds(ttl, &v->ttl))
+	if (ttl && !json_is_null(ttl) && json_seconds(ttl, true, &v->ttl))
 		return *reason = "expiration_ttl is not a number of seconds",
 		       -EINVAL;
 	if (!v->ttl && exp && !json_is_null(exp) &&
-	    json_seconds(exp, &v->expiration))
+	    json_seconds(exp, false, &v->expiration))
 		return *reason = "expiration is not a Unix time", -EINVAL;
 	if (md && !json_is_null(md)) {
-		*meta = json_dumps(md, JSON_COMPACT | JSON_ENCODE_ANY);
+		/* the text as given, compact: a stand-in (stand_in_metadata) */
+		*meta = kc_dumps(md, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!*meta)
 			return *reason = "the metadata cannot be written",
 			       -EINVAL;
 		v->meta = *meta;
 		v->metalen = strlen(*meta);
+		/* as put --metadata: past 64 KiB no store takes it (and
+		 * the kernel would say E2BIG) */
+		if (v->metalen > 65536)
+			return *reason = kc_put_reason(-ERANGE, "metadata"),
+			       -ERANGE;
 	}
 	return 0;
 }
@@ -213,14 +226,186 @@ static int import(const char *nsdir, json_t *all, bool pretty)
 	return i ? 1 : 0;
 }
 
+/*
+ * Import stores each entry's metadata as given, compact, as put --metadata
+ * does, where jansson would refuse a number past int64 or double and write
+ * others its own way (0.1 as 0.10000000000000001).  So, before jansson
+ * reads the file, the text of each entry's "metadata" that is valid JSON
+ * (any RFC 8259 number) is replaced by its stand-in (kc_raw_json), a
+ * string that parse_entry's kc_dumps writes back as that text, compact.
+ * The newlines the text held follow the stand-in, so that jansson's line
+ * numbers stay the file's.  What is not JSON stays as it is, for jansson
+ * to refuse.
+ */
+struct edit {
+	const char *text;
+	size_t len, copied;	/* text[0..copied) is in out */
+	char *out;
+	size_t outlen, cap;
+};
+
+static void append(struct edit *ed, const char *p, size_t n)
+{
+	if (ed->outlen + n + 1 > ed->cap) {
+		ed->cap = (ed->outlen + n + 1) * 2;
+		ed->out = kc_realloc(ed->out, ed->cap);
+	}
+	memcpy(ed->out + ed->outlen, p, n);
+	ed->outlen += n;
+	ed->out[ed->outlen] = '\0';
+}
+
+static size_t skip_space(const struct edit *ed, size_t i)
+{
+	while (i < ed->len && (ed->text[i] == ' ' || ed->text[i] == '\t' ||
+			       ed->text[i] == '\n' || ed->text[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end of the JSON value at i (strings and nesting followed, nothing
+ * checked), or 0 if none ends there. */
+static size_t value_end(const struct edit *ed, size_t i)
+{
+	size_t start = i, depth = 0;
+	bool in_string = false;
+
+	for (; i < ed->len; i++) {
+		char c = ed->text[i];
+
+		if (in_string) {
+			if (c == '\\') {
+				i++;
+			} else if (c == '"') {
+				in_string = false;
+				if (!depth)
+					return i + 1;
+			}
+			continue;
+		}
+		if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (!depth)
+				return i > start ? i : 0;
+			if (!--depth)
+				return i + 1;
+		} else if (!depth && strchr(", \t\n\r", c)) {
+			return i > start ? i : 0;
+		}
+	}
+	return in_string || depth || i == start ? 0 : i;
+}
+
+/* Is the string token text[from..to) "metadata"? */
+static bool is_metadata(const struct edit *ed, size_t from, size_t to)
+{
+	json_t *s;
+	bool yes;
+
+	if (!memchr(ed->text + from, '\\', to - from))
+		return to - from == 10 &&
+		       !memcmp(ed->text + from, "\"metadata\"", 10);
+	s = json_loadb(ed->text + from, to - from, JSON_DECODE_ANY, NULL);
+	yes = json_string_length(s) == 8 &&
+	      !memcmp(json_string_value(s), "metadata", 8);
+	json_decref(s);
+	return yes;
+}
+
+/* Put the stand-in of the metadata text[from..to) in out. */
+static void stand_in(struct edit *ed, size_t from, size_t to)
+{
+	const char *t = ed->text + from;
+	json_t *j;
+	char *s;
+	size_t i;
+
+	/* null is no metadata, as jansson reads it */
+	if ((to - from == 4 && !memcmp(t, "null", 4)) ||
+	    kvx_check_metadata(t, to - from, SIZE_MAX))
+		return;
+	j = kc_raw_json(t, to - from);
+	s = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	json_decref(j);
+	if (!s)
+		return;
+	append(ed, ed->text + ed->copied, from - ed->copied);
+	append(ed, s, strlen(s));
+	free(s);
+	for (i = from; i < to; i++)
+		if (ed->text[i] == '\n')
+			append(ed, "\n", 1);
+	ed->copied = to;
+}
+
+/* The members of the entry whose '{' is before i: past its '}', or 0. */
+static size_t edit_entry(struct edit *ed, size_t i)
+{
+	for (;;) {
+		size_t key, value, end;
+
+		i = skip_space(ed, i);
+		if (i < ed->len && ed->text[i] == '}')
+			return i + 1;
+		if (i >= ed->len || ed->text[i] != '"' ||
+		    !(end = value_end(ed, i)))
+			return 0;
+		key = i;
+		i = skip_space(ed, end);
+		if (i >= ed->len || ed->text[i] != ':')
+			return 0;
+		value = skip_space(ed, i + 1);
+		i = value_end(ed, value);
+		if (!i)
+			return 0;
+		if (is_metadata(ed, key, end))
+			stand_in(ed, value, i);
+		i = skip_space(ed, i);
+		if (i < ed->len && ed->text[i] == ',')
+			i++;
+		else if (i < ed->len && ed->text[i] == '}')
+			return i + 1;
+		else
+			return 0;
+	}
+}
+
+/* The file's text with each entry's metadata a stand-in, malloc'd in
+ * *out; NULL there when no metadata needed one. */
+static void stand_in_metadata(const char *text, size_t len, char **out,
+			      size_t *outlen)
+{
+	struct edit ed = { text, len, 0, NULL, 0, 0 };
+	size_t i = skip_space(&ed, 0);
+
+	if (i < len && text[i] == '[') {
+		do {
+			i = skip_space(&ed, i + 1);
+			if (i < len && text[i] == '{')
+				i = edit_entry(&ed, i + 1);
+			else
+				i = value_end(&ed, i);
+			if (i)
+				i = skip_space(&ed, i);
+		} while (i && i < len && text[i] == ',');
+	}
+	if (ed.out)
+		append(&ed, text + ed.copied, len - ed.copied);
+	*out = ed.out;
+	*outlen = ed.outlen;
+}
+
 static const char import_usage[] = "import NSDIR FILE|- [--pretty]";
 
 int kc_cmd_import(int argc, char **argv)
 {
 	json_error_t err;
 	json_t *all;
-	char *text;
-	size_t len;
+	char *text, *edited;
+	size_t len, editedlen;
 	int rc;
 
 	if (argc > 1 && !strcmp(argv[1], "--help")) {
@@ -241,6 +426,12 @@ int kc_cmd_import(int argc, char **argv)
 				  : kc_read_fd(0, &text, &len);
 	if (rc)
 		return kc_error("%s: %s", argv[2], strerror(-rc));
+	stand_in_metadata(text, len, &edited, &editedlen);
+	if (edited) {
+		free(text);
+		text = edited;
+		len = editedlen;
+	}
 	all = json_loadb(text, len, JSON_ALLOW_NUL, &err);
 	free(text);
 	if (!all)
@@ -269,7 +460,8 @@ static int export_one(void *ctx, const char *key, const char *path)
 	size_t len;
 	int rc;
 
-	rc = kc_read_key(path, &data, &len, &meta, &exp);
+	/* the metadata as stored, for import to store the same bytes */
+	rc = kc_read_key(path, &data, &len, &meta, true, &exp);
 	if (rc == -ENOENT)
 		return 0;	/* deleted or expired meanwhile */
 	if (rc) {

@@ -67,7 +67,7 @@ static int get_json(const char *nsdir, const char *key,
 	rc = kc_check_parents(nsdir, key);
 	if (!rc)
 		rc = kc_read_key(path, &data, &len,
-				 o->with_metadata ? &meta : NULL, NULL);
+				 o->with_metadata ? &meta : NULL, false, NULL);
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR) {
 		*missing = true;
 		rc = 0;
@@ -118,7 +118,7 @@ static int get_raw(const char *nsdir, const char *key)
 
 	rc = kc_check_parents(nsdir, key);
 	if (!rc)
-		rc = kc_read_key(path, &data, &len, NULL, NULL);
+		rc = kc_read_key(path, &data, &len, NULL, false, NULL);
 	free(path);
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR)
 		return kc_error("%s: no such key", key);
@@ -130,8 +130,8 @@ static int get_raw(const char *nsdir, const char *key)
 }
 
 static const char get_usage[] =
-	"get NSDIR [--] KEY [KEY...] [--type text|json|binary]\n"
-	"           [--with-metadata] [--pretty]";
+	"get [--type text|json|binary] [--with-metadata] [--pretty]\n"
+	"           NSDIR [--] KEY...";
 
 int kc_cmd_get(int argc, char **argv)
 {

@@ -217,8 +217,8 @@ int kc_put_error(const char *key, int err, const char *what)
 }
 
 static const char put_usage[] =
-	"put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]\n"
-	"           [--expiration T] [--expiration-ttl S]";
+	"put [--metadata JSON] [--expiration T] [--expiration-ttl S]\n"
+	"           [--file F] NSDIR [--] KEY [VALUE | -]";
 
 /* A number of seconds from the command line: 0, or a usage error. */
 static int seconds(const char *text, int64_t *out)
@@ -277,10 +277,11 @@ int kc_cmd_put(int argc, char **argv)
 			printf("usage: kvctl %s\n\n"
 			       "Write KEY in the namespace directory NSDIR: its "
 			       "value, metadata and\nexpiration appear together. "
-			       "The value comes from VALUE, a file, or\nstandard "
-			       "input (-). With both --expiration and "
-			       "--expiration-ttl, the TTL\nwins. Keys starting "
-			       "with '-' follow '--', after the options:\n"
+			       "The value comes from VALUE, the file F (with\n"
+			       "--file F, no VALUE), or standard input (-). "
+			       "With both --expiration and\n"
+			       "--expiration-ttl, the TTL wins. Keys starting "
+			       "with '-' follow '--', after\nthe options: "
 			       "kvctl put NSDIR --metadata M -- -KEY VALUE.\n",
 			       put_usage);
 			return 0;

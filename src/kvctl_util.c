@@ -62,16 +62,29 @@ int kc_usage(const char *usage)
 
 /*
  * Metadata jansson cannot hold (a number past int64 or double: RFC 8259
- * sets no range) stands in a JSON tree as a string, the mark, that no
- * text can hold by chance (a random nonce), and the dump puts the text
- * itself, compact, where the mark is.
+ * sets no range), or that is to be written as stored, stands in a JSON
+ * tree as a string: a mark that no text holds by chance (a random nonce),
+ * then the text itself, compact.  kc_dumps puts the text where such a
+ * string is.  Each stand-in carries its own text: there is no list of
+ * them to keep or free, only a flag saying that one was made, so that
+ * kc_print looks for them only then.
  */
-struct raw {
-	char *mark;	/* as json_dumps writes it, quotes included */
-	char *text;
-};
-static struct raw *raws;
-static size_t nraws;
+static unsigned long long nonce;
+static bool stand_ins;
+
+/* The mark as the string holds it (in) or as json_dumps writes it (out:
+ * the opening quote, \u0001 escaped). */
+static void mark(char *in, char *out, size_t size)
+{
+	if (!nonce && (getrandom(&nonce, sizeof(nonce), 0) !=
+		       (ssize_t)sizeof(nonce) || !nonce))
+		nonce = (unsigned long long)getpid() << 32 ^
+			(unsigned long long)time(NULL);
+	if (in)
+		snprintf(in, size, "\1kvctl-raw-%016llx:", nonce);
+	if (out)
+		snprintf(out, size, "\"\\u0001kvctl-raw-%016llx:", nonce);
+}
 
 char *kc_json_compact(const char *text, size_t len)
 {
@@ -101,51 +114,66 @@ char *kc_json_compact(const char *text, size_t len)
 
 json_t *kc_raw_json(const char *text, size_t len)
 {
-	static unsigned long long nonce;
-	char mark[64];
+	char m[64], *compact = kc_json_compact(text, len), *s;
+	size_t mlen, clen = strlen(compact);
+	json_t *j;
 
-	if (!nonce && (getrandom(&nonce, sizeof(nonce), 0) !=
-		       (ssize_t)sizeof(nonce) || !nonce))
-		nonce = (unsigned long long)getpid() << 32 ^
-			(unsigned long long)time(NULL);
-	raws = kc_realloc(raws, (nraws + 1) * sizeof(*raws));
-	snprintf(mark, sizeof(mark), "\"\\u0001kvctl-raw-%016llx-%zu\"",
-		 nonce, nraws);
-	raws[nraws].mark = kc_strdup(mark);
-	raws[nraws].text = kc_json_compact(text, len);
-	/* the string the mark is the dump of */
-	mark[strlen(mark) - 1] = '\0';
-	mark[6] = '\1';
-	nraws++;
-	return json_string(mark + 6);
+	mark(m, NULL, sizeof(m));
+	mlen = strlen(m);
+	s = kc_alloc(mlen + clen);
+	memcpy(s, m, mlen);
+	memcpy(s + mlen, compact, clen);
+	j = json_stringn(s, mlen + clen);
+	free(s);
+	free(compact);
+	stand_ins = true;
+	return j;
+}
+
+/* The end of the JSON string token at s (past its closing quote). */
+static char *string_end(char *s)
+{
+	for (s++; *s && *s != '"'; s++)
+		if (*s == '\\' && s[1])
+			s++;
+	return *s ? s + 1 : s;
 }
 
 char *kc_dumps(json_t *j, size_t flags)
 {
-	char *out = json_dumps(j, flags);
-	size_t i;
+	char *out = json_dumps(j, flags), *from, *to, *at, m[64], needle[64];
+	size_t mlen;
 
-	for (i = 0; out && i < nraws; i++) {
-		char *at = strstr(out, raws[i].mark), *put;
-		size_t mlen = strlen(raws[i].mark), tlen;
+	if (!out || !stand_ins)
+		return out;
+	mark(m, needle, sizeof(m));
+	mlen = strlen(m);
+	/*
+	 * Each stand-in's text, unescaped and without its mark, is shorter
+	 * than the string json_dumps wrote for it: the output is rewritten
+	 * in place.
+	 */
+	from = to = out;
+	while ((at = strstr(from, needle))) {
+		char *end = string_end(at);
+		json_t *s = json_loadb(at, (size_t)(end - at),
+				       JSON_DECODE_ANY, NULL);
+		const char *text = json_string_value(s);
+		size_t len = json_string_length(s);
 
-		if (at) {
-			tlen = strlen(raws[i].text);
-			put = kc_alloc(strlen(out) - mlen + tlen + 1);
-			memcpy(put, out, (size_t)(at - out));
-			memcpy(put + (at - out), raws[i].text, tlen);
-			strcpy(put + (at - out) + tlen, at + mlen);
-			free(out);
-			out = put;
+		memmove(to, from, (size_t)(at - from));
+		to += at - from;
+		if (text && len >= mlen && !memcmp(text, m, mlen)) {
+			memcpy(to, text + mlen, len - mlen);
+			to += len - mlen;
+		} else {	/* no stand-in after all: as it is */
+			memmove(to, at, (size_t)(end - at));
+			to += end - at;
 		}
+		json_decref(s);
+		from = end;
 	}
-	for (i = 0; i < nraws; i++) {
-		free(raws[i].mark);
-		free(raws[i].text);
-	}
-	free(raws);
-	raws = NULL;
-	nraws = 0;
+	memmove(to, from, strlen(from) + 1);
 	return out;
 }
 
@@ -158,7 +186,7 @@ int kc_print(json_t *j, bool pretty)
 
 	if (!j)
 		return kc_error("out of memory");
-	if (nraws) {
+	if (stand_ins) {
 		text = kc_dumps(j, flags);
 		rc = !text || fputs(text, stdout) == EOF;
 		free(text);
@@ -331,7 +359,7 @@ bool kc_is_text(const char *data, size_t len)
 	return s != NULL;
 }
 
-int kc_meta(const char *path, json_t **out)
+int kc_meta(const char *path, bool as_stored, json_t **out)
 {
 	char buf[65536];
 	ssize_t n = lgetxattr(path, KVX_METADATA, buf, sizeof(buf));
@@ -339,9 +367,10 @@ int kc_meta(const char *path, json_t **out)
 	*out = NULL;
 	if (n < 0)
 		return errno == ENODATA ? 0 : -errno;
-	*out = json_loadb(buf, (size_t)n, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-			  NULL);
-	/* a number jansson cannot hold: the text as it is */
+	if (!as_stored)
+		*out = json_loadb(buf, (size_t)n,
+				  JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+	/* as stored, or a number jansson cannot hold: the text as it is */
 	if (!*out && !kvx_check_metadata(buf, (size_t)n, (size_t)n))
 		*out = kc_raw_json(buf, (size_t)n);
 	return *out ? 0 : -EINVAL;
@@ -397,7 +426,7 @@ static int read_link(const char *path, char **data, size_t *len)
 }
 
 static int read_once(const char *path, char **data, size_t *len,
-		     json_t **meta, int64_t *exp, bool *moved)
+		     json_t **meta, bool as_stored, int64_t *exp, bool *moved)
 {
 	struct stat before, opened, after;
 	int fd, rc;
@@ -424,7 +453,7 @@ static int read_once(const char *path, char **data, size_t *len,
 	if (rc)
 		return rc;
 	if (!rc && meta)
-		rc = kc_meta(path, meta);
+		rc = kc_meta(path, as_stored, meta);
 	if (!rc && exp)
 		rc = kc_expiration(path, exp);
 	if (!rc && lstat(path, &after) < 0)
@@ -446,13 +475,14 @@ static int read_once(const char *path, char **data, size_t *len,
 }
 
 int kc_read_key(const char *path, char **data, size_t *len, json_t **meta,
-		int64_t *exp)
+		bool as_stored, int64_t *exp)
 {
 	bool moved = true;
 	int tries, rc = -EAGAIN;
 
 	for (tries = 0; moved && tries < 1000; tries++) {
-		rc = read_once(path, data, len, meta, exp, &moved);
+		rc = read_once(path, data, len, meta, as_stored, exp,
+			       &moved);
 		if (rc)
 			return rc;
 	}
@@ -492,8 +522,10 @@ int kc_check_key_size(const char *nsdir, const char *key)
 {
 	struct statvfs sv;
 
+	/* max_key_size 1024 or more: f_namemax is KVFS_NAME_MAX, the limit
+	 * unknown here; kvfs checks it on each lookup */
 	if (statvfs(nsdir, &sv) < 0 || sv.f_namemax >= KVFS_NAME_MAX)
-		return 0;	/* kvfs checks it */
+		return 0;
 	return strlen(key) > sv.f_namemax ? -ENAMETOOLONG : 0;
 }
 

@@ -128,8 +128,8 @@ kv delete "$N" "$d494"
 meta_of() {
 	getfattr --absolute-names --only-values -n user.kv.metadata "$N/$1"
 }
-# what jansson can hold it prints as it does (-0 as 0, as JSON.stringify
-# does), the rest as it is
+# what jansson can hold get and list print as it does (-0 as 0, as
+# JSON.stringify does), the rest as it is; export prints it as stored
 for mp in '{"n":10000000000000000000}' '1e400' '-0|0' '{"x":1.5e308}' \
 	 '[-1e400,9223372036854775808,0.5e-999]'; do
 	m=${mp%%|*}
@@ -143,8 +143,8 @@ for mp in '{"n":10000000000000000000}' '1e400' '-0|0' '{"x":1.5e308}' \
 		"list prints it as it is"
 	is "$(kv export "$N" --prefix num)" \
 		"[
-{\"key\":\"num\",\"value\":\"v\",\"metadata\":$p}
-]" "export too"
+{\"key\":\"num\",\"value\":\"v\",\"metadata\":$m}
+]" "export prints it as stored"
 	echo > "$N/set"
 	is "$(said setfattr -n user.kv.metadata -v "$m" "$N/set")" " 0" \
 		"setfattr takes $m"
@@ -176,6 +176,51 @@ is "$(said setfattr -n user.kv.metadata -v "$spaced" "$N/set")" \
 	"setfattr: $N/set: Numerical result out of range 1" \
 	"setfattr counts the bytes as given"
 kv delete "$N" num set sized
+# export writes metadata as stored and import stores it as given, compact:
+# a round trip keeps its bytes, numbers jansson cannot hold or would write
+# its own way (0.1 as 0.10000000000000001, 1.0 as 1.0, -0 as 0) included
+imported='{"successful_key_count":1,"unsuccessful_keys":[],"errors":[]} 0'
+for mw in '{"n":1e400}' '{"n":10000000000000000000}' '{"x":0.1}' '-0' \
+	  '-1E+2' '[0.5e-999,"\u0041\/"]' \
+	  '{ "a b" : [ 1.0 , 1e2 ] }|{"a b":[1.0,1e2]}'; do
+	m=${mw%%|*}
+	w=${mw#*|}
+	kv put "$N" rt v --metadata "$m"
+	kv export "$N" --prefix rt > "$TEST_DIR/rt.json"
+	kv delete "$N" rt
+	is "$(said kv import "$N" "$TEST_DIR/rt.json")" "$imported" \
+		"export, then import of metadata $m"
+	is "$(meta_of rt)" "$w" "the same bytes"
+	is "$(kv export "$N" --prefix rt)" "$(cat "$TEST_DIR/rt.json")" \
+		"and the same export"
+done
+# a file written by hand: metadata over lines, compact as put stores it,
+# and jansson's line numbers still the file's
+printf '[{"key":"rt","value":"v","metadata":{\n "n" : 1e400,\n "s" : "a b"\n}},\n' \
+	> "$TEST_DIR/rt.json"
+printf '{"key":"rt2","value":"v","metadata":[1e400, 0.1]}]' >> "$TEST_DIR/rt.json"
+is "$(said kv import "$N" "$TEST_DIR/rt.json")" \
+	'{"successful_key_count":2,"unsuccessful_keys":[],"errors":[]} 0' \
+	"import of metadata over lines"
+is "$(meta_of rt) $(meta_of rt2)" '{"n":1e400,"s":"a b"} [1e400,0.1]' \
+	"stored compact, as given"
+printf '[{"key":"rt","value":"v","metadata":{\n "n" : 1e400\n}},\n{"key":"rt2" "value":"v"}]' \
+	> "$TEST_DIR/rt.json"
+is "$(said kv import "$N" "$TEST_DIR/rt.json")" \
+	"kvctl: $TEST_DIR/rt.json: line 4: '}' expected near '\"value\"' 1" \
+	"a file that is not JSON: refused with the line of the fault"
+printf '[{"key":"rt","value":"v","metadata":{"n":0.1,}}]' > "$TEST_DIR/rt.json"
+is "$(said kv import "$N" "$TEST_DIR/rt.json")" \
+	"kvctl: $TEST_DIR/rt.json: line 1: string or '}' expected near '}' 1" \
+	"metadata that is not JSON: the file refused"
+is "$(meta_of rt) $(meta_of rt2)" '{"n":1e400,"s":"a b"} [1e400,0.1]' \
+	"nothing written"
+printf '[{"key":"rt","value":"v","metadata":"%070000d"}]' 0 > "$TEST_DIR/rt.json"
+is "$(said kv import "$N" "$TEST_DIR/rt.json")" \
+	'{"successful_key_count":0,"unsuccessful_keys":["rt"],"errors":[{"index":0,"key":"rt","reason":"the metadata is larger than the store'"'"'s max_metadata_size"}]} 1' \
+	"import of metadata past 64 KiB: refused as put refuses it"
+is "$(meta_of rt)" '{"n":1e400,"s":"a b"}' "the key is intact"
+kv delete "$N" rt rt2
 
 # --- 6. result shapes and limits as the binding's ----------------------------------
 kv put "$N" s/m v --metadata '{"m":1}'
@@ -269,11 +314,23 @@ for t in 0.5 90. .5 90.5.5 90,5 1e2; do
 		"kvctl: --expiration-ttl: not a number of seconds: '$t' 2" \
 		"--expiration-ttl '$t': refused"
 done
+# import floors a fractional expiration_ttl as put does
+now=$(date +%s)
+printf '[{"key":"frac","value":"v","expiration_ttl":90.5},
+{"key":"frac2","value":"v","expiration_ttl":59.9},
+{"key":"frac3","value":"v","expiration_ttl":0.5},
+{"key":"frac4","value":"v","expiration":%s.5}]' $((now + 99999)) > "$TEST_DIR/frac.json"
+is "$(said kv import "$N" "$TEST_DIR/frac.json")" \
+	'{"successful_key_count":1,"unsuccessful_keys":["frac2","frac3","frac4"],"errors":[{"index":1,"key":"frac2","reason":"the expiration is nearer than the store'"'"'s min_expiration_ttl (60 s unless set)"},{"index":2,"key":"frac3","reason":"expiration_ttl is not a number of seconds"},{"index":3,"key":"frac4","reason":"expiration is not a Unix time"}]} 1' \
+	"import: expiration_ttl 90.5 taken, 59.9 too short, 0.5 none, a fractional expiration refused"
+left=$(getfattr --absolute-names --only-values -n user.kv.expiration_ttl "$N/frac")
+[ "$left" -ge 88 ] && [ "$left" -le 90 ] && pass "import: its whole seconds: 90 ($left)" ||
+	fail "import: its whole seconds: 90 ($left)"
 kv delete "$N" frac
 is "$(said kv put "$N" -dash v)" \
 	"put: invalid option -- 'd'
-usage: kvctl put NSDIR [--] KEY [VALUE | --file F | -] [--metadata JSON]
-           [--expiration T] [--expiration-ttl S]
+usage: kvctl put [--metadata JSON] [--expiration T] [--expiration-ttl S]
+           [--file F] NSDIR [--] KEY [VALUE | -]
 (see kvctl --help) 2" "a key starting with '-' alone: an option"
 is "$(said kv put "$N" --metadata '{"d":1}' -- -dash v)" " 0" \
 	"put with the options before --"
@@ -293,4 +350,12 @@ for c in get put delete; do
 done
 is "$(grep -c '^A key starting with$' "$(dirname "$0")/../src/kvctl.1")" 1 \
 	"and the man page"
+is "$(said kv get)" "usage: kvctl get [--type text|json|binary] [--with-metadata] [--pretty]
+           NSDIR [--] KEY...
+(see kvctl --help) 2" "get's usage: the options, then NSDIR [--] KEY..."
+is "$(said kv delete)" "usage: kvctl delete NSDIR [--] KEY...
+(see kvctl --help) 2" "delete's too"
+is "$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$(dirname "$0")/../src/kvctl.1" |
+	grep -B1 -A1 '^\.RB \[ \\-\\- \]$' | grep -c '^\.I NSDIR$')" 3 \
+	"the man page's synopsis: [--] after NSDIR for get, put and delete"
 done_testing
