@@ -263,10 +263,11 @@ static int lookup_attr(struct kvfs *fs, const struct kpath *p, size_t len,
 	if (p->level == LEVEL_NS)
 		return kvfs_check_ns_name(p->ns, len) ? -ENOENT
 			: store_ns_stat(fs->st, p->ns, a);
+	/* not a key's value (a directory, implied ones included): a stat */
 	if (retry_wanted(fs, pid)) {
 		rc = store_value_open(fs->st, p->ns, p->key, p->len, v, a);
-		if (rc != -EISDIR)
-			return rc;
+		if (!rc)
+			return 0;
 		*v = NULL;
 	}
 	return store_stat(fs->st, p->ns, p->key, p->len, a);

@@ -11,7 +11,7 @@
 KVFS_BIN=${KVFS_HOOKS_BIN:-$(cd "$(dirname "$0")" && pwd)/kvfs-hooks}
 . "$(dirname "$0")/lib.sh"
 
-R=$MNT/default/r
+R=$MNT/default/r/s		# the retry looks up r and s again
 W=$MNT/default/w
 ARM=$TEST_DIR/arm
 export KVFS_HOOK_OPEN=k1 KVFS_HOOK_OPEN_ARM="$ARM"
@@ -29,7 +29,7 @@ wait_held() {
 }
 
 mount_kvfs
-mkdir "$R" "$W"
+mkdir -p "$R" "$W"
 
 # A reader sent back from a node a writer holds, renamed meanwhile; at
 # the name, a new key that a writer holds.

@@ -626,6 +626,26 @@ static const char *value_ops(char *out, size_t size, const unsigned char *v,
 	return out;
 }
 
+/* Add the last n operations on k that started before t1 to out. */
+static void describe_last(char *out, size_t size, int k, uint64_t t1,
+			  unsigned n)
+{
+	uint32_t cnt = __atomic_load_n(&sh->klog_n[k], __ATOMIC_ACQUIRE), i;
+	uint32_t pick[8], got = 0;
+
+	if (cnt > KLOG)
+		cnt = KLOG;
+	for (i = cnt; i > 0 && got < n && got < 8; i--) {
+		uint32_t w = __atomic_load_n(&sh->klog[k][i - 1],
+					     __ATOMIC_ACQUIRE);
+
+		if (w && sh->ops[w].start < t1)
+			pick[got++] = w;
+	}
+	while (got > 0)
+		describe_op(out, size, "", pick[--got]);
+}
+
 /* Open k for reading; 0 when it is absent (and that was checked). */
 static int open_to_read(int k, const char *p, uint64_t r0)
 {
@@ -640,8 +660,12 @@ static int open_to_read(int k, const char *p, uint64_t r0)
 		unexpected("open", k, errno);
 		return -1;
 	}
-	if ((why = check_absent(k, r0, r1)))
-		problem("read %s: %s", p, why);
+	if ((why = check_absent(k, r0, r1))) {
+		snprintf(detail, sizeof(detail), " (read %llu..%llu)",
+			 (unsigned long long)r0, (unsigned long long)r1);
+		describe_last(detail, sizeof(detail), k, r1, 4);
+		problem("read %s: %s%s", p, why, detail);
+	}
 	count(C_ABSENT, 1);
 	return -1;
 }
