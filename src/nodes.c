@@ -345,7 +345,6 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The live entry for n's name (of process pid, or any with pid 0). */
 /*
  * The live entry of thread pid if n is NULL (the kernel retries by the
  * path the program gave, which may no longer be n's: a rename may have
