@@ -111,8 +111,9 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
  * commit, truncation, expiry or unlink at that name has touched the nodes
  * since (the attributes may be of a value the key no longer has: read them
  * again); stamp NULL: not checked.  reader: the lookup of a reader sent
- * back, which gets a node no writer holds; a writer sent back (by pid) gets
- * one no reader holds.
+ * back, which gets a node no writer holds; a writer sent back (thread pid,
+ * 0 for a directory, whose node must stay the one its children hang from)
+ * gets one no reader holds.
  */
 uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
 		     const char *name, size_t len);

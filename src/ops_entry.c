@@ -306,10 +306,12 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		/* commits keep coming: a node for what was read, uncached */
 		if (tries == LOOKUP_TRIES)
 			keep = false;
+		/* a key only: a directory node stays the one its children
+		 * hang from, whatever the thread (nodes_lookup_since) */
 		rc = nodes_lookup_since(fs->nodes, dir, name, len, a.ino,
 					node_gen(&a), a.size,
-					keep ? &stamp : NULL, v != NULL, pid,
-					&n);
+					keep ? &stamp : NULL, v != NULL,
+					a.type == KV_FILE ? pid : 0, &n);
 		if (rc != -EAGAIN)
 			break;
 		if (v)

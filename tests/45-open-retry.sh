@@ -73,6 +73,35 @@ is "$(cat <&5)" C "writer: the reader of the new key still reads its value"
 is "$(cat <&6)" A "writer: the reader of the renamed key still reads its own"
 is "$(cat "$W/k2")" A "writer: the renamed key keeps its value"
 exec 5<&- 6<&-
+# A writer sent back looks up every directory of its path again: a
+# directory that a listing holds open stays the node its keys hang
+# from, so that a commit through a key opened before still drops the
+# kernel's entry of that key, and an open after the close reads the new
+# value (close-to-open), not the old one a reader still holds.
+X=$MNT/default/x
+mkdir "$X"
+printf A > "$X/k1"
+printf old > "$X/k2"
+exec 4<"$X"			# the directory, open as a listing holds it
+exec 6<"$X/k1"			# a reader of k1: the writer of k1 is sent back
+exec 9>>"$X/k2"			# a writer of k2, opened before
+touch "$ARM"
+(printf B 2> "$TEST_DIR/write.err" >> "$X/k1"
+ echo $? > "$TEST_DIR/write.rc") &
+writer=$!
+ok "directory: the daemon holds the open of k1" wait_held
+rm -f "$ARM.held"
+wait "$writer"
+is "$(cat "$TEST_DIR/write.rc")" 0 "directory: the append to k1 succeeds"
+exec 3<"$X/k2"			# a reader of k2's old value
+echo new >&9
+exec 9>&-
+is "$(cat "$X/k2")" "oldnew" \
+	"directory: an open after the close of k2's writer reads its value"
+is "$(cat <&3)" old "directory: the reader opened before reads the old one"
+is "$(cat "$X/k1")" AB "directory: k1 has the append"
+exec 3<&- 4<&- 6<&-
+
 grep -c 'hook: OPEN of .* held' "$TEST_DIR/kvfs.err" > "$TEST_DIR/fired"
-is "$(cat "$TEST_DIR/fired")" 2 "the daemon held an open twice, once each"
+is "$(cat "$TEST_DIR/fired")" 3 "the daemon held an open three times, once each"
 done_testing
