@@ -63,13 +63,13 @@ int kc_usage(const char *usage)
 /*
  * Metadata stands in a JSON tree as a string, for it to be written as
  * stored: jansson cannot hold every number (RFC 8259 sets no range) and
- * writes others its own way (0.1 as 0.10000000000000001, 1.0 as 1, -0 as
- * 0), and would write a string's escapes its own way too.  The string is a
- * mark that no text holds by chance (a random nonce), then the text itself,
- * compact.  kc_dumps puts the text where such a string is, laid out as the
- * rest of the output.  Each stand-in carries its own text: there is no list of
- * them to keep or free, only a flag saying that one was made, so that
- * kc_print looks for them only then.
+ * writes others its own way (0.1 as 0.10000000000000001, 1E2 as 100.0,
+ * -0 as 0), and a string's escapes too (\u00e9 as the letter).  The string is
+ * a mark that no text holds by chance (a random nonce), then the text
+ * itself, compact.  kc_dumps puts the text where such a string is, laid
+ * out as the rest of the output.  Each stand-in carries its own text:
+ * there is no list of them to keep or free, only a flag saying that one
+ * was made, so that kc_print looks for them only then.
  */
 static unsigned long long nonce;
 static bool stand_ins;
