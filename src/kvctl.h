@@ -56,7 +56,8 @@ char *kc_json_compact(const char *text, size_t len);
 
 /*
  * Valid JSON as a stand-in value that kc_print and kc_dumps write as the
- * text itself, compact: for JSON jansson cannot hold (a number past int64
+ * text itself, compact (or indented as the rest of an indented output,
+ * its tokens untouched): for JSON jansson cannot hold (a number past int64
  * or double), or that is to be written byte for byte (0.1, not jansson's
  * 0.10000000000000001).  The stand-in is a string that carries the text,
  * freed with the tree; NULL if out of memory.
@@ -89,10 +90,10 @@ bool kc_is_text(const char *data, size_t len);
 /*
  * A key's metadata (NULL if none) and expiration (0 if none): 0 or -errno
  * (-ENOENT, or -EINVAL for metadata that is not JSON).  The metadata is
- * parsed by jansson, or if as_stored, or jansson cannot hold it, a
- * stand-in of its text, compact (kc_raw_json).
+ * a stand-in of its text as stored, compact (kc_raw_json), so that it is
+ * printed with its numbers and escapes as they are; json null for null.
  */
-int kc_meta(const char *path, bool as_stored, json_t **out);
+int kc_meta(const char *path, json_t **out);
 int kc_expiration(const char *path, int64_t *out);
 
 /*
@@ -101,10 +102,10 @@ int kc_expiration(const char *path, int64_t *out);
  * replaces the key (a new inode number), so they are read again until the
  * key's inode number is the same before and after.  0 or -errno (-ENOENT,
  * -EISDIR, -EINVAL for metadata that is not JSON, -EAGAIN if it never
- * held still).  meta and exp may be NULL; as_stored as for kc_meta.
+ * held still).  meta and exp may be NULL; meta as kc_meta gives it.
  */
 int kc_read_key(const char *path, char **data, size_t *len, json_t **meta,
-		bool as_stored, int64_t *exp);
+		int64_t *exp);
 
 /* "2025-01-24T14:15:22Z" */
 json_t *kc_iso8601(time_t t);

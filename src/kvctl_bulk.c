@@ -461,7 +461,7 @@ static int export_one(void *ctx, const char *key, const char *path)
 	int rc;
 
 	/* the metadata as stored, for import to store the same bytes */
-	rc = kc_read_key(path, &data, &len, &meta, true, &exp);
+	rc = kc_read_key(path, &data, &len, &meta, &exp);
 	if (rc == -ENOENT)
 		return 0;	/* deleted or expired meanwhile */
 	if (rc) {

@@ -67,7 +67,7 @@ static int get_json(const char *nsdir, const char *key,
 	rc = kc_check_parents(nsdir, key);
 	if (!rc)
 		rc = kc_read_key(path, &data, &len,
-				 o->with_metadata ? &meta : NULL, false, NULL);
+				 o->with_metadata ? &meta : NULL, NULL);
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR) {
 		*missing = true;
 		rc = 0;
@@ -118,7 +118,7 @@ static int get_raw(const char *nsdir, const char *key)
 
 	rc = kc_check_parents(nsdir, key);
 	if (!rc)
-		rc = kc_read_key(path, &data, &len, NULL, false, NULL);
+		rc = kc_read_key(path, &data, &len, NULL, NULL);
 	free(path);
 	if (rc == -ENOENT || rc == -EISDIR || rc == -ENOTDIR)
 		return kc_error("%s: no such key", key);

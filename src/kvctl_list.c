@@ -164,7 +164,7 @@ static int list_one(void *ctx, const char *key, const char *path)
 	}
 	rc = kc_expiration(path, &exp);
 	if (!rc)
-		rc = kc_meta(path, false, &meta);
+		rc = kc_meta(path, &meta);
 	if (rc == -ENOENT)
 		return 0;	/* deleted or expired since the listing */
 	if (rc) {

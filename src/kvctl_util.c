@@ -61,13 +61,15 @@ int kc_usage(const char *usage)
 }
 
 /*
- * Metadata jansson cannot hold (a number past int64 or double: RFC 8259
- * sets no range), or that is to be written as stored, stands in a JSON
- * tree as a string: a mark that no text holds by chance (a random nonce),
- * then the text itself, compact.  kc_dumps puts the text where such a
- * string is.  Each stand-in carries its own text: there is no list of
- * them to keep or free, only a flag saying that one was made, so that
- * kc_print looks for them only then.
+ * Metadata stands in a JSON tree as a string, for it to be written as
+ * stored: jansson cannot hold every number (RFC 8259 sets no range) and
+ * writes others its own way (0.1 as 0.10000000000000001, 1E2 as 100.0,
+ * -0 as 0), and a string's escapes too (\u00e9 as the letter).  The string is
+ * a mark that no text holds by chance (a random nonce), then the text
+ * itself, compact.  kc_dumps puts the text where such a string is, laid
+ * out as the rest of the output.  Each stand-in carries its own text:
+ * there is no list of them to keep or free, only a flag saying that one
+ * was made, so that kc_print looks for them only then.
  */
 static unsigned long long nonce;
 static bool stand_ins;
@@ -131,7 +133,7 @@ json_t *kc_raw_json(const char *text, size_t len)
 }
 
 /* The end of the JSON string token at s (past its closing quote). */
-static char *string_end(char *s)
+static const char *string_end(const char *s)
 {
 	for (s++; *s && *s != '"'; s++)
 		if (*s == '\\' && s[1])
@@ -139,42 +141,117 @@ static char *string_end(char *s)
 	return *s ? s + 1 : s;
 }
 
+/* Text being written, malloc'd, with a NUL past its end. */
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *p, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		t->cap = (t->len + n + 1) * 2;
+		t->buf = kc_realloc(t->buf, t->cap);
+	}
+	memcpy(t->buf + t->len, p, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+/* What json_dumps writes before an item: a newline and spaces when it
+ * indents, a space after a comma when it is neither indented nor compact. */
+static void add_break(struct text *t, size_t flags, size_t spaces,
+		      bool after_comma)
+{
+	size_t i;
+
+	if (flags & JSON_MAX_INDENT) {
+		add(t, "\n", 1);
+		for (i = 0; i < spaces; i++)
+			add(t, " ", 1);
+	} else if (after_comma && !(flags & JSON_COMPACT)) {
+		add(t, " ", 1);
+	}
+}
+
+/*
+ * The compact JSON text s laid out as json_dumps lays out a value with
+ * these flags, on a line indented by base spaces: only the white space
+ * between tokens is added, the tokens (numbers, strings with their
+ * escapes) are written as they are.
+ */
+static void add_laid_out(struct text *t, const char *s, size_t flags,
+			 size_t base)
+{
+	size_t step = flags & JSON_MAX_INDENT, depth = 0;
+
+	for (; *s; s++) {
+		if (*s == '"') {
+			const char *end = string_end(s);
+
+			add(t, s, (size_t)(end - s));
+			s = end - 1;
+		} else if ((*s == '{' && s[1] == '}') ||
+			   (*s == '[' && s[1] == ']')) {
+			add(t, s++, 2);	/* empty: {} and [] */
+		} else if (*s == '{' || *s == '[') {
+			add(t, s, 1);
+			add_break(t, flags, base + ++depth * step, false);
+		} else if (*s == '}' || *s == ']') {
+			add_break(t, flags, base + --depth * step, false);
+			add(t, s, 1);
+		} else if (*s == ',') {
+			add(t, s, 1);
+			add_break(t, flags, base + depth * step, true);
+		} else if (*s == ':') {
+			add(t, ": ", flags & JSON_COMPACT ? 1 : 2);
+		} else {
+			add(t, s, 1);
+		}
+	}
+}
+
+/* The spaces that start the last line of t. */
+static size_t line_indent(const struct text *t)
+{
+	const char *nl = memrchr(t->buf, '\n', t->len);
+	const char *p = nl ? nl + 1 : t->buf;
+	size_t n = 0;
+
+	while (p[n] == ' ')
+		n++;
+	return n;
+}
+
 char *kc_dumps(json_t *j, size_t flags)
 {
-	char *out = json_dumps(j, flags), *from, *to, *at, m[64], needle[64];
+	char *out = json_dumps(j, flags), m[64], needle[64];
+	const char *from, *at;
+	struct text t = { NULL, 0, 0 };
 	size_t mlen;
 
 	if (!out || !stand_ins)
 		return out;
 	mark(m, needle, sizeof(m));
 	mlen = strlen(m);
-	/*
-	 * Each stand-in's text, unescaped and without its mark, is shorter
-	 * than the string json_dumps wrote for it: the output is rewritten
-	 * in place.
-	 */
-	from = to = out;
-	while ((at = strstr(from, needle))) {
-		char *end = string_end(at);
+	add(&t, "", 0);
+	for (from = out; (at = strstr(from, needle)); from = string_end(at)) {
+		const char *end = string_end(at);
 		json_t *s = json_loadb(at, (size_t)(end - at),
 				       JSON_DECODE_ANY, NULL);
 		const char *text = json_string_value(s);
 		size_t len = json_string_length(s);
 
-		memmove(to, from, (size_t)(at - from));
-		to += at - from;
-		if (text && len >= mlen && !memcmp(text, m, mlen)) {
-			memcpy(to, text + mlen, len - mlen);
-			to += len - mlen;
-		} else {	/* no stand-in after all: as it is */
-			memmove(to, at, (size_t)(end - at));
-			to += end - at;
-		}
+		add(&t, from, (size_t)(at - from));
+		if (text && len >= mlen && !memcmp(text, m, mlen))
+			add_laid_out(&t, text + mlen, flags, line_indent(&t));
+		else	/* no stand-in after all: as it is */
+			add(&t, at, (size_t)(end - at));
 		json_decref(s);
-		from = end;
 	}
-	memmove(to, from, strlen(from) + 1);
-	return out;
+	add(&t, from, strlen(from));
+	free(out);
+	return t.buf;
 }
 
 int kc_print(json_t *j, bool pretty)
@@ -359,21 +436,24 @@ bool kc_is_text(const char *data, size_t len)
 	return s != NULL;
 }
 
-int kc_meta(const char *path, bool as_stored, json_t **out)
+int kc_meta(const char *path, json_t **out)
 {
-	char buf[65536];
+	char buf[65536], *compact;
 	ssize_t n = lgetxattr(path, KVX_METADATA, buf, sizeof(buf));
 
 	*out = NULL;
 	if (n < 0)
 		return errno == ENODATA ? 0 : -errno;
-	if (!as_stored)
-		*out = json_loadb(buf, (size_t)n,
-				  JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
-	/* as stored, or a number jansson cannot hold: the text as it is */
-	if (!*out && !kvx_check_metadata(buf, (size_t)n, (size_t)n))
-		*out = kc_raw_json(buf, (size_t)n);
-	return *out ? 0 : -EINVAL;
+	if (kvx_check_metadata(buf, (size_t)n, (size_t)n))
+		return -EINVAL;
+	compact = kc_json_compact(buf, (size_t)n);
+	/* null is no metadata, as the binding has it (list leaves it out) */
+	if (!strcmp(compact, "null"))
+		*out = json_null();
+	else
+		*out = kc_raw_json(compact, strlen(compact));
+	free(compact);
+	return *out ? 0 : -ENOMEM;
 }
 
 int kc_expiration(const char *path, int64_t *out)
@@ -426,7 +506,7 @@ static int read_link(const char *path, char **data, size_t *len)
 }
 
 static int read_once(const char *path, char **data, size_t *len,
-		     json_t **meta, bool as_stored, int64_t *exp, bool *moved)
+		     json_t **meta, int64_t *exp, bool *moved)
 {
 	struct stat before, opened, after;
 	int fd, rc;
@@ -453,7 +533,7 @@ static int read_once(const char *path, char **data, size_t *len,
 	if (rc)
 		return rc;
 	if (!rc && meta)
-		rc = kc_meta(path, as_stored, meta);
+		rc = kc_meta(path, meta);
 	if (!rc && exp)
 		rc = kc_expiration(path, exp);
 	if (!rc && lstat(path, &after) < 0)
@@ -475,14 +555,13 @@ static int read_once(const char *path, char **data, size_t *len,
 }
 
 int kc_read_key(const char *path, char **data, size_t *len, json_t **meta,
-		bool as_stored, int64_t *exp)
+		int64_t *exp)
 {
 	bool moved = true;
 	int tries, rc = -EAGAIN;
 
 	for (tries = 0; moved && tries < 1000; tries++) {
-		rc = read_once(path, data, len, meta, as_stored, exp,
-			       &moved);
+		rc = read_once(path, data, len, meta, exp, &moved);
 		if (rc)
 			return rc;
 	}

@@ -128,19 +128,16 @@ kv delete "$N" "$d494"
 meta_of() {
 	getfattr --absolute-names --only-values -n user.kv.metadata "$N/$1"
 }
-# what jansson can hold get and list print as it does (-0 as 0, as
-# JSON.stringify does), the rest as it is; export prints it as stored
-for mp in '{"n":10000000000000000000}' '1e400' '-0|0' '{"x":1.5e308}' \
+# get and list print metadata as stored, as export does: -0 as -0, not 0
+for m in '{"n":10000000000000000000}' '1e400' '-0' '{"x":1.5e308}' \
 	 '[-1e400,9223372036854775808,0.5e-999]'; do
-	m=${mp%%|*}
-	p=${mp#*|}
 	is "$(said kv put "$N" num "v" --metadata "$m")" " 0" "put --metadata $m"
 	is "$(meta_of num)" "$m" "stored as given"
-	is "$(kv get "$N" num --with-metadata)" "{\"value\":\"v\",\"metadata\":$p}" \
-		"get --with-metadata prints it as it is"
+	is "$(kv get "$N" num --with-metadata)" "{\"value\":\"v\",\"metadata\":$m}" \
+		"get --with-metadata prints it as stored"
 	is "$(kv list "$N" --prefix num)" \
-		"{\"keys\":[{\"name\":\"num\",\"metadata\":$p}],\"list_complete\":true}" \
-		"list prints it as it is"
+		"{\"keys\":[{\"name\":\"num\",\"metadata\":$m}],\"list_complete\":true}" \
+		"list prints it as stored"
 	is "$(kv export "$N" --prefix num)" \
 		"[
 {\"key\":\"num\",\"value\":\"v\",\"metadata\":$m}
@@ -160,6 +157,73 @@ for m in '01' '1.' '+1' 'NaN' '{"n":1e400' '[1 2]'; do
 		"setfattr: $N/set: Invalid argument 1" "setfattr $m refused"
 done
 is "$(meta_of num)" "[-1e400,9223372036854775808,0.5e-999]" "the metadata is intact"
+# get --with-metadata (one key or several) and list print numbers and
+# string escapes as stored, as JSON.stringify prints 0.1: not as jansson
+# would (0.10000000000000001, 1.5, 100.0, 0, "é")
+for md in '{"x":0.1}' '{"a":1.0}' '{"b":1.50,"c":1E2}' '{"n":-0}' \
+	  '{"s":"\u00e9\n"}|a string with escapes'; do
+	m=${md%%|*}
+	d=${md#*|}
+	kv put "$N" num v --metadata "$m"
+	is "$(kv get "$N" num --with-metadata)" \
+		"{\"value\":\"v\",\"metadata\":$m}" "get --with-metadata: $d"
+	is "$(kv get "$N" num nokey --with-metadata)" \
+		"{\"num\":{\"value\":\"v\",\"metadata\":$m},\"nokey\":null}" \
+		"bulk get --with-metadata: $d"
+	is "$(kv list "$N" --prefix num)" \
+		"{\"keys\":[{\"name\":\"num\",\"metadata\":$m}],\"list_complete\":true}" \
+		"list: $d"
+done
+# metadata set by setfattr with white space: printed without it, on one
+# line, its tokens as stored
+spaced=$(printf '{ "x" : 0.1 ,\n  "s" : "a b\\n\\u00e9" ,\n\t"l" : [ 1.0 , -0 ] }')
+echo > "$N/set"
+setfattr -n user.kv.metadata -v "$spaced" "$N/set"
+is "$(meta_of set)" "$spaced" "setfattr stores white space as given"
+compact='{"x":0.1,"s":"a b\n\u00e9","l":[1.0,-0]}'
+is "$(kv get "$N" set --with-metadata)" \
+	"{\"value\":\"\\n\",\"metadata\":$compact}" "get --with-metadata: compact"
+is "$(kv get "$N" num set --with-metadata)" \
+	"{\"num\":{\"value\":\"v\",\"metadata\":{\"s\":\"\\u00e9\\n\"}},\"set\":{\"value\":\"\\n\",\"metadata\":$compact}}" \
+	"bulk get --with-metadata: compact"
+is "$(kv list "$N" --prefix set)" \
+	"{\"keys\":[{\"name\":\"set\",\"metadata\":$compact}],\"list_complete\":true}" \
+	"list: compact"
+# --pretty lays metadata out as the rest, its tokens as stored
+is "$(kv get "$N" set --with-metadata --pretty)" '{
+  "value": "\n",
+  "metadata": {
+    "x": 0.1,
+    "s": "a b\n\u00e9",
+    "l": [
+      1.0,
+      -0
+    ]
+  }
+}' "get --with-metadata --pretty"
+kv put "$N" num v --metadata '{"a":[{"b":"x, y: [z]"},{},[]],"c":{}}'
+is "$(kv list "$N" --prefix num --pretty)" '{
+  "keys": [
+    {
+      "name": "num",
+      "metadata": {
+        "a": [
+          {
+            "b": "x, y: [z]"
+          },
+          {},
+          []
+        ],
+        "c": {}
+      }
+    }
+  ],
+  "list_complete": true
+}' "list --pretty: as jansson lays it out"
+kv put "$N" num v --metadata null
+is "$(kv get "$N" num --with-metadata) $(kv list "$N" --prefix num)" \
+	'{"value":"v","metadata":null} {"keys":[{"name":"num"}],"list_complete":true}' \
+	"metadata null: null, and none in a list, as the binding has it"
 # 1016 bytes of string in 1024 compact, 1100 with spaces
 s1016=$(printf '%01016d' 0)
 spaced="{ \"s\" :  \"$s1016\"$(printf '%70s' '') }"
