@@ -30,7 +30,9 @@ struct opener {
  * A writer sent back with -ESTALE from a name whose node readers held
  * through the page cache: until it opens again (or for SENT_BACK_MS), no
  * reader of that name reads through the page cache, so that the new node
- * the kernel looks up for it has no such reader when it arrives.
+ * the kernel looks up for it has no such reader when it arrives; nor
+ * does any reader open the node its retry's lookup gave it, at whatever
+ * name (a rename may have moved the node it was sent back from).
  */
 #define SENT_BACK	64
 #define SENT_BACK_MS	5000
@@ -40,6 +42,7 @@ struct sent_back {
 	char *name;		/* NULL: a free entry */
 	size_t len;
 	int pid;
+	const struct node *node; /* the retry's node, kept for it */
 	int64_t until;		/* CLOCK_MONOTONIC, in ms */
 };
 
@@ -325,12 +328,24 @@ static void rehash(struct nodes *t, struct node *n, bool attached)
 }
 
 /* Free n, and parents it kept alive, once nothing needs them. */
+/* n goes: no entry keeps it for a writer any more (an address reused
+ * would look kept). */
+static void forget_kept(struct nodes *t, const struct node *n)
+{
+	size_t i;
+
+	for (i = 0; i < SENT_BACK; i++)
+		if (t->sent[i].node == n)
+			t->sent[i].node = NULL;
+}
+
 static void maybe_free(struct nodes *t, struct node *n)
 {
 	while (n && n->parent && !n->nlookup && !n->opens && !n->children) {
 		struct node *parent = n->parent;
 
 		unhash(t, n);
+		forget_kept(t, n);
 		free_node(t, n);
 		parent->children--;
 		n = parent;
@@ -371,6 +386,19 @@ static struct sent_back *sent_back(struct nodes *t, const struct node *n,
 			return e;
 	}
 	return NULL;
+}
+
+/* Is n the node a writer sent back looked up for its retry? */
+static bool kept_for_writer(struct nodes *t, const struct node *n)
+{
+	int64_t now = now_ms();
+	size_t i;
+
+	for (i = 0; i < SENT_BACK; i++)
+		if (t->sent[i].name && t->sent[i].node == n &&
+		    t->sent[i].until > now)
+			return true;
+	return false;
 }
 
 /* The change count at (parent, name); lock held. */
@@ -434,6 +462,7 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 			   uint64_t gen, uint64_t size, const uint64_t *stamp,
 			   bool reader, int pid, bool *stale)
 {
+	struct sent_back *writer;
 	struct node *n, *old;
 
 	pthread_mutex_lock(&t->lock);
@@ -449,13 +478,16 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	 * a rename, or it was sent back from another name (its node was
 	 * renamed away); a reader sent back, one without writers.
 	 */
+	writer = pid ? sent_back(t, NULL, pid) : NULL;
 	if (old && old->ino == ino && old->gen == gen &&
-	    !(read_open(old) && (sent_back(t, old, 0) ||
-				 (pid && sent_back(t, NULL, pid)))) &&
-	    !(reader && (old->writers || sent_back(t, old, 0)))) {
+	    !(read_open(old) && (sent_back(t, old, 0) || writer)) &&
+	    !(reader && (old->writers || sent_back(t, old, 0) ||
+			 kept_for_writer(t, old)))) {
 		old->nlookup++;
 		unlink_node(old);
 		link_front(t, old);
+		if (writer)
+			writer->node = old;
 		pthread_mutex_unlock(&t->lock);
 		return old;
 	}
@@ -481,6 +513,8 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	__atomic_add_fetch(&t->live, 1, __ATOMIC_RELAXED);
 	iadd(t, n);
 	rehash(t, n, true);
+	if (writer)
+		writer->node = n;
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
@@ -518,6 +552,7 @@ static void send_back(struct nodes *t, const struct node *n, int pid)
 	e->len = n->namelen;
 	e->parent = n->parent;
 	e->pid = pid;
+	e->node = NULL;
 	e->until = now_ms() + SENT_BACK_MS;
 }
 
@@ -530,7 +565,8 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
 	switch (*use) {
 	case USE_CACHED:
 	case USE_REREAD:
-		if (!n->writers && !sent_back(t, n, 0)) {
+		if (!n->writers && !sent_back(t, n, 0) &&
+		    !kept_for_writer(t, n)) {
 			*use = USE_CACHED;
 			n->cached++;
 		} else if (*use == USE_REREAD) {
