@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kvctl.h"
+#include "kvxattr.h"
 
 /* The most keys of one bulk get, as the binding's get(keys[]) takes. */
 #define GET_MAX_KEYS	100
@@ -25,8 +26,8 @@ struct get_opts {
 	bool with_metadata, pretty;
 };
 
-/* The value as JSON: a string (text), the parsed value (json) or base64
- * (binary).  NULL with *why set if it cannot be. */
+/* The value as JSON: a string (text), the value as stored (json) or
+ * base64 (binary).  NULL with *why set if it cannot be. */
 static json_t *value_json(const char *data, size_t len, enum type type,
 			  const char **why)
 {
@@ -35,9 +36,13 @@ static json_t *value_json(const char *data, size_t len, enum type type,
 
 	switch (type) {
 	case TYPE_JSON:
-		j = json_loadb(data, len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
-			       NULL);
+		/* as stored, compact: numbers as written (0.1, 1e400) */
 		*why = "the value is not JSON (try --type text)";
+		if (kvx_check_metadata(data, len, UINT64_MAX))
+			return NULL;
+		b = kc_json_compact(data, len);
+		j = kc_raw_json(b, strlen(b));
+		free(b);
 		return j;
 	case TYPE_BINARY:
 		b = kc_base64_encode(data, len);

@@ -29,6 +29,13 @@ is "$(kv get "$N" cfg --type json --pretty)" '{
   ],
   "b": "x"
 }' "--type json --pretty"
+kv put "$N" nums '{"a": 0.1, "b": [1.0, -0, 1E2], "c": 1e400, "d": "\u00e9 \"q\""}'
+is "$(kv get "$N" nums --type json)" \
+	'{"a":0.1,"b":[1.0,-0,1E2],"c":1e400,"d":"\u00e9 \"q\""}' \
+	"--type json: numbers and escapes as stored"
+is "$(kv get "$N" nums --type json --with-metadata)" \
+	'{"value":{"a":0.1,"b":[1.0,-0,1E2],"c":1e400,"d":"\u00e9 \"q\""},"metadata":null}' \
+	"--type json --with-metadata: the same"
 is "$(said kv get "$N" greeting --type json)" \
 	"kvctl: greeting: the value is not JSON (try --type text) 1" \
 	"--type json of a value that is not JSON"
