@@ -17,6 +17,11 @@
  *                                   the store as a crash at record CUT
  *                                   leaves it, in OUT (INIT: the files
  *                                   when the log began)
+ *   crashimg settle LOG INIT DIR    after a kill -9: appends to LOG, as
+ *                                   writes, what the files in DIR hold
+ *                                   that the log does not (a write the
+ *                                   kill cut off between its return and
+ *                                   its record, or halfway)
  *   crashimg verify LOG INIT        at each "SNAP dir" marker, the files
  *                                   rebuilt with every write are those
  *                                   copied to dir: the log missed nothing
@@ -737,6 +742,114 @@ static int verify(const char *init)
 	return bad;
 }
 
+/* One record appended to the log, as tests/crashrec.c writes them. */
+static int append(int fd, struct crec *r, const unsigned char *p)
+{
+	size_t len = cr_payload(r);
+
+	r->magic = CR_MAGIC;
+	if (write(fd, r, sizeof(*r)) != (ssize_t)sizeof(*r) ||
+	    (len && (!p || write(fd, p, len) != (ssize_t)len))) {
+		perror("crashimg: log");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The writes a kill -9 cut off: what each file in dir holds that the log
+ * rebuilt with every write does not, appended as writes (whole 4 KiB
+ * pages that differ, in runs) and a truncation if the file is shorter.
+ * They are no flush's: a power cut keeps any part of them.
+ */
+static int settle(const char *log, const char *init, const char *dir)
+{
+	static struct image im;
+	struct stats st;
+	size_t runs = 0, bytes = 0;
+	int fd, k, rc = 0;
+
+	if (build(&im, init, nrecs, "kill", &st))
+		return 2;
+	fd = open(log, O_WRONLY | O_APPEND);
+	if (fd < 0) {
+		perror(log);
+		return 2;
+	}
+	for (k = 0; k < im.n && !rc; k++) {
+		const struct file *f = &im.f[k];
+		struct file now;
+		struct image one;
+		char p[8192];
+		size_t off, end;
+
+		if (!f->name[0] || !strcmp(f->name, "lock.mdb") ||
+		    !strcmp(f->name, "kvfs.lock"))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, f->name);
+		if (!same_file(f, p))
+			continue;
+		if (!f->ino) {
+			fprintf(stderr, "crashimg: %s changed but was never "
+				"opened in the log\n", f->name);
+			rc = 2;
+			break;
+		}
+		memset(&one, 0, sizeof(one));
+		if (load_dir(&one, dir) || !by_name(&one, f->name)) {
+			fprintf(stderr, "crashimg: cannot read %s\n", p);
+			rc = 2;
+			break;
+		}
+		now = *by_name(&one, f->name);
+		for (off = 0; off < now.size && !rc; off = end) {
+			struct crec r;
+
+			end = off + 4096 < now.size ? off + 4096 : now.size;
+			if (end <= f->size &&
+			    !memcmp(now.data + off, f->data + off, end - off))
+				continue;
+			/* a run of pages that differ, or lie past the end */
+			while (end < now.size) {
+				size_t e = end + 4096 < now.size ? end + 4096
+								 : now.size;
+
+				if (e <= f->size && !memcmp(now.data + end,
+							    f->data + end,
+							    e - end))
+					break;
+				end = e;
+			}
+			memset(&r, 0, sizeof(r));
+			r.type = CR_WRITE;
+			r.ino = f->ino;
+			memcpy(r.name, f->name, CR_NAME);
+			r.off = off;
+			r.len = end - off;
+			rc = append(fd, &r, now.data + off) ? 2 : 0;
+			runs++;
+			bytes += end - off;
+		}
+		if (!rc && now.size < f->size) {
+			struct crec r;
+
+			memset(&r, 0, sizeof(r));
+			r.type = CR_TRUNC;
+			r.ino = f->ino;
+			memcpy(r.name, f->name, CR_NAME);
+			r.off = now.size;
+			rc = append(fd, &r, NULL) ? 2 : 0;
+		}
+		image_free(&one);
+	}
+	close(fd);
+	image_free(&im);
+	if (!rc)
+		printf("settled: %zu writes, %zu bytes in flight at the kill\n",
+		       runs, bytes);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3 || log_open(argv[2]))
@@ -749,6 +862,8 @@ int main(int argc, char **argv)
 		return plan(atol(argv[3]), strtoull(argv[4], NULL, 10));
 	if (argc == 4 && !strcmp(argv[1], "verify"))
 		return verify(argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "settle"))
+		return settle(argv[2], argv[3], argv[4]);
 	if (argc == 8 && !strcmp(argv[1], "build")) {
 		static struct image im;
 		struct stats st;
@@ -770,6 +885,7 @@ int main(int argc, char **argv)
 	}
 usage:
 	fprintf(stderr, "usage: crashimg info LOG | plan LOG N SEED | "
-		"build LOG INIT OUT CUT MODE SEED | verify LOG INIT\n");
+		"build LOG INIT OUT CUT MODE SEED | verify LOG INIT | "
+		"settle LOG INIT DIR\n");
 	return 2;
 }

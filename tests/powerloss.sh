@@ -116,6 +116,9 @@ pl_record() {
 			pl_mark "A umount" ;;
 		kill*)
 			kill_kvfs
+			pl_out=$("$CRASHIMG" settle "$PL_LOG" "$PL_INIT" \
+				"$STORE") || return 1
+			echo "# $pl_out"
 			pl_mark "KILL" ;;
 		esac
 		pl_snap "$pl_phase"
