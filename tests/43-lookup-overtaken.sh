@@ -17,16 +17,6 @@ D=$MNT/default
 ARM=$TEST_DIR/arm
 export KVFS_HOOK_LOOKUP=k KVFS_HOOK_LOOKUP_ARM="$ARM"
 
-# wait_for FILE: until it exists (10 s at most)
-wait_for() {
-	i=0
-	while [ ! -e "$1" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -e "$1" ]
-}
-
 # overtake FIRST LAST: a writer commits FIRST by fsync (which drops the
 # kernel's entry of k), then writes LAST; a stat looks k up again, held
 # in the daemon (the hook takes ARM as ARM.held); meanwhile, 1 s after

@@ -87,6 +87,16 @@ kv() {
 	"$KVCTL" "$@"
 }
 
+# wait_for FILE: until it exists (10 s at most); fails if it never does
+wait_for() {
+	wf_i=0
+	while [ ! -e "$1" ] && [ $wf_i -lt 100 ]; do
+		sleep 0.1
+		wf_i=$((wf_i + 1))
+	done
+	[ -e "$1" ]
+}
+
 # errno_is WANT DESC OP ARGS...
 errno_is() {
 	want=$1
