@@ -73,6 +73,15 @@ void *kc_alloc(size_t n);
 void *kc_realloc(void *p, size_t n);
 char *kc_strdup(const char *s);
 
+/* Text being written, malloc'd, with a NUL past its end. */
+struct kc_text {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Add n bytes of p to t (aborts when out of memory, as kc_realloc). */
+void kc_text_add(struct kc_text *t, const char *p, size_t n);
+
 /* All of a file's bytes (fd or path; a NUL is kept past the end): 0 or
  * -errno. */
 int kc_read_fd(int fd, char **buf, size_t *len);

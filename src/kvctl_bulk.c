@@ -240,20 +240,8 @@ static int import(const char *nsdir, json_t *all, bool pretty)
 struct edit {
 	const char *text;
 	size_t len, copied;	/* text[0..copied) is in out */
-	char *out;
-	size_t outlen, cap;
+	struct kc_text out;
 };
-
-static void append(struct edit *ed, const char *p, size_t n)
-{
-	if (ed->outlen + n + 1 > ed->cap) {
-		ed->cap = (ed->outlen + n + 1) * 2;
-		ed->out = kc_realloc(ed->out, ed->cap);
-	}
-	memcpy(ed->out + ed->outlen, p, n);
-	ed->outlen += n;
-	ed->out[ed->outlen] = '\0';
-}
 
 static size_t skip_space(const struct edit *ed, size_t i)
 {
@@ -332,12 +320,12 @@ static void stand_in(struct edit *ed, size_t from, size_t to)
 	json_decref(j);
 	if (!s)
 		return;
-	append(ed, ed->text + ed->copied, from - ed->copied);
-	append(ed, s, strlen(s));
+	kc_text_add(&ed->out, ed->text + ed->copied, from - ed->copied);
+	kc_text_add(&ed->out, s, strlen(s));
 	free(s);
 	for (i = from; i < to; i++)
 		if (ed->text[i] == '\n')
-			append(ed, "\n", 1);
+			kc_text_add(&ed->out, "\n", 1);
 	ed->copied = to;
 }
 
@@ -378,7 +366,7 @@ static size_t edit_entry(struct edit *ed, size_t i)
 static void stand_in_metadata(const char *text, size_t len, char **out,
 			      size_t *outlen)
 {
-	struct edit ed = { text, len, 0, NULL, 0, 0 };
+	struct edit ed = { text, len, 0, { NULL, 0, 0 } };
 	size_t i = skip_space(&ed, 0);
 
 	if (i < len && text[i] == '[') {
@@ -392,10 +380,10 @@ static void stand_in_metadata(const char *text, size_t len, char **out,
 				i = skip_space(&ed, i);
 		} while (i && i < len && text[i] == ',');
 	}
-	if (ed.out)
-		append(&ed, text + ed.copied, len - ed.copied);
-	*out = ed.out;
-	*outlen = ed.outlen;
+	if (ed.out.buf)
+		kc_text_add(&ed.out, text + ed.copied, len - ed.copied);
+	*out = ed.out.buf;
+	*outlen = ed.out.len;
 }
 
 static const char import_usage[] = "import NSDIR FILE|- [--pretty]";

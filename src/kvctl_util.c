@@ -141,13 +141,7 @@ static const char *string_end(const char *s)
 	return *s ? s + 1 : s;
 }
 
-/* Text being written, malloc'd, with a NUL past its end. */
-struct text {
-	char *buf;
-	size_t len, cap;
-};
-
-static void add(struct text *t, const char *p, size_t n)
+void kc_text_add(struct kc_text *t, const char *p, size_t n)
 {
 	if (t->len + n + 1 > t->cap) {
 		t->cap = (t->len + n + 1) * 2;
@@ -160,17 +154,17 @@ static void add(struct text *t, const char *p, size_t n)
 
 /* What json_dumps writes before an item: a newline and spaces when it
  * indents, a space after a comma when it is neither indented nor compact. */
-static void add_break(struct text *t, size_t flags, size_t spaces,
+static void add_break(struct kc_text *t, size_t flags, size_t spaces,
 		      bool after_comma)
 {
 	size_t i;
 
 	if (flags & JSON_MAX_INDENT) {
-		add(t, "\n", 1);
+		kc_text_add(t, "\n", 1);
 		for (i = 0; i < spaces; i++)
-			add(t, " ", 1);
+			kc_text_add(t, " ", 1);
 	} else if (after_comma && !(flags & JSON_COMPACT)) {
-		add(t, " ", 1);
+		kc_text_add(t, " ", 1);
 	}
 }
 
@@ -180,7 +174,7 @@ static void add_break(struct text *t, size_t flags, size_t spaces,
  * between tokens is added, the tokens (numbers, strings with their
  * escapes) are written as they are.
  */
-static void add_laid_out(struct text *t, const char *s, size_t flags,
+static void add_laid_out(struct kc_text *t, const char *s, size_t flags,
 			 size_t base)
 {
 	size_t step = flags & JSON_MAX_INDENT, depth = 0;
@@ -189,30 +183,30 @@ static void add_laid_out(struct text *t, const char *s, size_t flags,
 		if (*s == '"') {
 			const char *end = string_end(s);
 
-			add(t, s, (size_t)(end - s));
+			kc_text_add(t, s, (size_t)(end - s));
 			s = end - 1;
 		} else if ((*s == '{' && s[1] == '}') ||
 			   (*s == '[' && s[1] == ']')) {
-			add(t, s++, 2);	/* empty: {} and [] */
+			kc_text_add(t, s++, 2);	/* empty: {} and [] */
 		} else if (*s == '{' || *s == '[') {
-			add(t, s, 1);
+			kc_text_add(t, s, 1);
 			add_break(t, flags, base + ++depth * step, false);
 		} else if (*s == '}' || *s == ']') {
 			add_break(t, flags, base + --depth * step, false);
-			add(t, s, 1);
+			kc_text_add(t, s, 1);
 		} else if (*s == ',') {
-			add(t, s, 1);
+			kc_text_add(t, s, 1);
 			add_break(t, flags, base + depth * step, true);
 		} else if (*s == ':') {
-			add(t, ": ", flags & JSON_COMPACT ? 1 : 2);
+			kc_text_add(t, ": ", flags & JSON_COMPACT ? 1 : 2);
 		} else {
-			add(t, s, 1);
+			kc_text_add(t, s, 1);
 		}
 	}
 }
 
 /* The spaces that start the last line of t. */
-static size_t line_indent(const struct text *t)
+static size_t line_indent(const struct kc_text *t)
 {
 	const char *nl = memrchr(t->buf, '\n', t->len);
 	const char *p = nl ? nl + 1 : t->buf;
@@ -227,14 +221,14 @@ char *kc_dumps(json_t *j, size_t flags)
 {
 	char *out = json_dumps(j, flags), m[64], needle[64];
 	const char *from, *at;
-	struct text t = { NULL, 0, 0 };
+	struct kc_text t = { NULL, 0, 0 };
 	size_t mlen;
 
 	if (!out || !stand_ins)
 		return out;
 	mark(m, needle, sizeof(m));
 	mlen = strlen(m);
-	add(&t, "", 0);
+	kc_text_add(&t, "", 0);
 	for (from = out; (at = strstr(from, needle)); from = string_end(at)) {
 		const char *end = string_end(at);
 		json_t *s = json_loadb(at, (size_t)(end - at),
@@ -242,14 +236,14 @@ char *kc_dumps(json_t *j, size_t flags)
 		const char *text = json_string_value(s);
 		size_t len = json_string_length(s);
 
-		add(&t, from, (size_t)(at - from));
+		kc_text_add(&t, from, (size_t)(at - from));
 		if (text && len >= mlen && !memcmp(text, m, mlen))
 			add_laid_out(&t, text + mlen, flags, line_indent(&t));
 		else	/* no stand-in after all: as it is */
-			add(&t, at, (size_t)(end - at));
+			kc_text_add(&t, at, (size_t)(end - at));
 		json_decref(s);
 	}
-	add(&t, from, strlen(from));
+	kc_text_add(&t, from, strlen(from));
 	free(out);
 	return t.buf;
 }
