@@ -13,8 +13,11 @@
 #
 # The recording: kill -9s and remounts in the same boot (a crash while
 # the store opens must not reach the last checkpoint's pages), a
-# checkpoint failing during map growth, and clean unmounts; with creates, overwrites, values up to 5 MiB, renames,
-# deletes, fsyncs and expirations of 1 s that the sweep deletes.
+# checkpoint failing during map growth, clean unmounts, and an unmount
+# after a failed flush followed by a new boot (kvfs goes back to its last
+# checkpoint, and the next mount builds on that); with creates,
+# overwrites, values up to 5 MiB, renames, deletes, fsyncs and
+# expirations of 1 s that the sweep deletes.
 # scripts/power-loss runs thousands of images.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/powerloss.sh"
@@ -26,12 +29,13 @@ pl_record "$seed" \
 	"boot-a 60 mixed+nosync kill fdatasync:kvfs.sync:2:EIO" \
 	"boot-a 40 mixed+nosync kill" \
 	"boot-a 50 mixed umount" \
-	"boot-b 30 small kill" ||
+	"boot-b 30 small umount fdatasync:data.mdb:2:EIO" \
+	"boot-c 30 small kill" ||
 	fail "the workload was recorded"
 is "$PL_REC_BAD" 0 "each mount of the recording finds every acknowledged operation"
 sed 's/^/# /' "$TEST_DIR/failures-recording"
 ok "the log holds only writes it could record" "$CRASHIMG" info "$PL_LOG"
-is "$("$CRASHIMG" verify "$PL_LOG" "$PL_INIT")" "OK 4 snapshots" \
+is "$("$CRASHIMG" verify "$PL_LOG" "$PL_INIT")" "OK 5 snapshots" \
 	"the files rebuilt from the log are the store's, at each stop"
 
 # A kill -9 can land after a write to the store returned and before the
@@ -40,7 +44,7 @@ is "$("$CRASHIMG" verify "$PL_LOG" "$PL_INIT")" "OK 4 snapshots" \
 # in-flight write is made by hand on a copy of the last stop.
 s=$TEST_DIR/settle
 mkdir -p "$s"
-cp -r "$TEST_DIR/snap4" "$s/store"
+cp -r "$TEST_DIR/snap5" "$s/store"
 cp "$PL_LOG" "$s/plain.log"
 is "$("$CRASHIMG" settle "$s/plain.log" "$PL_INIT" "$s/store")" \
 	"settled: 0 writes, 0 bytes in flight at the kill" \
@@ -58,7 +62,7 @@ is "$("$CRASHIMG" settle "$s/settled.log" "$PL_INIT" "$s/store")" \
 	"settled: 2 writes, 12288 bytes in flight at the kill" \
 	"settle logs the two pages it changed and the page it added"
 "$POWERLOAD" mark "$s/settled.log" "SNAP $s/store"
-is "$("$CRASHIMG" verify "$s/settled.log" "$PL_INIT")" "OK 5 snapshots" \
+is "$("$CRASHIMG" verify "$s/settled.log" "$PL_INIT")" "OK 6 snapshots" \
 	"with them the log rebuilds the store again"
 
 pl_images "$images" "$seed"

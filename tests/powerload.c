@@ -18,7 +18,10 @@
  *                                       goes back to its last
  *                                       checkpoint); MODE acked: every
  *                                       acknowledged operation (kill -9,
- *                                       same boot)
+ *                                       same boot); a mount in a new boot
+ *                                       after an unclean end went back to
+ *                                       kvfs's checkpoint: any content
+ *                                       from the durable one on
  *
  * The workload creates, overwrites, renames and deletes keys, fsyncs
  * some and sets short expirations on others (slots EXP_FIRST and up,
@@ -365,9 +368,25 @@ static void all_durable(struct model *m)
 		m->s[i].first = m->s[i].acked;
 }
 
+/*
+ * A mount in a new boot after an unclean end (a kill -9, or an unmount
+ * after a failed flush): kvfs went back to its last checkpoint, somewhere
+ * between what was durable and what was acknowledged, and each key may
+ * hold any of its contents from the durable one on, for the operations
+ * that follow to build on.  After a clean end the two are the same.
+ */
+static void rolled_back(struct model *m)
+{
+	int i;
+
+	for (i = 0; i < NSLOTS; i++)
+		m->s[i].acked = m->s[i].first;
+}
+
 static int model_load(struct model *m, const char *logname, long cut,
 		      bool acked)
 {
+	char boot[4096] = "";
 	struct crec r;
 	char text[4096];
 	long n = 0;
@@ -402,8 +421,12 @@ static int model_load(struct model *m, const char *logname, long cut,
 			end(m, true);
 		else if (text[0] == 'F')
 			end(m, false);
-		else if (!strncmp(text, "MOUNT ", 6))
+		else if (!strncmp(text, "MOUNT ", 6)) {
+			if (boot[0] && strcmp(boot, text + 6))
+				rolled_back(m);
+			snprintf(boot, sizeof(boot), "%s", text + 6);
 			broken = false;
+		}
 		else if (!strcmp(text, "A umount") && !broken)
 			/* after a failed flush the unmount is not clean */
 			all_durable(m);

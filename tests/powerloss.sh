@@ -14,7 +14,10 @@
 #                              the last phase); FAIL is a
 #                              CRASHREC_FAIL rule for that mount; each
 #                              mount must find every operation acknowledged
-#                              before it (PL_REC_BAD counts those that do
+#                              before it (in a new boot after an unmount
+#                              that followed a failed flush: what kvfs's
+#                              last checkpoint kept, and at least what was
+#                              durable) (PL_REC_BAD counts those that do
 #                              not, one line each in
 #                              $TEST_DIR/failures-recording)
 #   pl_images N SEED           build N crash images of that log
