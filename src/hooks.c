@@ -16,6 +16,15 @@
 #define HOLD_MAX_MS	30000
 #define HOLD_STEP_MS	10
 
+int hook_build(void)
+{
+#ifdef KVFS_TEST_HOOKS
+	return 1;
+#else
+	return 0;
+#endif
+}
+
 const char *hook_env(const char *name)
 {
 #ifdef KVFS_TEST_HOOKS
