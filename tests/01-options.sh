@@ -127,7 +127,7 @@ is "$(cat "$MNT/default/t")" term "store free again after unmount"
 umount_kvfs
 
 # A stop does not hang on a notification.  A notification that drops a
-# dentry waits for its directory's lock (tell.h); a request holding that
+# dentry waits for its directory's lock (fs/tell.h); a request holding that
 # lock when SIGTERM stops the loop is never read, so the thread sending
 # the notification would wait for ever, and the daemon with it.  lmdbhold
 # keeps the notifying request waiting for LMDB until the stop has begun

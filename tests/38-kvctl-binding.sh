@@ -412,14 +412,14 @@ is "$(kv --help | grep -c "Keys starting with '-' follow '--'")" 1 "kvctl --help
 for c in get put delete; do
 	is "$(kv $c --help | grep -c "starting with '-'")" 1 "kvctl $c --help says so"
 done
-is "$(grep -c '^A key starting with$' "$(dirname "$0")/../src/kvctl.1")" 1 \
+is "$(grep -c '^A key starting with$' "$(dirname "$0")/../src/kvctl/kvctl.1")" 1 \
 	"and the man page"
 is "$(said kv get)" "usage: kvctl get [--type text|json|binary] [--with-metadata] [--pretty]
            NSDIR [--] KEY...
 (see kvctl --help) 2" "get's usage: the options, then NSDIR [--] KEY..."
 is "$(said kv delete)" "usage: kvctl delete NSDIR [--] KEY...
 (see kvctl --help) 2" "delete's too"
-is "$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$(dirname "$0")/../src/kvctl.1" |
+is "$(sed -n '/^\.SH SYNOPSIS/,/^\.SH DESCRIPTION/p' "$(dirname "$0")/../src/kvctl/kvctl.1" |
 	grep -B1 -A1 '^\.RB \[ \\-\\- \]$' | grep -c '^\.I NSDIR$')" 3 \
 	"the man page's synopsis: [--] after NSDIR for get, put and delete"
 done_testing

@@ -7,7 +7,7 @@
 # The test build (tests/kvfs-hooks) holds the lookup between its answer
 # and its reply (KVFS_HOOK_LOOKUP, armed by a file) until the writer has
 # closed, so that the close falls into that window every time.  What keeps it right: the
-# close's reply waits for the kernel to drop the key's entry (tell.c),
+# close's reply waits for the kernel to drop the key's entry (fs/tell.c),
 # and the kernel drops it only once the lookup in flight is done (it holds
 # the directory's lock), so the entry the lookup made goes too.
 KVFS_BIN=${KVFS_HOOKS_BIN:-$(cd "$(dirname "$0")" && pwd)/kvfs-hooks}

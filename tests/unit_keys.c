@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "../src/keys.h"
-#include "../src/kvxattr.h"
-#include "../src/options.h"
+#include "common/names.h"
+#include "common/xattr.h"
+#include "common/options.h"
 #include "tap.h"
 
 #define NS(s)	kvfs_check_ns_name(s, strlen(s))

@@ -10,7 +10,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
-#include "../src/store_int.h"
+#include "store/internal.h"
 #include "tap.h"
 
 static bool same_attr(const struct kv_attr *a, const struct kv_attr *b)

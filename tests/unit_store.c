@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../src/store.h"
+#include "store/store.h"
 #include "tap.h"
 
 struct names {

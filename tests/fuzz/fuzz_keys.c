@@ -1,11 +1,11 @@
 /*
- * fuzz_keys.c - libFuzzer target for the name rules of keys.h: namespace
- * names, UTF-8, key segments and whole keys.
+ * fuzz_keys.c - libFuzzer target for the name rules of
+ * common/names.h: namespace names, UTF-8, key segments and whole keys.
  *
  * Each rule is checked against a second, plainer reading of SPEC sections
  * 2 and 3 written here: the UTF-8 one follows the table of well-formed
  * byte sequences of Unicode (chapter 3, table 3-7) rather than decoding
- * code points as keys.c does, so that a mistake in either shows up as a
+ * code points as common/names.c does, so that a mistake in either shows up as a
  * disagreement.
  */
 #include "config.h"
@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../src/keys.h"
+#include "common/names.h"
 #include "fuzz.h"
 
 /* 3 to 63 characters of [A-Za-z0-9_-]. */

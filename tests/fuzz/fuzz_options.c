@@ -1,8 +1,8 @@
 /*
- * fuzz_options.c - libFuzzer target for the option parsers of options.h.
+ * fuzz_options.c - libFuzzer target for the option parsers of common/options.h.
  *
  * The whole input is given to each value parser as a C string, and, cut
- * at its first '=' as kvfs.c cuts "-o name=value", to kvfs_opts_set().
+ * at its first '=' as fs/main.c cuts "-o name=value", to kvfs_opts_set().
  * Each answer is checked against SPEC section 1 and the header read
  * plainly: a size is decimal digits and one optional K, M, G or T (powers
  * of 1024), -ERANGE only when it does not fit in 64 bits; a setting that is
@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../src/keys.h"
-#include "../../src/options.h"
+#include "common/names.h"
+#include "common/options.h"
 #include "fuzz.h"
 
 /*
@@ -231,7 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	check_parsers(s);
 
-	/* as kvfs.c passes -o name=value, and "on" for a bare name */
+	/* as fs/main.c passes -o name=value, and "on" for a bare name */
 	eq = strchr(s, '=');
 	if (eq)
 		*eq = '\0';

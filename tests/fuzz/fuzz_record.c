@@ -1,6 +1,6 @@
 /*
  * fuzz_record.c - libFuzzer target for rec_decode(), the reader of the
- * key records a store holds on disk (record.c, versions 1 and 2).
+ * key records a store holds on disk (store/record.c, versions 1 and 2).
  *
  * The input is a record as LMDB would hand it over.  A damaged one must be
  * refused with EIO, never read past its end (the copy is sized exactly,
@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../src/store_int.h"
+#include "store/internal.h"
 #include "fuzz.h"
 
 static bool same_time(const struct timespec *a, const struct timespec *b)

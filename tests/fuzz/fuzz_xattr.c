@@ -1,5 +1,5 @@
 /*
- * fuzz_xattr.c - libFuzzer target for the attribute values of kvxattr.h:
+ * fuzz_xattr.c - libFuzzer target for the attribute values of common/xattr.h:
  * metadata JSON, counts of seconds and expirations, and their text.
  *
  * The whole input is each kind of value in turn.  What is checked, from
@@ -18,8 +18,8 @@
 
 #include <jansson.h>
 
-#include "../../src/kvxattr.h"
-#include "../../src/options.h"
+#include "common/xattr.h"
+#include "common/options.h"
 #include "fuzz.h"
 
 /* time(NULL) of a running system is past 1970 */

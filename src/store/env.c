@@ -1,0 +1,581 @@
+/*
+ * env.c - the LMDB environment: opening and locking a store, write and
+ * read transactions, map growth, counters and error codes.
+ *
+ * Write transactions are serialised by write_lock and run through
+ * store_write(), which grows the map and retries when LMDB reports
+ * MDB_MAP_FULL, so that a full map is never an error while the disk has
+ * room (Postfix's slmdb.c does the same).  Read transactions are short,
+ * never held across a FUSE reply, and recycled through a pool as lmdb.h
+ * advises for MDB_NOTLS.
+ *
+ * Commits use MDB_NOSYNC: a commit is in the kernel before store_write()
+ * returns, so it survives a crash of the process without a disk flush;
+ * store/checkpoint.c flushes in checkpoints (every second, and on store_sync())
+ * and brings the store back to the last one after a crash of the machine,
+ * so that it never needs repair.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "store/internal.h"
+
+#define STORE_VERSION	1
+#define MAP_MIN		(256ull << 20)
+
+struct state_disk {
+	uint32_t version;
+	uint32_t pad;
+	uint64_t next_ino, next_gen, next_nsid, used_bytes, nns;
+};
+
+static char state_name[] = "state", root_name[] = "root";
+static const MDB_val state_key = { 5, state_name };
+static const MDB_val root_key = { 4, root_name };
+
+void store_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts);
+}
+
+int64_t store_clock(void)
+{
+	struct timespec ts;
+
+	store_now(&ts);
+	return ts.tv_sec;
+}
+
+int store_err(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_KEYEXIST:
+		return -EEXIST;
+	case MDB_MAP_FULL:
+	case MDB_TXN_FULL:
+		return -ENOSPC;
+	default:
+		break;
+	}
+	if (rc > 0 && rc < 4096)
+		return -rc;
+	if (rc < 0 && rc > -4096)
+		return rc;
+	return -EIO;
+}
+
+uint64_t store_new_ino(struct store *st)
+{
+	return st->next_ino++;
+}
+
+uint64_t store_new_gen(struct store *st)
+{
+	return st->next_gen++;
+}
+
+static void state_get(const struct store *st, struct state_disk *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->version = STORE_VERSION;
+	s->next_ino = st->next_ino;
+	s->next_gen = st->next_gen;
+	s->next_nsid = st->next_nsid;
+	s->used_bytes = st->used_bytes;
+	s->nns = st->nns;
+}
+
+static void state_set(struct store *st, const struct state_disk *s)
+{
+	st->next_ino = s->next_ino;
+	st->next_gen = s->next_gen;
+	st->next_nsid = s->next_nsid;
+	st->used_bytes = s->used_bytes;
+	st->nns = s->nns;
+}
+
+/*
+ * Double the map, once no transaction of this process is running (the
+ * caller holds write_lock).  The checkpoint's read transaction is one:
+ * ckpt_resize records the current state, lets the pin go while the map
+ * grows, and pins the same state again.  A checkpoint that fails (an I/O
+ * error) leaves the map as it is and the last checkpoint pinned: the
+ * write fails with that error, not ENOSPC.
+ */
+static int grow_map(struct store *st, size_t seen)
+{
+	int rc = 0;
+
+	pthread_rwlock_wrlock(&st->map_lock);
+	if (st->mapsize == seen) {
+		size_t want = seen * 2;
+
+		rc = want < seen ? -ENOSPC : ckpt_resize(st, want);
+		if (!rc)
+			st->mapsize = want;
+		kvfs_log(KVFS_DEBUG, "map grown to %zu bytes: %s", want,
+			 rc ? strerror(-rc) : "ok");
+	}
+	pthread_rwlock_unlock(&st->map_lock);
+	return rc;
+}
+
+/*
+ * LMDB reports a short write as EIO; on a disk with less room than a
+ * transaction writes, that is the disk being full.
+ */
+static bool disk_full(struct store *st)
+{
+	struct statvfs sv;
+	int fd;
+
+	return !mdb_env_get_fd(st->env, &fd) && fstatvfs(fd, &sv) == 0 &&
+	       (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * STORE_TXN_BYTES;
+}
+
+int store_write(struct store *st, store_txn_fn fn, void *arg)
+{
+	struct state_disk before, after;
+	MDB_txn *txn;
+	size_t seen;
+	int rc;
+
+	/* however busy the store, few pages wait for a checkpoint */
+	ckpt_throttle(st);
+	pthread_mutex_lock(&st->write_lock);
+	for (;;) {
+		pthread_rwlock_rdlock(&st->map_lock);
+		seen = st->mapsize;
+		state_get(st, &before);
+		/* no commit while no checkpoint is pinned */
+		rc = ckpt_pinned(st);
+		if (!rc)
+			rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+		if (!rc) {
+			rc = fn(st, txn, arg);
+			state_get(st, &after);
+			if (!rc && memcmp(&before, &after, sizeof(after))) {
+				MDB_val v = { sizeof(after), &after };
+
+				rc = mdb_put(txn, st->info,
+					     (MDB_val *)&state_key, &v, 0);
+			}
+			if (!rc) {
+				rc = mdb_txn_commit(txn);
+				if (rc == EIO && disk_full(st))
+					rc = ENOSPC;
+			} else {
+				mdb_txn_abort(txn);
+			}
+			if (!rc)
+				ckpt_committed(st);
+		}
+		if (rc)
+			state_set(st, &before);
+		pthread_rwlock_unlock(&st->map_lock);
+		if (rc != MDB_MAP_FULL)
+			break;
+		rc = grow_map(st, seen);
+		if (rc)
+			break;
+	}
+	pthread_mutex_unlock(&st->write_lock);
+	return store_err(rc);
+}
+
+int store_read_begin(struct store *st, MDB_txn **out)
+{
+	MDB_txn *txn = NULL;
+	int rc;
+
+	pthread_rwlock_rdlock(&st->map_lock);
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->npool)
+		txn = st->pool[--st->npool];
+	pthread_mutex_unlock(&st->pool_lock);
+	if (txn) {
+		rc = mdb_txn_renew(txn);
+		if (rc) {
+			mdb_txn_abort(txn);
+			txn = NULL;
+		}
+	}
+	if (!txn) {
+		rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+		if (rc) {
+			pthread_rwlock_unlock(&st->map_lock);
+			return store_err(rc);
+		}
+	}
+	*out = txn;
+	return 0;
+}
+
+void store_read_end(struct store *st, MDB_txn *txn)
+{
+	mdb_txn_reset(txn);
+	pthread_mutex_lock(&st->pool_lock);
+	if (st->npool == st->cappool) {
+		size_t cap = st->cappool ? st->cappool * 2 : 16;
+		MDB_txn **p = realloc(st->pool, cap * sizeof(*p));
+
+		if (p) {
+			st->pool = p;
+			st->cappool = cap;
+		}
+	}
+	if (st->npool < st->cappool) {
+		st->pool[st->npool++] = txn;
+		txn = NULL;
+	}
+	pthread_mutex_unlock(&st->pool_lock);
+	if (txn)
+		mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&st->map_lock);
+}
+
+struct init_arg {
+	const char *default_ns;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* Open the tables; on a new store write the counters, root and namespace. */
+static int init_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	const struct init_arg *ia = arg;
+	struct state_disk s;
+	struct rec root;
+	MDB_val v;
+	char buf[256];
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "info", MDB_CREATE, &st->info)) ||
+	    (rc = mdb_dbi_open(txn, "ns", MDB_CREATE, &st->ns)) ||
+	    (rc = mdb_dbi_open(txn, "keys", MDB_CREATE, &st->keys)) ||
+	    (rc = mdb_dbi_open(txn, "data", MDB_CREATE, &st->data)) ||
+	    (rc = mdb_dbi_open(txn, "gc", MDB_CREATE, &st->gc)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &st->expiry)))
+		return rc;
+	rc = mdb_get(txn, st->info, (MDB_val *)&state_key, &v);
+	if (rc == 0) {
+		if (v.mv_size != sizeof(s))
+			return MDB_INCOMPATIBLE;
+		memcpy(&s, v.mv_data, sizeof(s));
+		if (s.version != STORE_VERSION)
+			return MDB_VERSION_MISMATCH;
+		state_set(st, &s);
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return rc;
+
+	st->next_ino = 2;
+	st->next_gen = 1;
+	st->next_nsid = 1;
+	memset(&root, 0, sizeof(root));
+	root.a.type = KV_DIR;
+	root.a.ino = 1;
+	root.a.mode = 0755;
+	root.a.uid = ia->uid;
+	root.a.gid = ia->gid;
+	store_now(&root.a.btime);
+	root.a.atime = root.a.mtime = root.a.ctime = root.a.btime;
+	rec_encode(&root, 0, buf);
+	v.mv_size = rec_size(&root, 0);
+	v.mv_data = buf;
+	rc = mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
+	if (rc)
+		return rc;
+	/* the counters are written by store_write() since they changed */
+	return 0;
+}
+
+static int lock_store(const char *path)
+{
+	char lockpath[PATH_MAX];
+	int fd;
+
+	if (snprintf(lockpath, sizeof(lockpath), "%s/kvfs.lock", path) >=
+	    (int)sizeof(lockpath))
+		return -ENAMETOOLONG;
+	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		close(fd);
+		return err == EWOULDBLOCK ? -EBUSY : -err;
+	}
+	return fd;
+}
+
+static size_t initial_mapsize(const char *path)
+{
+	const char *start = getenv("KVFS_INITIAL_MAP");
+	char datapath[PATH_MAX];
+	struct stat sb;
+	size_t size = MAP_MIN;
+
+	/* tests start small to see the map grow under load */
+	if (start && atoll(start) >= 65536)
+		size = (size_t)atoll(start);
+
+	snprintf(datapath, sizeof(datapath), "%s/data.mdb", path);
+	if (stat(datapath, &sb) == 0)
+		while (size < (size_t)sb.st_size * 2)
+			size *= 2;
+	return size;
+}
+
+static void store_free(struct store *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->npool; i++)
+		mdb_txn_abort(st->pool[i]);
+	ckpt_release(st);
+	if (st->env)
+		mdb_env_close(st->env);
+	free(st->pool);
+	free(st->pins);
+	if (st->lockfd >= 0)
+		close(st->lockfd);
+	if (st->ckpt_fd >= 0)
+		close(st->ckpt_fd);
+	pthread_rwlock_destroy(&st->map_lock);
+	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->ckpt_lock);
+	pthread_mutex_destroy(&st->ckpt_mx);
+	pthread_cond_destroy(&st->ckpt_cond);
+	pthread_cond_destroy(&st->ckpt_done);
+	pthread_mutex_destroy(&st->pool_lock);
+	pthread_mutex_destroy(&st->pin_lock);
+	free(st);
+}
+
+int store_open(const char *path, const struct store_limits *limits,
+	       const char *default_ns, uid_t uid, gid_t gid,
+	       struct store **out)
+{
+	struct init_arg ia = { default_ns, uid, gid };
+	pthread_rwlockattr_t rwa;
+	struct store *st;
+	struct stat sb;
+	MDB_envinfo info;
+	MDB_stat ms;
+	bool fresh;
+	int rc;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (stat(path, &sb) < 0)
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->limits = *limits;
+	st->lockfd = -1;
+	st->ckpt_fd = -1;
+	pthread_rwlockattr_init(&rwa);
+	pthread_rwlockattr_setkind_np(&rwa,
+			PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&st->map_lock, &rwa);
+	pthread_rwlockattr_destroy(&rwa);
+	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->ckpt_lock, NULL);
+	pthread_mutex_init(&st->ckpt_mx, NULL);
+	pthread_cond_init(&st->ckpt_cond, NULL);
+	pthread_cond_init(&st->ckpt_done, NULL);
+	pthread_mutex_init(&st->pool_lock, NULL);
+	pthread_mutex_init(&st->pin_lock, NULL);
+	st->npinbuckets = 256;
+	st->pins = calloc(st->npinbuckets, sizeof(*st->pins));
+	if (!st->pins) {
+		store_free(st);
+		return -ENOMEM;
+	}
+
+	st->lockfd = lock_store(path);
+	if (st->lockfd < 0) {
+		rc = st->lockfd;
+		st->lockfd = -1;
+		store_free(st);
+		return rc;
+	}
+
+	rc = ckpt_check_lmdb();
+	if (rc == 0)
+		rc = ckpt_recover(path);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot recover store '%s': %s", path,
+			 strerror(-rc));
+		store_free(st);
+		return rc;
+	}
+	st->mapsize = initial_mapsize(path);
+	if ((rc = mdb_env_create(&st->env)) ||
+	    (rc = mdb_env_set_maxdbs(st->env, 8)) ||
+	    (rc = mdb_env_set_maxreaders(st->env, 1024)) ||
+	    (rc = mdb_env_set_mapsize(st->env, st->mapsize)) ||
+	    (rc = mdb_env_open(st->env, path,
+			       MDB_NOTLS | MDB_NOSYNC | MDB_NORDAHEAD,
+			       0600))) {
+		kvfs_log(KVFS_ERR, "cannot open store '%s': %s", path,
+			 mdb_strerror(rc));
+		store_free(st);
+		return store_err(rc);
+	}
+	if (mdb_env_get_maxkeysize(st->env) < 511) {
+		kvfs_log(KVFS_ERR, "liblmdb keys are limited to %d bytes",
+			 mdb_env_get_maxkeysize(st->env));
+		store_free(st);
+		return -EIO;
+	}
+	mdb_env_info(st->env, &info);
+	if (info.me_mapsize > st->mapsize)
+		st->mapsize = info.me_mapsize;
+	mdb_env_stat(st->env, &ms);
+	st->chunk = 64 * (size_t)ms.ms_psize - 16;
+
+	/* the first checkpoint, pinned, before the first write */
+	rc = ckpt_open(st, path);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot record a checkpoint of store '%s': "
+			 "%s", path, strerror(-rc));
+		store_free(st);
+		return rc;
+	}
+	rc = store_write(st, init_txn, &ia);
+	fresh = rc == 0 && st->nns == 0 && st->next_nsid == 1;
+	if (rc == 0 && fresh && default_ns) {
+		struct kv_attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.mode = 0755;
+		a.uid = uid;
+		a.gid = gid;
+		rc = store_ns_create(st, default_ns, &a);
+	}
+	if (rc == 0)
+		rc = temp_drop_all(st);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot initialise store '%s': %s", path,
+			 strerror(-rc));
+		store_free(st);
+		return rc;
+	}
+	value_collect(st);
+	rc = ckpt_start(st);
+	if (rc) {
+		kvfs_log(KVFS_ERR, "cannot start checkpoints of store '%s': %s",
+			 path, strerror(-rc));
+		store_free(st);
+		return rc;
+	}
+	/* not worth failing the mount for */
+	if (warm_start(st))
+		kvfs_log(KVFS_WARN, "cannot map the store ahead of readers");
+	*out = st;
+	return 0;
+}
+
+const char *store_backend_version(void)
+{
+	return mdb_version(NULL, NULL, NULL);
+}
+
+void store_close(struct store *st)
+{
+	warm_stop(st);
+	ckpt_stop(st);		/* the last checkpoint, marked clean */
+	store_free(st);
+}
+
+int store_sync(struct store *st)
+{
+	return ckpt_sync(st);
+}
+
+void store_root_attr(struct store *st, struct kv_attr *out)
+{
+	struct rec r;
+	MDB_txn *txn;
+	MDB_val v;
+
+	memset(out, 0, sizeof(*out));
+	out->type = KV_DIR;
+	out->ino = 1;
+	out->mode = 0755;
+	if (store_read_begin(st, &txn))
+		return;
+	if (!mdb_get(txn, st->info, (MDB_val *)&root_key, &v) &&
+	    !rec_decode(v.mv_data, v.mv_size, &r))
+		*out = r.a;
+	store_read_end(st, txn);
+}
+
+int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
+		      unsigned mask, struct kv_attr *out)
+{
+	char buf[256];
+	struct rec r;
+	MDB_val v;
+	int rc;
+
+	rc = mdb_get(txn, st->info, (MDB_val *)&root_key, &v);
+	if (rc)
+		return rc;
+	if (rec_decode(v.mv_data, v.mv_size, &r))
+		return MDB_CORRUPTED;
+	if (a) {
+		attr_apply(&r.a, a, mask);
+	} else {
+		store_now(&r.a.mtime);
+		r.a.ctime = r.a.mtime;
+	}
+	if (out)
+		*out = r.a;
+	rec_encode(&r, 0, buf);
+	v.mv_size = rec_size(&r, 0);
+	v.mv_data = buf;
+	return mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
+}
+
+int store_touch_root(struct store *st, MDB_txn *txn)
+{
+	return store_root_update(st, txn, NULL, 0, NULL);
+}
+
+int store_usage(struct store *st, uint64_t *value_bytes, uint64_t *file_bytes)
+{
+	MDB_envinfo info;
+	MDB_stat ms;
+
+	mdb_env_info(st->env, &info);
+	mdb_env_stat(st->env, &ms);
+	*file_bytes = (uint64_t)(info.me_last_pgno + 1) * ms.ms_psize;
+	pthread_mutex_lock(&st->write_lock);
+	*value_bytes = st->used_bytes;
+	pthread_mutex_unlock(&st->write_lock);
+	return 0;
+}

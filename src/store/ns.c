@@ -1,0 +1,286 @@
+/*
+ * ns.c - namespaces: create, delete, rename, list.
+ *
+ * A namespace is a record in the ns table under its name; the record's
+ * inode number carries the namespace id that prefixes its keys, so that a
+ * rename is one record moved, however many keys the namespace holds.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "store/internal.h"
+
+#define NSID(ino)	((uint32_t)((ino) & 0xffffffffu))
+
+static int ns_get(struct store *st, MDB_txn *txn, const char *ns,
+		  struct rec *r)
+{
+	MDB_val k = { strlen(ns), (void *)ns }, v;
+	int rc;
+
+	rc = mdb_get(txn, st->ns, &k, &v);
+	if (rc)
+		return rc;
+	return rec_decode(v.mv_data, v.mv_size, r) ? MDB_CORRUPTED : 0;
+}
+
+static int ns_put(struct store *st, MDB_txn *txn, const char *ns,
+		  const struct rec *r, unsigned flags)
+{
+	char buf[256];
+	MDB_val k = { strlen(ns), (void *)ns }, v = { rec_size(r, 0), buf };
+
+	rec_encode(r, 0, buf);
+	return mdb_put(txn, st->ns, &k, &v, flags);
+}
+
+int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
+	    struct kv_attr *attr)
+{
+	struct rec r;
+	int rc;
+
+	rc = ns_get(st, txn, ns, &r);
+	if (rc)
+		return rc;
+	if (nsid)
+		*nsid = NSID(r.a.ino);
+	if (attr)
+		*attr = r.a;
+	return 0;
+}
+
+int ns_touch(struct store *st, MDB_txn *txn, const char *ns)
+{
+	struct rec r;
+	int rc;
+
+	rc = ns_get(st, txn, ns, &r);
+	if (rc)
+		return rc;
+	/* SPEC 2: mtime follows the keys, ctime stays the creation time */
+	store_now(&r.a.mtime);
+	return ns_put(st, txn, ns, &r, 0);
+}
+
+int store_ns_stat(struct store *st, const char *ns, struct kv_attr *out)
+{
+	MDB_txn *txn;
+	int rc;
+
+	rc = store_read_begin(st, &txn);
+	if (rc)
+		return rc;
+	rc = ns_find(st, txn, ns, NULL, out);
+	store_read_end(st, txn);
+	return store_err(rc);
+}
+
+struct ns_create_arg {
+	const char *ns;
+	const struct kv_attr *a;
+};
+
+static int ns_create_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	const struct ns_create_arg *ca = arg;
+	struct rec r;
+	int rc;
+
+	rc = ns_get(st, txn, ca->ns, &r);
+	if (rc != MDB_NOTFOUND)
+		return rc ? rc : -EEXIST;
+	if (st->nns >= st->limits.max_namespaces)
+		return -EDQUOT;
+	if (st->next_nsid > 0xffffffffu)
+		return -ENOSPC;
+	memset(&r, 0, sizeof(r));
+	r.a = *ca->a;
+	r.a.type = KV_DIR;
+	r.a.ino = STORE_NS_INO | st->next_nsid++;
+	r.a.gen = 0;
+	r.a.size = 0;
+	store_now(&r.a.btime);
+	r.a.atime = r.a.mtime = r.a.ctime = r.a.btime;
+	st->nns++;
+	rc = ns_put(st, txn, ca->ns, &r, MDB_NOOVERWRITE);
+	return rc ? rc : store_touch_root(st, txn);
+}
+
+int store_ns_create(struct store *st, const char *ns, const struct kv_attr *a)
+{
+	struct ns_create_arg ca = { ns, a };
+
+	return store_write(st, ns_create_txn, &ca);
+}
+
+/* Expired keys left for the sweep do not count: it finds them still. */
+static int ns_empty(struct store *st, MDB_txn *txn, uint32_t nsid)
+{
+	int rc = key_live_below(st, txn, nsid, "", 0, store_clock());
+
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? rc : -ENOTEMPTY;
+}
+
+static int ns_delete_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	const char *ns = arg;
+	MDB_val k = { strlen(ns), (void *)ns };
+	uint32_t nsid;
+	int rc;
+
+	rc = ns_find(st, txn, ns, &nsid, NULL);
+	if (rc)
+		return rc;
+	rc = ns_empty(st, txn, nsid);
+	if (rc)
+		return rc;
+	rc = mdb_del(txn, st->ns, &k, NULL);
+	if (rc)
+		return rc;
+	st->nns--;
+	return store_touch_root(st, txn);
+}
+
+int store_ns_delete(struct store *st, const char *ns)
+{
+	return store_write(st, ns_delete_txn, (void *)ns);
+}
+
+struct ns_rename_arg {
+	const char *from, *to;
+	unsigned flags;
+};
+
+static int ns_rename_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	const struct ns_rename_arg *ra = arg;
+	MDB_val k = { strlen(ra->from), (void *)ra->from };
+	struct rec r, t;
+	int rc;
+
+	rc = ns_get(st, txn, ra->from, &r);
+	if (rc)
+		return rc;
+	if (!strcmp(ra->from, ra->to))
+		return 0;
+	rc = ns_get(st, txn, ra->to, &t);
+	if (rc == 0) {
+		if (ra->flags & KV_RENAME_NOREPLACE)
+			return -EEXIST;
+		rc = ns_empty(st, txn, NSID(t.a.ino));
+		if (rc)
+			return rc;
+		st->nns--;
+	} else if (rc != MDB_NOTFOUND) {
+		return rc;
+	}
+	rc = mdb_del(txn, st->ns, &k, NULL);
+	if (rc)
+		return rc;
+	/* SPEC 2: a namespace's ctime is its creation, kept by a rename */
+	rc = ns_put(st, txn, ra->to, &r, 0);
+	return rc ? rc : store_touch_root(st, txn);
+}
+
+int store_ns_rename(struct store *st, const char *from, const char *to,
+		    unsigned flags)
+{
+	struct ns_rename_arg ra = { from, to, flags };
+
+	return store_write(st, ns_rename_txn, &ra);
+}
+
+struct ns_setattr_arg {
+	const char *ns;
+	const struct kv_attr *a;
+	unsigned mask;
+	struct kv_attr *out;
+};
+
+/* Apply the attribute changes named by mask (shared with store/keys.c). */
+void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
+		unsigned mask)
+{
+	if (mask & KV_SET_MODE)
+		dst->mode = src->mode & 07777;
+	if (mask & KV_SET_UID)
+		dst->uid = src->uid;
+	if (mask & KV_SET_GID)
+		dst->gid = src->gid;
+	if (mask & KV_SET_ATIME)
+		dst->atime = src->atime;
+	if (mask & KV_SET_MTIME)
+		dst->mtime = src->mtime;
+	store_now(&dst->ctime);
+}
+
+static int ns_setattr_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	struct ns_setattr_arg *sa = arg;
+	struct rec r;
+	int rc;
+
+	if (!sa->ns[0])
+		return store_root_update(st, txn, sa->a, sa->mask, sa->out);
+	rc = ns_get(st, txn, sa->ns, &r);
+	if (rc)
+		return rc;
+	attr_apply(&r.a, sa->a, sa->mask);
+	*sa->out = r.a;
+	return ns_put(st, txn, sa->ns, &r, 0);
+}
+
+int store_ns_setattr(struct store *st, const char *ns, const struct kv_attr *a,
+		     unsigned mask, struct kv_attr *out)
+{
+	struct ns_setattr_arg sa = { ns, a, mask, out };
+
+	return store_write(st, ns_setattr_txn, &sa);
+}
+
+int store_ns_list(struct store *st, const char *after, store_list_cb cb,
+		  void *ctx)
+{
+	MDB_val k = { strlen(after), (void *)after }, v;
+	MDB_cursor *c;
+	MDB_txn *txn;
+	struct rec r;
+	int rc;
+
+	rc = store_read_begin(st, &txn);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_open(txn, st->ns, &c);
+	if (rc)
+		goto out_end;
+	rc = mdb_cursor_get(c, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+	if (!rc && k.mv_size == strlen(after) &&
+	    !memcmp(k.mv_data, after, k.mv_size))
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	while (!rc) {
+		char name[64];
+
+		if (k.mv_size >= sizeof(name) ||
+		    rec_decode(v.mv_data, v.mv_size, &r)) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		memcpy(name, k.mv_data, k.mv_size);
+		name[k.mv_size] = '\0';
+		rc = cb(ctx, name, k.mv_size, &r.a, name, k.mv_size);
+		if (rc)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND || rc == 1)
+		rc = 0;
+	mdb_cursor_close(c);
+out_end:
+	store_read_end(st, txn);
+	return store_err(rc);
+}

@@ -1,0 +1,303 @@
+/*
+ * store.h - the key-value store behind kvfs.
+ *
+ * A store holds namespaces; a namespace holds keys; a key holds a value,
+ * its file attributes, its metadata (JSON bytes) and its expiration, all
+ * in one record found by (namespace, key).  From the second a key expires
+ * it is absent to every function here; store_sweep() reclaims its space.  Keys are byte strings ordered
+ * bytewise; a "directory" is a key prefix ending in '/', and an empty one
+ * is kept by a directory marker record.  This interface includes no FUSE
+ * header: the filesystem is one front end of it and a second backend (a
+ * distributed engine) can stand behind it later.
+ *
+ * Every function returns 0 (or a count) on success and a negative errno on
+ * failure; the errors each can return are listed with it.  -EIO means the
+ * storage itself failed; -ENOSPC that the disk or max_storage is full.
+ * Every change is committed before the function returns: it survives a
+ * crash of the process, and after store_sync() a crash of the machine.
+ */
+#ifndef KVFS_STORE_H
+#define KVFS_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct store;
+struct store_value;
+
+enum kv_type {
+	KV_FILE = 1,	/* a key with a value */
+	KV_DIR = 2,	/* a directory: a marker, or implied by keys below it */
+	KV_LINK = 3,	/* a symbolic link: a key whose value is its target */
+};
+
+/* The attributes of a namespace, key or directory. */
+struct kv_attr {
+	uint64_t ino;		/* stable while the key exists, kept by rename */
+	uint64_t gen;		/* changes with every new value of the key */
+	uint64_t size;		/* bytes of the value */
+	uint32_t type;		/* enum kv_type */
+	uint32_t mode;		/* permission bits only */
+	uint32_t uid, gid;
+	struct timespec atime, mtime, ctime, btime;
+	int64_t expiration;	/* Unix seconds, 0 = never */
+};
+
+/* What store_setattr() changes. */
+#define KV_SET_MODE	(1u << 0)
+#define KV_SET_UID	(1u << 1)
+#define KV_SET_GID	(1u << 2)
+#define KV_SET_ATIME	(1u << 3)
+#define KV_SET_MTIME	(1u << 4)
+
+/* Flags of store_rename(). */
+#define KV_RENAME_NOREPLACE	(1u << 0)
+
+/* Limits the store enforces itself; the front end checks names and sizes. */
+struct store_limits {
+	uint64_t max_key_size;		/* keys moved by a rename: -ENAMETOOLONG */
+	uint64_t max_namespaces;	/* past it: -EDQUOT */
+	uint64_t max_storage;		/* bytes of values, 0 = none: -ENOSPC */
+};
+
+/*
+ * Open (creating if needed, mode 0700) the store in directory path and lock
+ * it against a second user.  A new store gets the namespace default_ns
+ * (NULL for none), owned by uid/gid.  The temporary keys left in any
+ * namespace (names from the byte 0xFF on, common/names.h) are deleted.  Errors:
+ * -EBUSY if another process has the store open, -ENOTDIR, -EACCES, -EIO,
+ * -ENOMEM.
+ */
+int store_open(const char *path, const struct store_limits *limits,
+	       const char *default_ns, uid_t uid, gid_t gid,
+	       struct store **out);
+
+/* Name and version of the storage engine, for --version. */
+const char *store_backend_version(void);
+
+/* Close the store: every change is already durable against a crash. */
+void store_close(struct store *st);
+
+/* Flush every committed change to stable storage (fsync, syncfs). */
+int store_sync(struct store *st);
+
+/* Attributes of the store's root (the directory holding the namespaces). */
+void store_root_attr(struct store *st, struct kv_attr *out);
+
+/* Bytes used by values and pages used by the store, for statfs. */
+int store_usage(struct store *st, uint64_t *value_bytes, uint64_t *file_bytes);
+
+/*
+ * Namespaces.  Names are checked by the caller (common/names.h).
+ * store_ns_stat: -ENOENT.
+ * store_ns_create: -EEXIST, -EDQUOT.
+ * store_ns_delete: -ENOENT, -ENOTEMPTY (temporary keys do not count).
+ * store_ns_rename: -ENOENT; to exists: -EEXIST with KV_RENAME_NOREPLACE,
+ *   else it is replaced if empty, -ENOTEMPTY if not.
+ * store_ns_setattr: as store_setattr; the namespace "" is the root.
+ */
+int store_ns_stat(struct store *st, const char *ns, struct kv_attr *out);
+int store_ns_create(struct store *st, const char *ns, const struct kv_attr *a);
+int store_ns_delete(struct store *st, const char *ns);
+int store_ns_rename(struct store *st, const char *from, const char *to,
+		    unsigned flags);
+int store_ns_setattr(struct store *st, const char *ns, const struct kv_attr *a,
+		     unsigned mask, struct kv_attr *out);
+
+/*
+ * Called for each entry of a listing, inside a read transaction (so it must
+ * not block or reply to anyone).  pos (poslen bytes) is where a later
+ * listing may resume, passed back as `after`.  Return 0 to go on, 1 to
+ * stop, or a negative errno to abort the listing with it.
+ */
+typedef int (*store_list_cb)(void *ctx, const char *name, size_t len,
+			     const struct kv_attr *attr, const char *pos,
+			     size_t poslen);
+
+/* List the namespaces whose name sorts after `after` ("" for all). */
+int store_ns_list(struct store *st, const char *after, store_list_cb cb,
+		  void *ctx);
+
+/*
+ * Keys.  key is the key string (no leading or trailing '/'), len bytes;
+ * keys are checked by the caller.  An empty key names the namespace root.
+ *
+ * store_stat: the key's attributes; a directory marker or a prefix of
+ *   other keys is a KV_DIR.  -ENOENT.
+ * store_list: the entries directly below directory dir (dirlen bytes, ""
+ *   for the namespace root), from the start or after position `after`
+ *   (afterlen bytes, as given to a callback): keys, markers and implied
+ *   directories, each once, in key order; never a temporary key.
+ *   -ENOENT (no namespace).
+ * store_create: a new key with an empty value (type KV_FILE) or a
+ *   directory marker (KV_DIR), attributes from a; in a set-group-ID
+ *   directory it takes the directory's group (a directory, the bit too).
+ *   -EEXIST, -ENOENT (no namespace, or the directory that would hold the
+ *   key is not there), -ENOTDIR (that directory's name is a key's).
+ * store_create, store_unlink, store_rmdir and store_rename move the mtime
+ *   and ctime of the directory whose names they change, if it has a
+ *   marker, and the mtime of its namespace.
+ * store_unlink: delete a key and its value.  -ENOENT, -EISDIR.
+ * store_rmdir: delete an empty directory.  -ENOENT, -ENOTDIR, -ENOTEMPTY.
+ * store_rename: move a key, or a directory with every key below it, in
+ *   one transaction, within or across namespaces.  The target is replaced
+ *   as rename(2) does (a key by a key, an empty directory by a directory);
+ *   -EEXIST (NOREPLACE), -ENOTDIR, -EISDIR, -ENOTEMPTY, -ENOENT (also
+ *   when the directory that would hold the target is not there), -EINVAL
+ *   (a directory into itself).  *ino (if not NULL) receives the inode
+ *   number of what moved.
+ * store_setattr: change the attributes named by mask.  -ENOENT.
+ */
+int store_stat(struct store *st, const char *ns, const char *key, size_t len,
+	       struct kv_attr *out);
+int store_list(struct store *st, const char *ns, const char *dir,
+	       size_t dirlen, const char *after, size_t afterlen,
+	       store_list_cb cb, void *ctx);
+int store_create(struct store *st, const char *ns, const char *key,
+		 size_t len, const struct kv_attr *a, struct kv_attr *out);
+int store_unlink(struct store *st, const char *ns, const char *key,
+		 size_t len);
+int store_rmdir(struct store *st, const char *ns, const char *key, size_t len);
+int store_rename(struct store *st, const char *ns, const char *key, size_t len,
+		 const char *tons, const char *tokey, size_t tolen,
+		 unsigned flags, uint64_t *ino);
+int store_setattr(struct store *st, const char *ns, const char *key,
+		  size_t len, const struct kv_attr *a, unsigned mask,
+		  struct kv_attr *out);
+
+/*
+ * Symbolic links: a key of type KV_LINK whose value is the link's target,
+ * made whole in one transaction and never rewritten (a new target is a
+ * new link).  Everything else treats it as a key: it is listed, renamed,
+ * unlinked, its attributes changed, its bytes counted by max_storage.
+ *
+ * store_symlink: a new link to target (tlen bytes, checked by the caller),
+ *   attributes from a, as store_create makes a key.  -EEXIST, -ENOENT,
+ *   -ENOTDIR (as store_create), -ENOSPC (max_storage).
+ * store_readlink: the link's target, copied to buf when it fits in size
+ *   bytes; returns its length.  -ENOENT, -EINVAL (not a link).
+ */
+int store_symlink(struct store *st, const char *ns, const char *key,
+		  size_t len, const struct kv_attr *a, const char *target,
+		  size_t tlen, struct kv_attr *out);
+ssize_t store_readlink(struct store *st, const char *ns, const char *key,
+		       size_t len, char *buf, size_t size);
+
+/*
+ * Values.
+ *
+ * store_value_open: pin the key's current value so that it can be read
+ *   whole and unchanged however the key changes meanwhile; attr receives
+ *   the key's attributes.  -ENOENT, -EISDIR.
+ * store_value_read: read up to len bytes at off; returns the count (0 at
+ *   the end).
+ * store_value_dup: another handle on the same value, v's generation,
+ *   pinned again (it is while v is): 0 or -ENOMEM.
+ * store_value_close: release the pin.
+ */
+int store_value_open(struct store *st, const char *ns, const char *key,
+		     size_t len, struct store_value **out, struct kv_attr *attr);
+ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
+			 size_t len, off_t off);
+uint64_t store_value_size(const struct store_value *v);
+uint64_t store_value_gen(const struct store_value *v);
+int store_value_dup(struct store *st, const struct store_value *v,
+		    struct store_value **out);
+void store_value_close(struct store *st, struct store_value *v);
+
+/* Where store_value_put() reads the new value from. */
+struct store_src {
+	/* Read up to len bytes at off; return the count or a negative errno. */
+	ssize_t (*read)(void *ctx, void *buf, size_t len, off_t off);
+	void *ctx;
+	uint64_t size;
+};
+
+/* Flags of store_value_put(). */
+#define KV_PUT_KILL_SUIDGID	(1u << 0)	/* an unprivileged writer's */
+
+/*
+ * Give the key a new value, read from src, in a way no reader sees half of.
+ * The key must still be the one with inode number ino (a key deleted or
+ * replaced meanwhile is left alone: -ESTALE).  mtime is the time of the
+ * last write; the other attributes are kept, except that with
+ * KV_PUT_KILL_SUIDGID the set-user-ID bit is cleared, and the
+ * set-group-ID bit of a group-executable key, as a local filesystem does
+ * on a write by a process without CAP_FSETID.  out receives the new
+ * attributes.  Errors: -ESTALE, -ENOSPC, -EIO, or what src->read returned.
+ */
+int store_value_put(struct store *st, const char *ns, const char *key,
+		    size_t len, uint64_t ino, const struct store_src *src,
+		    const struct timespec *mtime, unsigned flags,
+		    struct kv_attr *out);
+
+/*
+ * store_value_put() on the condition that the key's value is still the
+ * generation gen: -EBUSY if another has replaced it since, for a writer
+ * whose new value was built on that one (an append).
+ */
+int store_value_put_if(struct store *st, const char *ns, const char *key,
+		       size_t len, uint64_t ino, uint64_t gen,
+		       const struct store_src *src,
+		       const struct timespec *mtime, unsigned flags,
+		       struct kv_attr *out);
+
+/* Flags of store_meta_set() and store_expire_set(), as setxattr(2)'s. */
+#define KV_XATTR_CREATE		(1u << 0)	/* -EEXIST if set already */
+#define KV_XATTR_REPLACE	(1u << 1)	/* -ENODATA if not set */
+
+/*
+ * Metadata and expiration of a key (directories have neither).  With ino
+ * not 0 they fail with -ESTALE if the key is no longer the one with that
+ * inode number (a rename replaced it), so that a caller holding an old
+ * version does not read or change the new one.
+ *
+ * store_meta_get: the metadata's length; its bytes are copied to buf when
+ *   it fits in size bytes.  -ENODATA (none, or a directory), -ENOENT.
+ * store_meta_set: set the metadata to the len bytes at json (checked by
+ *   the caller), or remove it (json NULL).  -ENOENT, -EISDIR, -ENODATA
+ *   (removing none), -EEXIST/-ENODATA per flags.
+ * store_expire_set: make the key expire at Unix second expiration (0:
+ *   never), out receiving its attributes.  Errors as store_meta_set.
+ * Both keep the value and change ctime.
+ */
+int store_meta_get(struct store *st, const char *ns, const char *key,
+		   size_t len, uint64_t ino, void *buf, size_t size);
+int store_meta_set(struct store *st, const char *ns, const char *key,
+		   size_t len, uint64_t ino, const void *json, size_t jsonlen,
+		   unsigned flags);
+int store_expire_set(struct store *st, const char *ns, const char *key,
+		     size_t len, uint64_t ino, int64_t expiration, unsigned flags,
+		     struct kv_attr *out);
+
+/*
+ * Expired keys.  Called after the sweep has deleted a key, outside any
+ * transaction; ns is NULL if the key's namespace is gone.
+ */
+typedef void (*store_expired_cb)(void *ctx, const char *ns, const char *key,
+				 size_t len);
+
+/* What the sweep has done since the store was opened. */
+struct store_sweep_stats {
+	uint64_t deleted;	/* expired keys deleted */
+	uint64_t visited;	/* expiry index entries looked at */
+};
+
+/*
+ * Delete at most max keys that expired at or before Unix second now, in
+ * one transaction, finding them through the expiry index (never a scan of
+ * the keys); cb (if not NULL) hears of each.  Returns the number deleted
+ * or a negative errno.
+ */
+int store_sweep(struct store *st, int64_t now, unsigned max,
+		store_expired_cb cb, void *ctx);
+
+/* The earliest expiration of any key (Unix seconds), 0 if none expires. */
+int64_t store_next_expiry(struct store *st);
+
+void store_sweep_stats(struct store *st, struct store_sweep_stats *out);
+
+#endif

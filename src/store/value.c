@@ -1,0 +1,589 @@
+/*
+ * value.c - values: pinned reads, atomic replacement, and the
+ * collection of chunks nobody needs any more.
+ *
+ * A small value lives in its key's record.  A large one is cut into chunks
+ * in the data table under a generation number that is never reused; a new
+ * value is written under a new generation and the record switched to it in
+ * one transaction, so a reader sees the old value or the new, never a mix.
+ * A reader pins the generation it opened; the chunks of a generation that
+ * was replaced or deleted are queued in the gc table and deleted once no
+ * reader pins them (at the latest when the store is next opened).  A value
+ * larger than STORE_TXN_BYTES is written in several transactions, its
+ * generation queued in gc until the switch, so that neither the daemon's
+ * memory nor a crash half-way depends on the value's size.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store/internal.h"
+
+struct pin {
+	uint64_t gen;
+	unsigned long count;
+	struct pin *next;
+};
+
+struct store_value {
+	uint64_t gen, size;
+	bool chunked;
+	char inl[];
+};
+
+static struct pin **pin_slot(struct store *st, uint64_t gen)
+{
+	struct pin **pp = &st->pins[gen % st->npinbuckets];
+
+	while (*pp && (*pp)->gen != gen)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static int pin_get(struct store *st, uint64_t gen)
+{
+	struct pin **pp, *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->pin_lock);
+	pp = pin_slot(st, gen);
+	if (*pp) {
+		(*pp)->count++;
+	} else if ((p = malloc(sizeof(*p)))) {
+		p->gen = gen;
+		p->count = 1;
+		p->next = NULL;
+		*pp = p;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&st->pin_lock);
+	return rc;
+}
+
+/* Release a pin; true if it was the last one. */
+static bool pin_put(struct store *st, uint64_t gen)
+{
+	struct pin **pp, *p;
+	bool last = false;
+
+	pthread_mutex_lock(&st->pin_lock);
+	pp = pin_slot(st, gen);
+	p = *pp;
+	if (p && --p->count == 0) {
+		*pp = p->next;
+		free(p);
+		last = true;
+	}
+	pthread_mutex_unlock(&st->pin_lock);
+	return last;
+}
+
+static bool pinned(struct store *st, uint64_t gen)
+{
+	bool on;
+
+	pthread_mutex_lock(&st->pin_lock);
+	on = *pin_slot(st, gen) != NULL;
+	pthread_mutex_unlock(&st->pin_lock);
+	return on;
+}
+
+static void chunk_key(unsigned char kb[12], uint64_t gen, uint64_t idx)
+{
+	be64(kb, gen);
+	kb[8] = (unsigned char)(idx >> 24);
+	kb[9] = (unsigned char)(idx >> 16);
+	kb[10] = (unsigned char)(idx >> 8);
+	kb[11] = (unsigned char)idx;
+}
+
+/* Delete every chunk of gen. */
+static int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen)
+{
+	unsigned char kb[12];
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(txn, st->data, &c);
+	if (rc)
+		return rc;
+	for (;;) {
+		chunk_key(kb, gen, 0);
+		k.mv_size = sizeof(kb);
+		k.mv_data = kb;
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc || k.mv_size != sizeof(kb) ||
+		    get_be64(k.mv_data) != gen)
+			break;
+		rc = mdb_cursor_del(c, 0);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+int value_drop(struct store *st, MDB_txn *txn, uint64_t gen)
+{
+	unsigned char kb[8];
+	MDB_val k = { sizeof(kb), kb }, v = { 0, NULL };
+
+	/*
+	 * Never deleted here: a reader may be pinning gen right now while it
+	 * is still current in its snapshot.  Once this commit makes gen
+	 * stale, value_collect() can tell pinned from unpinned for good.
+	 */
+	be64(kb, gen);
+	__atomic_store_n(&st->gc_queued, true, __ATOMIC_RELEASE);
+	return mdb_put(txn, st->gc, &k, &v, 0);
+}
+
+void value_collect_queued(struct store *st)
+{
+	if (__atomic_exchange_n(&st->gc_queued, false, __ATOMIC_ACQ_REL))
+		value_collect(st);
+}
+
+static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	uint64_t gen = *(uint64_t *)arg;
+	unsigned char kb[8];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	if (pinned(st, gen))
+		return 0;
+	be64(kb, gen);
+	rc = chunks_delete(st, txn, gen);
+	if (!rc)
+		rc = mdb_del(txn, st->gc, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+void value_collect(struct store *st)
+{
+	uint64_t gens[64], after = 0;
+	size_t n, i;
+
+	do {
+		unsigned char kb[8];
+		MDB_val k = { sizeof(kb), kb }, v;
+		MDB_cursor *c;
+		MDB_txn *txn;
+		int rc;
+
+		n = 0;
+		if (store_read_begin(st, &txn))
+			return;
+		be64(kb, after);
+		if (!mdb_cursor_open(txn, st->gc, &c)) {
+			rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+			while (!rc && n < 64) {
+				if (k.mv_size == 8)
+					gens[n++] = get_be64(k.mv_data);
+				rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			}
+			mdb_cursor_close(c);
+		}
+		store_read_end(st, txn);
+		for (i = 0; i < n; i++)
+			if (!pinned(st, gens[i]))
+				store_write(st, collect_txn, &gens[i]);
+		if (n)
+			after = gens[n - 1] + 1;
+	} while (n == 64);
+}
+
+/* The record of a key, for the value functions. */
+static int value_rec(struct store *st, MDB_txn *txn, const char *ns,
+		     const char *key, size_t len, uint32_t *nsid, struct rec *r)
+{
+	MDB_val v;
+	int rc;
+
+	rc = ns_find(st, txn, ns, nsid, NULL);
+	if (rc)
+		return rc;
+	rc = kvi_get(txn, st->keys, *nsid, key, len, &v);
+	if (rc)
+		return rc;
+	if (rec_decode(v.mv_data, v.mv_size, r))
+		return MDB_CORRUPTED;
+	if (attr_expired(&r->a, store_clock()))
+		return MDB_NOTFOUND;	/* a writer's commit is then dropped */
+	return r->a.type == KV_FILE ? 0 : -EISDIR;
+}
+
+int store_value_open(struct store *st, const char *ns, const char *key,
+		     size_t len, struct store_value **out, struct kv_attr *attr)
+{
+	struct store_value *v;
+	uint32_t nsid;
+	MDB_txn *txn;
+	struct rec r;
+	uint64_t gen;
+	int rc, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		rc = store_read_begin(st, &txn);
+		if (rc)
+			return rc;
+		rc = value_rec(st, txn, ns, key, len, &nsid, &r);
+		if (rc) {
+			store_read_end(st, txn);
+			return store_err(rc);
+		}
+		v = malloc(sizeof(*v) + (r.chunked ? 0 : r.a.size));
+		if (!v) {
+			store_read_end(st, txn);
+			return -ENOMEM;
+		}
+		v->gen = r.a.gen;
+		v->size = r.a.size;
+		v->chunked = r.chunked;
+		if (!r.chunked)
+			memcpy(v->inl, r.inl, r.a.size);
+		*attr = r.a;
+		store_read_end(st, txn);
+		if (!v->chunked) {
+			*out = v;
+			return 0;
+		}
+		/*
+		 * Pin, then check the key still holds that generation: a
+		 * replacement committed before the pin may have had its
+		 * chunks deleted, one committed after sees the pin.
+		 */
+		gen = v->gen;
+		rc = pin_get(st, gen);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+		rc = store_read_begin(st, &txn);
+		if (!rc) {
+			rc = value_rec(st, txn, ns, key, len, &nsid, &r);
+			store_read_end(st, txn);
+		}
+		if (!rc && r.a.gen == gen) {
+			*out = v;
+			return 0;
+		}
+		pin_put(st, gen);
+		free(v);
+		if (rc)
+			return store_err(rc);
+	}
+	return -EAGAIN;
+}
+
+uint64_t store_value_size(const struct store_value *v)
+{
+	return v->size;
+}
+
+uint64_t store_value_gen(const struct store_value *v)
+{
+	return v->gen;
+}
+
+ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
+			 size_t len, off_t off)
+{
+	uint64_t pos = (uint64_t)off, end;
+	char *dst = buf;
+	MDB_txn *txn;
+	int rc = 0;
+
+	if (off < 0)
+		return -EINVAL;
+	if (pos >= v->size)
+		return 0;
+	end = pos + len < v->size ? pos + len : v->size;
+	if (!v->chunked) {
+		memcpy(buf, v->inl + pos, end - pos);
+		return (ssize_t)(end - pos);
+	}
+	rc = store_read_begin(st, &txn);
+	if (rc)
+		return rc;
+	while (pos < end) {
+		uint64_t idx = pos / st->chunk, in = pos % st->chunk, n;
+		unsigned char kb[12];
+		MDB_val k = { sizeof(kb), kb }, d;
+
+		chunk_key(kb, v->gen, idx);
+		rc = mdb_get(txn, st->data, &k, &d);
+		if (rc)
+			break;
+		if (d.mv_size <= in) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		n = d.mv_size - in;
+		if (n > end - pos)
+			n = end - pos;
+		memcpy(dst, (char *)d.mv_data + in, n);
+		dst += n;
+		pos += n;
+	}
+	store_read_end(st, txn);
+	if (rc)
+		return rc == MDB_NOTFOUND ? -EIO : store_err(rc);
+	return dst - (char *)buf;
+}
+
+int store_value_dup(struct store *st, const struct store_value *v,
+		    struct store_value **out)
+{
+	size_t n = sizeof(*v) + (v->chunked ? 0 : v->size);
+	struct store_value *d = malloc(n);
+
+	if (!d)
+		return -ENOMEM;
+	/* v's pin keeps the chunks until this one is taken */
+	if (v->chunked && pin_get(st, v->gen)) {
+		free(d);
+		return -ENOMEM;
+	}
+	memcpy(d, v, n);
+	*out = d;
+	return 0;
+}
+
+void store_value_close(struct store *st, struct store_value *v)
+{
+	if (v->chunked && pin_put(st, v->gen))
+		value_collect(st);
+	free(v);
+}
+
+struct put_arg {
+	const char *ns, *key;
+	size_t len;
+	uint64_t ino;
+	uint64_t if_gen;	/* not 0: the value it must still have */
+	const struct store_src *src;
+	const struct timespec *mtime;
+	unsigned flags;		/* KV_PUT_* */
+	struct kv_attr *out;
+	uint64_t gen;		/* chunked: the new generation */
+	uint64_t from, to;	/* chunk range written by this transaction */
+	char *inl;		/* inline: the value */
+	bool staged;		/* gen queued in gc until the switch */
+};
+
+/* Read exactly len bytes of the source at off. */
+static int src_read_full(const struct store_src *src, void *buf, size_t len,
+			 uint64_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = src->read(src->ctx, p, len, (off_t)off);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int write_chunks(struct store *st, MDB_txn *txn, struct put_arg *pa)
+{
+	uint64_t size = pa->src->size, idx;
+	int rc;
+
+	for (idx = pa->from; idx < pa->to; idx++) {
+		uint64_t off = idx * st->chunk;
+		unsigned char kb[12];
+		MDB_val k = { sizeof(kb), kb }, d;
+
+		d.mv_size = size - off < st->chunk ? size - off : st->chunk;
+		chunk_key(kb, pa->gen, idx);
+		rc = mdb_put(txn, st->data, &k, &d, MDB_RESERVE);
+		if (!rc)
+			rc = src_read_full(pa->src, d.mv_data, d.mv_size, off);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int chunks_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	return write_chunks(st, txn, arg);
+}
+
+static int stage_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	struct put_arg *pa = arg;
+	unsigned char kb[8];
+	MDB_val k = { sizeof(kb), kb }, v = { 0, NULL };
+
+	int rc;
+
+	/* pinned before the commit, so no collection can take it */
+	if (pa->gen)
+		pin_put(st, pa->gen);
+	pa->gen = store_new_gen(st);
+	rc = pin_get(st, pa->gen);
+	if (rc) {
+		pa->gen = 0;
+		return rc;
+	}
+	be64(kb, pa->gen);
+	return mdb_put(txn, st->gc, &k, &v, 0);
+}
+
+/* Switch the key to the new value (and write it, unless staged). */
+static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
+{
+	struct put_arg *pa = arg;
+	uint64_t size = pa->src->size, used, oldgen;
+	uint32_t nsid;
+	struct rec r;
+	bool chunked = pa->inl == NULL, oldchunked;
+	size_t n;
+	char *buf;
+	int rc;
+
+	rc = value_rec(st, txn, pa->ns, pa->key, pa->len, &nsid, &r);
+	if (rc == MDB_NOTFOUND || rc == -EISDIR ||
+	    (!rc && r.a.ino != pa->ino))
+		return -ESTALE;
+	if (rc)
+		return rc;
+	if (pa->if_gen && r.a.gen != pa->if_gen)
+		return -EBUSY;
+	used = st->used_bytes - (r.a.size < st->used_bytes ? r.a.size
+							    : st->used_bytes);
+	if (st->limits.max_storage && used + size > st->limits.max_storage)
+		return -ENOSPC;
+	if (chunked && !pa->staged)
+		pa->gen = store_new_gen(st);
+	oldgen = r.a.gen;
+	oldchunked = r.chunked;
+	r.a.gen = chunked ? pa->gen : store_new_gen(st);
+	r.a.size = size;
+	r.chunked = chunked;
+	r.inl = pa->inl;
+	r.a.mtime = *pa->mtime;
+	store_now(&r.a.ctime);
+	if (pa->flags & KV_PUT_KILL_SUIDGID) {
+		r.a.mode &= ~(uint32_t)S_ISUID;
+		if (r.a.mode & S_IXGRP)
+			r.a.mode &= ~(uint32_t)S_ISGID;
+	}
+	/* encode first: r.meta points into a page the writes below move */
+	n = rec_size(&r, chunked ? 0 : size);
+	buf = malloc(n);
+	if (!buf)
+		return -ENOMEM;
+	rec_encode(&r, chunked ? 0 : size, buf);
+	if (chunked && !pa->staged)
+		rc = write_chunks(st, txn, pa);
+	if (!rc && chunked && pa->staged) {
+		unsigned char kb[8];
+		MDB_val k = { sizeof(kb), kb };
+
+		be64(kb, pa->gen);
+		rc = mdb_del(txn, st->gc, &k, NULL);
+	}
+	if (!rc && oldchunked)
+		rc = value_drop(st, txn, oldgen);
+	if (!rc)
+		rc = kvi_put(txn, st->keys, nsid, pa->key, pa->len, buf, n);
+	free(buf);
+	if (rc)
+		return rc;
+	st->used_bytes = used + size;
+	*pa->out = r.a;
+	return ns_touch(st, txn, pa->ns);
+}
+
+static int value_put(struct store *st, const char *ns, const char *key,
+		     size_t len, uint64_t ino, uint64_t if_gen,
+		     const struct store_src *src,
+		     const struct timespec *mtime, unsigned flags,
+		     struct kv_attr *out)
+{
+	struct put_arg pa = { .ns = ns, .key = key, .len = len, .ino = ino,
+			      .if_gen = if_gen, .src = src, .mtime = mtime, .flags = flags,
+			      .out = out };
+	uint64_t size = src->size, nchunks, per_txn;
+	int rc;
+
+	if (size <= STORE_INLINE_MAX) {
+		pa.inl = malloc(size ? size : 1);
+		if (!pa.inl)
+			return -ENOMEM;
+		rc = src_read_full(src, pa.inl, size, 0);
+		if (!rc)
+			rc = store_write(st, switch_txn, &pa);
+		free(pa.inl);
+		return rc;
+	}
+
+	nchunks = (size + st->chunk - 1) / st->chunk;
+	per_txn = STORE_TXN_BYTES / st->chunk;
+	if (per_txn == 0)
+		per_txn = 1;
+	if (nchunks <= per_txn) {
+		pa.to = nchunks;
+		return store_write(st, switch_txn, &pa);
+	}
+	pa.staged = true;
+	rc = store_write(st, stage_txn, &pa);
+	if (rc) {
+		if (pa.gen)
+			pin_put(st, pa.gen);
+		return rc;
+	}
+	for (pa.from = 0; !rc && pa.from < nchunks; pa.from = pa.to) {
+		pa.to = pa.from + per_txn < nchunks ? pa.from + per_txn
+						    : nchunks;
+		rc = store_write(st, chunks_txn, &pa);
+	}
+	if (!rc)
+		rc = store_write(st, switch_txn, &pa);
+	pin_put(st, pa.gen);
+	if (rc)
+		__atomic_store_n(&st->gc_queued, true, __ATOMIC_RELEASE);
+	return rc;
+}
+
+int store_value_put(struct store *st, const char *ns, const char *key,
+		    size_t len, uint64_t ino, const struct store_src *src,
+		    const struct timespec *mtime, unsigned flags,
+		    struct kv_attr *out)
+{
+	int rc = value_put(st, ns, key, len, ino, 0, src, mtime, flags, out);
+
+	value_collect_queued(st);
+	return rc;
+}
+
+int store_value_put_if(struct store *st, const char *ns, const char *key,
+		       size_t len, uint64_t ino, uint64_t gen,
+		       const struct store_src *src,
+		       const struct timespec *mtime, unsigned flags,
+		       struct kv_attr *out)
+{
+	int rc;
+
+	if (!gen)
+		return -EBUSY;
+	rc = value_put(st, ns, key, len, ino, gen, src, mtime, flags, out);
+	value_collect_queued(st);
+	return rc;
+}
