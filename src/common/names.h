@@ -1,6 +1,15 @@
 /*
  * names.h - the rules for namespace names and keys (SPEC sections 2 and 3).
  *
+ * The main header of src/common, the lowest layer: what every program of
+ * kvfs uses (the daemon, the store, kvctl, the tests and the fuzz
+ * targets).  It owns the rules of names and keys (names.c), the names and
+ * values of the kv extended attributes (xattr.c), the store's limits and
+ * their parsing (options.c), the one logging function (log.c) and the
+ * test hooks (hooks.c).  It includes nothing of the project above it:
+ * no store/, fs/ or kvctl/ header, and no FUSE or LMDB header (log.c
+ * alone writes through fuse_log).  ARCHITECTURE has the whole map.
+ *
  * Pure functions over byte strings: no FUSE, no storage.  Each returns 0
  * when the name is acceptable or the negative errno the spec gives.
  */

@@ -1,6 +1,12 @@
 /*
  * kvctl.h - what the kvctl commands share.
  *
+ * The main header of src/kvctl, the command-line program: main.c
+ * dispatches, one file holds each group of commands (put.c, get.c,
+ * list.c, ns.c, bulk.c) and util.c and mount.c what they share.  kvctl
+ * works on a mounted kvfs through system calls only, so it includes
+ * common/ and jansson, and nothing of store/ or fs/.
+ *
  * kvctl speaks the Workers KV / Azion KV API in the shell, on a mounted
  * kvfs: a namespace is a directory NSDIR, a key the path below it, its
  * metadata and expiration the xattrs of SPEC section 4.  Every command is

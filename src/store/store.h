@@ -1,14 +1,23 @@
 /*
  * store.h - the key-value store behind kvfs.
  *
+ * The main header of src/store: the store on LMDB, with its records
+ * (record.c), the ordered index (index.c), values and their chunks,
+ * namespaces, expiry and the sweep, temporary keys and checkpoints.  It
+ * includes common/ and LMDB, never a FUSE header and nothing of fs/ or
+ * kvctl/; its own files share store/internal.h, which no one outside
+ * includes.  The daemon (src/fs) reaches the data only through this
+ * header.  ARCHITECTURE has the whole map.
+ *
  * A store holds namespaces; a namespace holds keys; a key holds a value,
  * its file attributes, its metadata (JSON bytes) and its expiration, all
  * in one record found by (namespace, key).  From the second a key expires
- * it is absent to every function here; store_sweep() reclaims its space.  Keys are byte strings ordered
- * bytewise; a "directory" is a key prefix ending in '/', and an empty one
- * is kept by a directory marker record.  This interface includes no FUSE
- * header: the filesystem is one front end of it and a second backend (a
- * distributed engine) can stand behind it later.
+ * it is absent to every function here; store_sweep() reclaims its space.
+ * Keys are byte strings ordered bytewise; a "directory" is a key prefix
+ * ending in '/', and an empty one is kept by a directory marker record.
+ * This interface includes no FUSE header: the filesystem is one front end
+ * of it and a second backend (a distributed engine) can stand behind it
+ * later.
  *
  * Every function returns 0 (or a count) on success and a negative errno on
  * failure; the errors each can return are listed with it.  -EIO means the
