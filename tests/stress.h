@@ -1,8 +1,8 @@
 /*
  * stress.h - what the parts of tests/stressload share: the keys'
  * operations (stressload.c) and their model (stressmodel.c), and the
- * directories' model (stresstree.c) report problems, stamp and make
- * values the same way.
+ * directories' model (stresstree.c, stresscheck.c) report problems,
+ * stamp and make values the same way.
  */
 #ifndef KVFS_TESTS_STRESS_H
 #define KVFS_TESTS_STRESS_H
