@@ -144,11 +144,18 @@ int store_read_begin(struct store *st, MDB_txn **out);
 void store_read_end(struct store *st, MDB_txn *txn);
 
 /*
- * Checkpoints (store/checkpoint.c).  ckpt_check_lmdb: refuse an LMDB whose meta
- * page layout kvfs does not know.  ckpt_recover: before the environment
- * opens, set it back to its last checkpoint if the machine crashed since,
- * and rewrite a meta page that cannot be read.  ckpt_open: right after
- * the environment opens, before anything is written, record and pin the
+ * Recovery (store/recover.c), before the environment opens.
+ * ckpt_check_lmdb: refuse an LMDB whose meta page layout kvfs does not
+ * know.  ckpt_recover: set the environment back to its last checkpoint
+ * if the machine crashed since, and rewrite a meta page that cannot be
+ * read.  0 or a negative errno.
+ */
+int ckpt_check_lmdb(void);
+int ckpt_recover(const char *path);
+
+/*
+ * Checkpoints (store/checkpoint.c).  ckpt_open: right after the
+ * environment opens, before anything is written, record and pin the
  * first checkpoint.  ckpt_start/ckpt_stop: the thread that takes the
  * others; the last, marked clean.  ckpt_take: flush and record the
  * current state there and then, write_lock held and no other checkpoint
@@ -165,16 +172,6 @@ void store_read_end(struct store *st, MDB_txn *txn);
  * wait for a checkpoint (one that failed releases them too).
  * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
-int ckpt_check_lmdb(void);
-int ckpt_recover(const char *path);
-
-/*
- * Map the pages of the store that the page cache holds, in a thread of
- * its own (store/warm.c): warm_start returns 0 or a negative errno;
- * warm_stop waits for the thread to end (it stops at the next chunk).
- */
-int warm_start(struct store *st);
-void warm_stop(struct store *st);
 int ckpt_open(struct store *st, const char *path);
 int ckpt_start(struct store *st);
 void ckpt_stop(struct store *st);
@@ -185,6 +182,14 @@ int ckpt_sync(struct store *st);
 void ckpt_committed(struct store *st);
 void ckpt_throttle(struct store *st);
 void ckpt_release(struct store *st);
+
+/*
+ * Map the pages of the store that the page cache holds, in a thread of
+ * its own (store/warm.c): warm_start returns 0 or a negative errno;
+ * warm_stop waits for the thread to end (it stops at the next chunk).
+ */
+int warm_start(struct store *st);
+void warm_stop(struct store *st);
 
 /* Map an LMDB or system error code to a negative errno (store/base.c). */
 int store_err(int rc);
