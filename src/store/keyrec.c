@@ -4,9 +4,9 @@
  *
  * The record of a key lives in the index (store/index.c) under (namespace
  * id, key).  Dropping one also forgets its expiry entry, takes its size
- * off the store's count and queues its chunks for collection, so that
- * every deletion (unlink, rmdir, rename over it, the sweep, temporary
- * keys at open) gives the same space back.
+ * off the store's count and queues its chunks for collection, so that a
+ * key deleted by unlink, by a rename over it, by the sweep or as a
+ * temporary key at open gives its space back the same way.
  */
 #include "config.h"
 
