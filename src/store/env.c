@@ -1,6 +1,6 @@
 /*
- * env.c - the LMDB environment: opening and locking a store, write and
- * read transactions, map growth, counters and error codes.
+ * env.c - the LMDB environment: locking and opening it, its tables and
+ * counters, write and read transactions, map growth, usage.
  *
  * Write transactions are serialised by write_lock and run through
  * store_write(), which grows the map and retries when LMDB reports
@@ -13,7 +13,8 @@
  * returns, so it survives a crash of the process without a disk flush;
  * store/checkpoint.c flushes in checkpoints (every second, and on store_sync())
  * and brings the store back to the last one after a crash of the machine,
- * so that it never needs repair.
+ * so that it never needs repair.  What a store holds once its environment
+ * is open (the root, the default namespace) is store/open.c's.
  */
 #include "config.h"
 
@@ -40,54 +41,8 @@ struct state_disk {
 	uint64_t next_ino, next_gen, next_nsid, used_bytes, nns;
 };
 
-static char state_name[] = "state", root_name[] = "root";
+static char state_name[] = "state";
 static const MDB_val state_key = { 5, state_name };
-static const MDB_val root_key = { 4, root_name };
-
-void store_now(struct timespec *ts)
-{
-	clock_gettime(CLOCK_REALTIME, ts);
-}
-
-int64_t store_clock(void)
-{
-	struct timespec ts;
-
-	store_now(&ts);
-	return ts.tv_sec;
-}
-
-int store_err(int rc)
-{
-	switch (rc) {
-	case 0:
-		return 0;
-	case MDB_NOTFOUND:
-		return -ENOENT;
-	case MDB_KEYEXIST:
-		return -EEXIST;
-	case MDB_MAP_FULL:
-	case MDB_TXN_FULL:
-		return -ENOSPC;
-	default:
-		break;
-	}
-	if (rc > 0 && rc < 4096)
-		return -rc;
-	if (rc < 0 && rc > -4096)
-		return rc;
-	return -EIO;
-}
-
-uint64_t store_new_ino(struct store *st)
-{
-	return st->next_ino++;
-}
-
-uint64_t store_new_gen(struct store *st)
-{
-	return st->next_gen++;
-}
 
 static void state_get(const struct store *st, struct state_disk *s)
 {
@@ -249,20 +204,14 @@ void store_read_end(struct store *st, MDB_txn *txn)
 	pthread_rwlock_unlock(&st->map_lock);
 }
 
-struct init_arg {
-	const char *default_ns;
-	uid_t uid;
-	gid_t gid;
-};
-
-/* Open the tables; on a new store write the counters, root and namespace. */
-static int init_txn(struct store *st, MDB_txn *txn, void *arg)
+/*
+ * Open the tables and read the counters: 0 for a store that has them,
+ * MDB_NOTFOUND for a new one.
+ */
+int env_tables(struct store *st, MDB_txn *txn)
 {
-	const struct init_arg *ia = arg;
 	struct state_disk s;
-	struct rec root;
 	MDB_val v;
-	char buf[256];
 	int rc;
 
 	if ((rc = mdb_dbi_open(txn, "info", MDB_CREATE, &st->info)) ||
@@ -282,28 +231,7 @@ static int init_txn(struct store *st, MDB_txn *txn, void *arg)
 		state_set(st, &s);
 		return 0;
 	}
-	if (rc != MDB_NOTFOUND)
-		return rc;
-
-	st->next_ino = 2;
-	st->next_gen = 1;
-	st->next_nsid = 1;
-	memset(&root, 0, sizeof(root));
-	root.a.type = KV_DIR;
-	root.a.ino = 1;
-	root.a.mode = 0755;
-	root.a.uid = ia->uid;
-	root.a.gid = ia->gid;
-	store_now(&root.a.btime);
-	root.a.atime = root.a.mtime = root.a.ctime = root.a.btime;
-	rec_encode(&root, 0, buf);
-	v.mv_size = rec_size(&root, 0);
-	v.mv_data = buf;
-	rc = mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
-	if (rc)
-		return rc;
-	/* the counters are written by store_write() since they changed */
-	return 0;
+	return rc;
 }
 
 static int lock_store(const char *path)
@@ -344,7 +272,7 @@ static size_t initial_mapsize(const char *path)
 	return size;
 }
 
-static void store_free(struct store *st)
+void env_free(struct store *st)
 {
 	size_t i;
 
@@ -370,17 +298,14 @@ static void store_free(struct store *st)
 	free(st);
 }
 
-int store_open(const char *path, const struct store_limits *limits,
-	       const char *default_ns, uid_t uid, gid_t gid,
-	       struct store **out)
+int env_open(const char *path, const struct store_limits *limits,
+	     struct store **out)
 {
-	struct init_arg ia = { default_ns, uid, gid };
 	pthread_rwlockattr_t rwa;
 	struct store *st;
 	struct stat sb;
 	MDB_envinfo info;
 	MDB_stat ms;
-	bool fresh;
 	int rc;
 
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
@@ -411,7 +336,7 @@ int store_open(const char *path, const struct store_limits *limits,
 	st->npinbuckets = 256;
 	st->pins = calloc(st->npinbuckets, sizeof(*st->pins));
 	if (!st->pins) {
-		store_free(st);
+		env_free(st);
 		return -ENOMEM;
 	}
 
@@ -419,7 +344,7 @@ int store_open(const char *path, const struct store_limits *limits,
 	if (st->lockfd < 0) {
 		rc = st->lockfd;
 		st->lockfd = -1;
-		store_free(st);
+		env_free(st);
 		return rc;
 	}
 
@@ -429,7 +354,7 @@ int store_open(const char *path, const struct store_limits *limits,
 	if (rc) {
 		kvfs_log(KVFS_ERR, "cannot recover store '%s': %s", path,
 			 strerror(-rc));
-		store_free(st);
+		env_free(st);
 		return rc;
 	}
 	st->mapsize = initial_mapsize(path);
@@ -442,13 +367,13 @@ int store_open(const char *path, const struct store_limits *limits,
 			       0600))) {
 		kvfs_log(KVFS_ERR, "cannot open store '%s': %s", path,
 			 mdb_strerror(rc));
-		store_free(st);
+		env_free(st);
 		return store_err(rc);
 	}
 	if (mdb_env_get_maxkeysize(st->env) < 511) {
 		kvfs_log(KVFS_ERR, "liblmdb keys are limited to %d bytes",
 			 mdb_env_get_maxkeysize(st->env));
-		store_free(st);
+		env_free(st);
 		return -EIO;
 	}
 	mdb_env_info(st->env, &info);
@@ -462,39 +387,9 @@ int store_open(const char *path, const struct store_limits *limits,
 	if (rc) {
 		kvfs_log(KVFS_ERR, "cannot record a checkpoint of store '%s': "
 			 "%s", path, strerror(-rc));
-		store_free(st);
+		env_free(st);
 		return rc;
 	}
-	rc = store_write(st, init_txn, &ia);
-	fresh = rc == 0 && st->nns == 0 && st->next_nsid == 1;
-	if (rc == 0 && fresh && default_ns) {
-		struct kv_attr a;
-
-		memset(&a, 0, sizeof(a));
-		a.mode = 0755;
-		a.uid = uid;
-		a.gid = gid;
-		rc = store_ns_create(st, default_ns, &a);
-	}
-	if (rc == 0)
-		rc = temp_drop_all(st);
-	if (rc) {
-		kvfs_log(KVFS_ERR, "cannot initialise store '%s': %s", path,
-			 strerror(-rc));
-		store_free(st);
-		return rc;
-	}
-	value_collect(st);
-	rc = ckpt_start(st);
-	if (rc) {
-		kvfs_log(KVFS_ERR, "cannot start checkpoints of store '%s': %s",
-			 path, strerror(-rc));
-		store_free(st);
-		return rc;
-	}
-	/* not worth failing the mount for */
-	if (warm_start(st))
-		kvfs_log(KVFS_WARN, "cannot map the store ahead of readers");
 	*out = st;
 	return 0;
 }
@@ -502,68 +397,6 @@ int store_open(const char *path, const struct store_limits *limits,
 const char *store_backend_version(void)
 {
 	return mdb_version(NULL, NULL, NULL);
-}
-
-void store_close(struct store *st)
-{
-	warm_stop(st);
-	ckpt_stop(st);		/* the last checkpoint, marked clean */
-	store_free(st);
-}
-
-int store_sync(struct store *st)
-{
-	return ckpt_sync(st);
-}
-
-void store_root_attr(struct store *st, struct kv_attr *out)
-{
-	struct rec r;
-	MDB_txn *txn;
-	MDB_val v;
-
-	memset(out, 0, sizeof(*out));
-	out->type = KV_DIR;
-	out->ino = 1;
-	out->mode = 0755;
-	if (store_read_begin(st, &txn))
-		return;
-	if (!mdb_get(txn, st->info, (MDB_val *)&root_key, &v) &&
-	    !rec_decode(v.mv_data, v.mv_size, &r))
-		*out = r.a;
-	store_read_end(st, txn);
-}
-
-int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
-		      unsigned mask, struct kv_attr *out)
-{
-	char buf[256];
-	struct rec r;
-	MDB_val v;
-	int rc;
-
-	rc = mdb_get(txn, st->info, (MDB_val *)&root_key, &v);
-	if (rc)
-		return rc;
-	if (rec_decode(v.mv_data, v.mv_size, &r))
-		return MDB_CORRUPTED;
-	if (a) {
-		attr_apply(&r.a, a, mask);
-	} else {
-		store_now(&r.a.mtime);
-		r.a.ctime = r.a.mtime;
-	}
-	if (out)
-		*out = r.a;
-	rec_encode(&r, 0, buf);
-	v.mv_size = rec_size(&r, 0);
-	v.mv_data = buf;
-	return mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
-}
-
-int store_touch_root(struct store *st, MDB_txn *txn)
-{
-	return store_root_update(st, txn, NULL, 0, NULL);
 }
 
 int store_usage(struct store *st, uint64_t *value_bytes, uint64_t *file_bytes)

@@ -41,6 +41,11 @@
 /* Inode numbers of namespaces and of directories without a marker. */
 #define STORE_NS_INO		(1ull << 62)
 #define STORE_IMPLIED_INO	(1ull << 63)
+/* The namespace id a namespace's inode number carries. */
+#define NSID(ino)	((uint32_t)((ino) & 0xffffffffu))
+
+/* Bytes of a key of the expiry table: expiration, inode number. */
+#define EXP_KEY_SIZE	16
 
 struct pin;
 struct rec;
@@ -121,16 +126,36 @@ typedef int (*store_txn_fn)(struct store *st, MDB_txn *txn, void *arg);
 /* Run fn in a write transaction and commit it, growing the map as needed. */
 int store_write(struct store *st, store_txn_fn fn, void *arg);
 
+/*
+ * The environment (store/env.c).  env_open: lock the store, recover it
+ * (ckpt_recover), open the environment and record the first checkpoint;
+ * 0 or a negative errno, logged.  env_tables: in init's write
+ * transaction, open the tables and read the counters: 0, MDB_NOTFOUND
+ * for a new store, or an MDB_ error code.  env_free: close what env_open
+ * opened and free st (no thread may run).
+ */
+int env_open(const char *path, const struct store_limits *limits,
+	     struct store **out);
+int env_tables(struct store *st, MDB_txn *txn);
+void env_free(struct store *st);
+
 /* Begin and end a short read transaction, recycled through a pool. */
 int store_read_begin(struct store *st, MDB_txn **out);
 void store_read_end(struct store *st, MDB_txn *txn);
 
 /*
- * Checkpoints (store/checkpoint.c).  ckpt_check_lmdb: refuse an LMDB whose meta
- * page layout kvfs does not know.  ckpt_recover: before the environment
- * opens, set it back to its last checkpoint if the machine crashed since,
- * and rewrite a meta page that cannot be read.  ckpt_open: right after
- * the environment opens, before anything is written, record and pin the
+ * Recovery (store/recover.c), before the environment opens.
+ * ckpt_check_lmdb: refuse an LMDB whose meta page layout kvfs does not
+ * know.  ckpt_recover: set the environment back to its last checkpoint
+ * if the machine crashed since, and rewrite a meta page that cannot be
+ * read.  0 or a negative errno.
+ */
+int ckpt_check_lmdb(void);
+int ckpt_recover(const char *path);
+
+/*
+ * Checkpoints (store/checkpoint.c).  ckpt_open: right after the
+ * environment opens, before anything is written, record and pin the
  * first checkpoint.  ckpt_start/ckpt_stop: the thread that takes the
  * others; the last, marked clean.  ckpt_take: flush and record the
  * current state there and then, write_lock held and no other checkpoint
@@ -147,16 +172,6 @@ void store_read_end(struct store *st, MDB_txn *txn);
  * wait for a checkpoint (one that failed releases them too).
  * ckpt_release: let the pinned state go.  0 or a negative errno.
  */
-int ckpt_check_lmdb(void);
-int ckpt_recover(const char *path);
-
-/*
- * Map the pages of the store that the page cache holds, in a thread of
- * its own (store/warm.c): warm_start returns 0 or a negative errno;
- * warm_stop waits for the thread to end (it stops at the next chunk).
- */
-int warm_start(struct store *st);
-void warm_stop(struct store *st);
 int ckpt_open(struct store *st, const char *path);
 int ckpt_start(struct store *st);
 void ckpt_stop(struct store *st);
@@ -168,7 +183,15 @@ void ckpt_committed(struct store *st);
 void ckpt_throttle(struct store *st);
 void ckpt_release(struct store *st);
 
-/* Map an LMDB or system error code to a negative errno. */
+/*
+ * Map the pages of the store that the page cache holds, in a thread of
+ * its own (store/warm.c): warm_start returns 0 or a negative errno;
+ * warm_stop waits for the thread to end (it stops at the next chunk).
+ */
+int warm_start(struct store *st);
+void warm_stop(struct store *st);
+
+/* Map an LMDB or system error code to a negative errno (store/base.c). */
 int store_err(int rc);
 
 /* Take the next inode number or generation (inside a write transaction). */
@@ -204,6 +227,11 @@ static inline bool attr_expired(const struct kv_attr *a, int64_t now)
 	return a->expiration != 0 && a->expiration <= now;
 }
 
+/*
+ * The root's record (store/root.c).  root_init: write that of a new
+ * store, owned by uid and gid; an MDB_ error code.
+ */
+int root_init(struct store *st, MDB_txn *txn, uid_t uid, gid_t gid);
 /* Record a change of the root directory (a namespace came or went). */
 int store_touch_root(struct store *st, MDB_txn *txn);
 /* Change the root's attributes (a NULL: just mark it changed). */
@@ -211,9 +239,14 @@ int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
 		      unsigned mask, struct kv_attr *out);
 
 /*
- * Namespace ids: find a namespace's id and record, and bump its mtime
- * after a change to one of its keys.  -ENOENT.
+ * Namespace records (store/nsrec.c).  ns_get: read and decode one
+ * (MDB_NOTFOUND, MDB_CORRUPTED); ns_put: write one, with mdb_put's
+ * flags.  ns_find, ns_touch: find a namespace's id and record, and bump
+ * its mtime after a change to one of its keys.  -ENOENT.
  */
+int ns_get(struct store *st, MDB_txn *txn, const char *ns, struct rec *r);
+int ns_put(struct store *st, MDB_txn *txn, const char *ns,
+	   const struct rec *r, unsigned flags);
 int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
 	    struct kv_attr *attr);
 int ns_touch(struct store *st, MDB_txn *txn, const char *ns);
@@ -234,11 +267,11 @@ static inline bool key_is_temp(const char *key, size_t len)
 int temp_drop_all(struct store *st);
 
 /*
- * Keys (store/keys.c) for the other store files.  key_get: a key's record,
- * expired or not (r points into the map until the next write); key_put:
- * write one.  key_live_below: does a key that has not expired lie below
- * prefix?  0 (yes), MDB_NOTFOUND (no).  key_drop: delete a key's record,
- * its value and its expiry entry.
+ * Key records (store/keyrec.c) for the other store files.  key_get: a
+ * key's record, expired or not (r points into the map until the next
+ * write); key_put: write one.  key_live_below: does a key that has not
+ * expired lie below prefix?  0 (yes), MDB_NOTFOUND (no).  key_drop:
+ * delete a key's record, its value and its expiry entry.
  */
 int key_get(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 	    size_t len, struct rec *r);
@@ -258,18 +291,31 @@ int expiry_put(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino,
 	       uint32_t nsid, const char *key, size_t len);
 int expiry_del(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino);
 
-/* Apply the attribute changes named by mask and set ctime. */
+/* Apply the attribute changes named by mask, set ctime (store/base.c). */
 void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
 		unsigned mask);
 
 /*
- * Chunks: queue those of a generation no longer current for collection,
- * and collect (in transactions of their own, after the commit that made
- * them stale) those no reader pins.
+ * Chunks (store/chunks.c): queue those of a generation no longer current
+ * for collection, and collect (in transactions of their own, after the
+ * commit that made them stale) those no reader pins.  pin_get: pin a
+ * generation (-ENOMEM); pin_put: release a pin, true if it was the last.
  */
 int value_drop(struct store *st, MDB_txn *txn, uint64_t gen);
 void value_collect(struct store *st);
 void value_collect_queued(struct store *st);
+int pin_get(struct store *st, uint64_t gen);
+bool pin_put(struct store *st, uint64_t gen);
+
+/* The key of chunk idx of generation gen in the data table. */
+static inline void chunk_key(unsigned char kb[12], uint64_t gen, uint64_t idx)
+{
+	be64(kb, gen);
+	kb[8] = (unsigned char)(idx >> 24);
+	kb[9] = (unsigned char)(idx >> 16);
+	kb[10] = (unsigned char)(idx >> 8);
+	kb[11] = (unsigned char)idx;
+}
 
 /* Record layout (record.c). */
 struct rec {

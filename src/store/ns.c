@@ -1,9 +1,10 @@
 /*
- * ns.c - namespaces: create, delete, rename, list.
+ * ns.c - namespaces: stat, create, delete, rename, setattr, list.
  *
- * A namespace is a record in the ns table under its name; the record's
- * inode number carries the namespace id that prefixes its keys, so that a
- * rename is one record moved, however many keys the namespace holds.
+ * A namespace is a record in the ns table under its name (store/nsrec.c);
+ * the record's inode number carries the namespace id that prefixes its
+ * keys, so that a rename is one record moved, however many keys the
+ * namespace holds.
  */
 #include "config.h"
 
@@ -11,59 +12,6 @@
 #include <string.h>
 
 #include "store/internal.h"
-
-#define NSID(ino)	((uint32_t)((ino) & 0xffffffffu))
-
-static int ns_get(struct store *st, MDB_txn *txn, const char *ns,
-		  struct rec *r)
-{
-	MDB_val k = { strlen(ns), (void *)ns }, v;
-	int rc;
-
-	rc = mdb_get(txn, st->ns, &k, &v);
-	if (rc)
-		return rc;
-	return rec_decode(v.mv_data, v.mv_size, r) ? MDB_CORRUPTED : 0;
-}
-
-static int ns_put(struct store *st, MDB_txn *txn, const char *ns,
-		  const struct rec *r, unsigned flags)
-{
-	char buf[256];
-	MDB_val k = { strlen(ns), (void *)ns }, v = { rec_size(r, 0), buf };
-
-	rec_encode(r, 0, buf);
-	return mdb_put(txn, st->ns, &k, &v, flags);
-}
-
-int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
-	    struct kv_attr *attr)
-{
-	struct rec r;
-	int rc;
-
-	rc = ns_get(st, txn, ns, &r);
-	if (rc)
-		return rc;
-	if (nsid)
-		*nsid = NSID(r.a.ino);
-	if (attr)
-		*attr = r.a;
-	return 0;
-}
-
-int ns_touch(struct store *st, MDB_txn *txn, const char *ns)
-{
-	struct rec r;
-	int rc;
-
-	rc = ns_get(st, txn, ns, &r);
-	if (rc)
-		return rc;
-	/* SPEC 2: mtime follows the keys, ctime stays the creation time */
-	store_now(&r.a.mtime);
-	return ns_put(st, txn, ns, &r, 0);
-}
 
 int store_ns_stat(struct store *st, const char *ns, struct kv_attr *out)
 {
@@ -201,23 +149,6 @@ struct ns_setattr_arg {
 	unsigned mask;
 	struct kv_attr *out;
 };
-
-/* Apply the attribute changes named by mask (shared with store/keys.c). */
-void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
-		unsigned mask)
-{
-	if (mask & KV_SET_MODE)
-		dst->mode = src->mode & 07777;
-	if (mask & KV_SET_UID)
-		dst->uid = src->uid;
-	if (mask & KV_SET_GID)
-		dst->gid = src->gid;
-	if (mask & KV_SET_ATIME)
-		dst->atime = src->atime;
-	if (mask & KV_SET_MTIME)
-		dst->mtime = src->mtime;
-	store_now(&dst->ctime);
-}
 
 static int ns_setattr_txn(struct store *st, MDB_txn *txn, void *arg)
 {

@@ -1,6 +1,6 @@
 /*
- * value.c - values: pinned reads, atomic replacement, and the
- * collection of chunks nobody needs any more.
+ * value.c - values: open, read, dup, close, and put (staged past
+ * STORE_TXN_BYTES), replacing a key's value atomically.
  *
  * A small value lives in its key's record.  A large one is cut into chunks
  * in the data table under a generation number that is never reused; a new
@@ -8,10 +8,11 @@
  * one transaction, so a reader sees the old value or the new, never a mix.
  * A reader pins the generation it opened; the chunks of a generation that
  * was replaced or deleted are queued in the gc table and deleted once no
- * reader pins them (at the latest when the store is next opened).  A value
- * larger than STORE_TXN_BYTES is written in several transactions, its
- * generation queued in gc until the switch, so that neither the daemon's
- * memory nor a crash half-way depends on the value's size.
+ * reader pins them (store/chunks.c; at the latest when the store is next
+ * opened).  A value larger than STORE_TXN_BYTES is written in several
+ * transactions, its generation queued in gc until the switch, so that
+ * neither the daemon's memory nor a crash half-way depends on the value's
+ * size.
  */
 #include "config.h"
 
@@ -22,182 +23,11 @@
 
 #include "store/internal.h"
 
-struct pin {
-	uint64_t gen;
-	unsigned long count;
-	struct pin *next;
-};
-
 struct store_value {
 	uint64_t gen, size;
 	bool chunked;
 	char inl[];
 };
-
-static struct pin **pin_slot(struct store *st, uint64_t gen)
-{
-	struct pin **pp = &st->pins[gen % st->npinbuckets];
-
-	while (*pp && (*pp)->gen != gen)
-		pp = &(*pp)->next;
-	return pp;
-}
-
-static int pin_get(struct store *st, uint64_t gen)
-{
-	struct pin **pp, *p;
-	int rc = 0;
-
-	pthread_mutex_lock(&st->pin_lock);
-	pp = pin_slot(st, gen);
-	if (*pp) {
-		(*pp)->count++;
-	} else if ((p = malloc(sizeof(*p)))) {
-		p->gen = gen;
-		p->count = 1;
-		p->next = NULL;
-		*pp = p;
-	} else {
-		rc = -ENOMEM;
-	}
-	pthread_mutex_unlock(&st->pin_lock);
-	return rc;
-}
-
-/* Release a pin; true if it was the last one. */
-static bool pin_put(struct store *st, uint64_t gen)
-{
-	struct pin **pp, *p;
-	bool last = false;
-
-	pthread_mutex_lock(&st->pin_lock);
-	pp = pin_slot(st, gen);
-	p = *pp;
-	if (p && --p->count == 0) {
-		*pp = p->next;
-		free(p);
-		last = true;
-	}
-	pthread_mutex_unlock(&st->pin_lock);
-	return last;
-}
-
-static bool pinned(struct store *st, uint64_t gen)
-{
-	bool on;
-
-	pthread_mutex_lock(&st->pin_lock);
-	on = *pin_slot(st, gen) != NULL;
-	pthread_mutex_unlock(&st->pin_lock);
-	return on;
-}
-
-static void chunk_key(unsigned char kb[12], uint64_t gen, uint64_t idx)
-{
-	be64(kb, gen);
-	kb[8] = (unsigned char)(idx >> 24);
-	kb[9] = (unsigned char)(idx >> 16);
-	kb[10] = (unsigned char)(idx >> 8);
-	kb[11] = (unsigned char)idx;
-}
-
-/* Delete every chunk of gen. */
-static int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen)
-{
-	unsigned char kb[12];
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
-
-	rc = mdb_cursor_open(txn, st->data, &c);
-	if (rc)
-		return rc;
-	for (;;) {
-		chunk_key(kb, gen, 0);
-		k.mv_size = sizeof(kb);
-		k.mv_data = kb;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		if (rc || k.mv_size != sizeof(kb) ||
-		    get_be64(k.mv_data) != gen)
-			break;
-		rc = mdb_cursor_del(c, 0);
-		if (rc)
-			break;
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-int value_drop(struct store *st, MDB_txn *txn, uint64_t gen)
-{
-	unsigned char kb[8];
-	MDB_val k = { sizeof(kb), kb }, v = { 0, NULL };
-
-	/*
-	 * Never deleted here: a reader may be pinning gen right now while it
-	 * is still current in its snapshot.  Once this commit makes gen
-	 * stale, value_collect() can tell pinned from unpinned for good.
-	 */
-	be64(kb, gen);
-	__atomic_store_n(&st->gc_queued, true, __ATOMIC_RELEASE);
-	return mdb_put(txn, st->gc, &k, &v, 0);
-}
-
-void value_collect_queued(struct store *st)
-{
-	if (__atomic_exchange_n(&st->gc_queued, false, __ATOMIC_ACQ_REL))
-		value_collect(st);
-}
-
-static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
-{
-	uint64_t gen = *(uint64_t *)arg;
-	unsigned char kb[8];
-	MDB_val k = { sizeof(kb), kb };
-	int rc;
-
-	if (pinned(st, gen))
-		return 0;
-	be64(kb, gen);
-	rc = chunks_delete(st, txn, gen);
-	if (!rc)
-		rc = mdb_del(txn, st->gc, &k, NULL);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-void value_collect(struct store *st)
-{
-	uint64_t gens[64], after = 0;
-	size_t n, i;
-
-	do {
-		unsigned char kb[8];
-		MDB_val k = { sizeof(kb), kb }, v;
-		MDB_cursor *c;
-		MDB_txn *txn;
-		int rc;
-
-		n = 0;
-		if (store_read_begin(st, &txn))
-			return;
-		be64(kb, after);
-		if (!mdb_cursor_open(txn, st->gc, &c)) {
-			rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-			while (!rc && n < 64) {
-				if (k.mv_size == 8)
-					gens[n++] = get_be64(k.mv_data);
-				rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-			}
-			mdb_cursor_close(c);
-		}
-		store_read_end(st, txn);
-		for (i = 0; i < n; i++)
-			if (!pinned(st, gens[i]))
-				store_write(st, collect_txn, &gens[i]);
-		if (n)
-			after = gens[n - 1] + 1;
-	} while (n == 64);
-}
 
 /* The record of a key, for the value functions. */
 static int value_rec(struct store *st, MDB_txn *txn, const char *ns,
