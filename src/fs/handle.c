@@ -19,7 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/ops.h"
+#include "fs/attr.h"
+#include "fs/fs.h"
+#include "fs/handle.h"
+#include "fs/notify.h"
+#include "fs/path.h"
+#include "fs/ratelimit.h"
 
 #define LOAD_CHUNK	(256u << 10)
 
@@ -360,7 +365,7 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		 * page cache, of that value, stays).
 		 */
 		if (was)
-			fuse_lowlevel_notify_inval_inode(fs->se, was, -1, 0);
+			inval_inode(fs, was);
 	}
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "fs/mountpoint.h"
 #include "fs/retry.h"
 #include "fs/ops.h"
+#include "fs/ratelimit.h"
 #include "fs/stop.h"
 #include "fs/sweep.h"
 #include "fs/tell.h"

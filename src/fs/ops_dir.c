@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/attr.h"
 #include "fs/ops.h"
+#include "fs/path.h"
 
 #define DOT_ENTRIES	2	/* "." and ".." */
 

@@ -25,22 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs/attr.h"
 #include "fs/held.h"
 #include "common/hooks.h"
 #include "fs/ops.h"
+#include "fs/path.h"
+#include "fs/ratelimit.h"
 #include "fs/retry.h"
 #include "fs/tell.h"
 #include "fs/trim.h"
-
-void inval_send(struct kvfs *fs, struct inval *inv)
-{
-	if (!inv->name)
-		return;
-	fuse_lowlevel_notify_inval_entry(fs->se, inv->parent, inv->name,
-					 inv->len);
-	free(inv->name);
-	inv->name = NULL;
-}
 
 static struct handle *handle_new(struct kvfs *fs, struct node *n, int flags)
 {

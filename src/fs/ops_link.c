@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "fs/ops.h"
+#include "fs/path.h"
+#include "fs/reply.h"
 
 struct readlink_arg {
 	char *buf;

@@ -19,7 +19,9 @@
 #include <time.h>
 
 #include "common/xattr.h"
+#include "fs/notify.h"
 #include "fs/ops.h"
+#include "fs/path.h"
 #include "fs/tell.h"
 
 struct xattr_arg {
@@ -85,7 +87,7 @@ static void expiry_changed(struct kvfs *fs, struct node *n)
 	struct inval inv = { 0 };
 
 	nodes_name(fs->nodes, n, &inv.parent, &inv.name, &inv.len);
-	fuse_lowlevel_notify_inval_inode(fs->se, nodes_id(n), -1, 0);
+	inval_inode(fs, nodes_id(n));
 	tell_later(fs, &inv);
 	worker_kick(fs->sweeper);	/* for the new expiration */
 }

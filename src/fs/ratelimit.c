@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "fs/ops.h"
+#include "fs/ratelimit.h"
 
 #define WINDOW_NS	1000000000ll
 

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fs/ops.h"
+#include "fs/fs.h"
 #include "fs/retry.h"
 
 #define RETRIES		64

@@ -18,8 +18,11 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "fs/ops.h"
+#include "fs/fs.h"
+#include "fs/nodes.h"
+#include "fs/notify.h"
 #include "fs/sweep.h"
+#include "store/store.h"
 
 #define SWEEP_BATCH	256
 

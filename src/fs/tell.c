@@ -18,8 +18,11 @@
 #include <stdlib.h>
 
 #include "common/log.h"
-#include "fs/ops.h"
+#include "fs/fs.h"
+#include "fs/nodes.h"
+#include "fs/notify.h"
 #include "fs/tell.h"
+#include "fs/worker.h"
 
 struct told {
 	struct told *next;

@@ -16,8 +16,11 @@
 #include "config.h"
 
 #include "common/log.h"
-#include "fs/ops.h"
+#include "fs/fs.h"
+#include "fs/nodes.h"
+#include "fs/notify.h"
 #include "fs/trim.h"
+#include "fs/worker.h"
 
 #define TRIM_BATCH	256
 /* How long the kernel's FORGETs may take to come before another pass. */
