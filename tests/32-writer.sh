@@ -4,8 +4,8 @@
 # holds a model of one file's bytes and size against the mount.
 . "$(dirname "$0")/lib.sh"
 
-OWNVIEW=$top_builddir/tests/ownview
-FSX=$top_builddir/tests/fsx
+: "${OWNVIEW:=$top_builddir/tests/ownview}"
+: "${FSX:=$top_builddir/tests/fsx}"
 [ -x "$OWNVIEW" ] && [ -x "$FSX" ] || skip_all "tests/ownview, tests/fsx not built"
 [ "$(id -u)" = 0 ] || skip_all "the unprivileged writer needs root"
 command -v setpriv >/dev/null || skip_all "no setpriv (util-linux)"

@@ -10,7 +10,7 @@
 # processes stat'ing beside; truncate(2) right after a close truncates.
 . "$(dirname "$0")/lib.sh"
 
-TORNREAD=$top_builddir/tests/tornread
+: "${TORNREAD:=$top_builddir/tests/tornread}"
 [ -x "$TORNREAD" ] || skip_all "tests/tornread not built"
 : "${SIZERACE:=$top_builddir/tests/sizerace}"
 [ -x "$SIZERACE" ] || skip_all "sizerace not built at $SIZERACE"
