@@ -3,21 +3,33 @@
  * (a kvfs namespace, a plain directory or a tmpfs), printing one
  * "name value unit" line per figure.
  *
- *   kvfs-bench small DIR COUNT SIZE THREADS
+ *   kvfs-bench small DIR COUNT SIZE THREADS [PHASE]
  *       COUNT files of SIZE bytes over 16 subdirectories, THREADS client
  *       threads: create (open, write, close), stat, hot read (open, read,
  *       close, on a second pass), overwrite (O_TRUNC), unlink; ops/s.
+ *       With PHASE (create, stat, read, overwrite or unlink), that phase
+ *       alone, once, on the files an earlier run left.
  *   kvfs-bench large DIR MIB
- *       one file of MIB MiB in 1 MiB blocks: write (to the close), hot
- *       read (a second pass); MiB/s.
+ *       one file of MIB MiB in 1 MiB blocks: write (to the close), first
+ *       read (right after the close), hot read (a second pass); MiB/s.
+ *   kvfs-bench write DIR MIB, kvfs-bench read DIR MIB
+ *       one pass of `large` alone: the file is left for a later read.
  *   kvfs-bench fill DIR COUNT SIZE THREADS
  *       the creates of `small` only, and leave the files.
+ *   kvfs-bench fill1 DIR COUNT
+ *       COUNT files of 100 bytes in DIR itself, one thread.
+ *   kvfs-bench list DIR COUNT
+ *       what `ls -l` asks of the filesystem: readdir of DIR and an
+ *       fstatat of each entry (fails unless there are COUNT); entries/s.
+ *   kvfs-bench stat1 DIR COUNT
+ *       stat of each file fill1 made, by name; ops/s.
  *   kvfs-bench latency DIR COUNT SAMPLES
  *       stat of SAMPLES files spread over the COUNT made by fill, then read
  *       (open, read, close) of SAMPLES others, each touched once (cold);
  *       mean microseconds each.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -30,8 +42,14 @@
 #include <unistd.h>
 
 #define SUBDIRS	16
+#define THREADS_MAX	64
 
 enum phase { CREATE, STAT, READ, OVERWRITE, UNLINK };
+
+static const char *const phase_names[] = {
+	"create", "stat", "read", "overwrite", "unlink"
+};
+#define PHASES	(int)(sizeof(phase_names) / sizeof(phase_names[0]))
 
 struct job {
 	const char *dir;
@@ -129,8 +147,8 @@ static void *run(void *arg)
 static double phase(const char *dir, long count, long size, int threads,
 		    enum phase ph)
 {
-	pthread_t tid[64];
-	struct job jobs[64];
+	pthread_t tid[THREADS_MAX];
+	struct job jobs[THREADS_MAX];
 	double t0, t;
 	int i, failed = 0;
 
@@ -177,6 +195,24 @@ static void small(const char *dir, long count, long size, int threads)
 	printf("unlink %.0f ops/s\n", phase(dir, count, size, threads, UNLINK));
 }
 
+/* One phase of small alone, named: 0, or -1 for an unknown name. */
+static int small_phase(const char *dir, long count, long size, int threads,
+		       const char *which)
+{
+	int ph;
+
+	for (ph = 0; ph < PHASES; ph++)
+		if (!strcmp(which, phase_names[ph]))
+			break;
+	if (ph == PHASES)
+		return -1;
+	if (ph == CREATE)
+		subdirs(dir);
+	printf("%s %.0f ops/s\n", which,
+	       phase(dir, count, size, threads, (enum phase)ph));
+	return 0;
+}
+
 static double stream(const char *path, long mib, bool writing)
 {
 	size_t block = 1 << 20;
@@ -209,9 +245,84 @@ static void large(const char *dir, long mib)
 
 	snprintf(path, sizeof(path), "%s/large", dir);
 	printf("write %.1f MiB/s\n", stream(path, mib, true));
-	stream(path, mib, false);		/* the first pass */
+	printf("first_read %.1f MiB/s\n", stream(path, mib, false));
 	printf("read %.1f MiB/s\n", stream(path, mib, false));
 	unlink(path);
+}
+
+/* One pass of large: write leaves the file, read reads it once. */
+static void large_pass(const char *dir, long mib, bool writing)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/large", dir);
+	printf("%s %.1f MiB/s\n", writing ? "write" : "read",
+	       stream(path, mib, writing));
+}
+
+static void name1(char *p, size_t n, const char *dir, long i)
+{
+	snprintf(p, n, "%s/k%07ld", dir, i);
+}
+
+/* COUNT keys of 100 bytes in one directory. */
+static void fill1(const char *dir, long count)
+{
+	char path[4096], buf[100];
+	long i;
+
+	memset(buf, 'k', sizeof(buf));
+	for (i = 0; i < count; i++) {
+		name1(path, sizeof(path), dir, i);
+		if (put(path, buf, sizeof(buf), O_CREAT | O_TRUNC) < 0)
+			die("create", path);
+	}
+}
+
+/* readdir of DIR and an fstatat of each entry, as ls -l does. */
+static void list(const char *dir, long count)
+{
+	struct dirent *de;
+	struct stat sb;
+	double t0 = now();
+	long n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		die("opendir", dir);
+	while ((errno = 0, de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb,
+			    AT_SYMLINK_NOFOLLOW) < 0)
+			die("fstatat", de->d_name);
+		n++;
+	}
+	if (errno)
+		die("readdir", dir);
+	closedir(d);
+	if (n != count) {
+		fprintf(stderr, "kvfs-bench: %s: %ld entries, not %ld\n", dir,
+			n, count);
+		exit(1);
+	}
+	printf("list %.0f entries/s\n", n / (now() - t0));
+}
+
+/* stat of each key fill1 made, by name. */
+static void stat1(const char *dir, long count)
+{
+	char path[4096];
+	struct stat sb;
+	double t0 = now();
+	long i;
+
+	for (i = 0; i < count; i++) {
+		name1(path, sizeof(path), dir, i);
+		if (stat(path, &sb) < 0)
+			die("stat", path);
+	}
+	printf("stat %.0f ops/s\n", count / (now() - t0));
 }
 
 /* Files i * STRIDE % count for i in [from, from + n): distinct while
@@ -253,26 +364,50 @@ static void latency(const char *dir, long count, long samples)
 	       timed(dir, count, samples, samples, true));
 }
 
+static void usage(void)
+{
+	fprintf(stderr, "usage: kvfs-bench small DIR COUNT SIZE THREADS "
+		"[PHASE] | large DIR MIB\n"
+		"       | write DIR MIB | read DIR MIB\n"
+		"       | fill DIR COUNT SIZE THREADS | latency DIR "
+		"COUNT SAMPLES\n"
+		"       | fill1 DIR COUNT | list DIR COUNT | stat1 DIR COUNT\n");
+	exit(2);
+}
+
 int main(int argc, char **argv)
 {
 	const char *op = argc > 1 ? argv[1] : "";
+	int threads = argc > 5 ? atoi(argv[5]) : 0;
 
+	if ((!strcmp(op, "small") || !strcmp(op, "fill")) && argc >= 6 &&
+	    (threads < 1 || threads > THREADS_MAX))
+		usage();
 	if (!strcmp(op, "small") && argc == 6)
-		small(argv[2], atol(argv[3]), atol(argv[4]), atoi(argv[5]));
-	else if (!strcmp(op, "large") && argc == 4)
+		small(argv[2], atol(argv[3]), atol(argv[4]), threads);
+	else if (!strcmp(op, "small") && argc == 7) {
+		if (small_phase(argv[2], atol(argv[3]), atol(argv[4]),
+				threads, argv[6]) < 0)
+			usage();
+	} else if (!strcmp(op, "large") && argc == 4)
 		large(argv[2], atol(argv[3]));
+	else if (!strcmp(op, "write") && argc == 4)
+		large_pass(argv[2], atol(argv[3]), true);
+	else if (!strcmp(op, "read") && argc == 4)
+		large_pass(argv[2], atol(argv[3]), false);
+	else if (!strcmp(op, "fill1") && argc == 4)
+		fill1(argv[2], atol(argv[3]));
+	else if (!strcmp(op, "list") && argc == 4)
+		list(argv[2], atol(argv[3]));
+	else if (!strcmp(op, "stat1") && argc == 4)
+		stat1(argv[2], atol(argv[3]));
 	else if (!strcmp(op, "fill") && argc == 6) {
 		subdirs(argv[2]);
 		printf("create %.0f ops/s\n", phase(argv[2], atol(argv[3]),
-		       atol(argv[4]), atoi(argv[5]), CREATE));
+		       atol(argv[4]), threads, CREATE));
 	} else if (!strcmp(op, "latency") && argc == 5)
 		latency(argv[2], atol(argv[3]), atol(argv[4]));
-	else {
-		fprintf(stderr, "usage: kvfs-bench small DIR COUNT SIZE "
-			"THREADS | large DIR MIB\n"
-			"       | fill DIR COUNT SIZE THREADS | latency DIR "
-			"COUNT SAMPLES\n");
-		return 2;
-	}
+	else
+		usage();
 	return 0;
 }
