@@ -239,11 +239,16 @@ static double stream(const char *path, long mib, bool writing)
 	return mib / (now() - t0);
 }
 
+static void large_path(char *p, size_t n, const char *dir)
+{
+	snprintf(p, n, "%s/large", dir);
+}
+
 static void large(const char *dir, long mib)
 {
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/large", dir);
+	large_path(path, sizeof(path), dir);
 	printf("write %.1f MiB/s\n", stream(path, mib, true));
 	printf("first_read %.1f MiB/s\n", stream(path, mib, false));
 	printf("read %.1f MiB/s\n", stream(path, mib, false));
@@ -255,7 +260,7 @@ static void large_pass(const char *dir, long mib, bool writing)
 {
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/large", dir);
+	large_path(path, sizeof(path), dir);
 	printf("%s %.1f MiB/s\n", writing ? "write" : "read",
 	       stream(path, mib, writing));
 }
@@ -401,11 +406,10 @@ int main(int argc, char **argv)
 		list(argv[2], atol(argv[3]));
 	else if (!strcmp(op, "stat1") && argc == 4)
 		stat1(argv[2], atol(argv[3]));
-	else if (!strcmp(op, "fill") && argc == 6) {
-		subdirs(argv[2]);
-		printf("create %.0f ops/s\n", phase(argv[2], atol(argv[3]),
-		       atol(argv[4]), threads, CREATE));
-	} else if (!strcmp(op, "latency") && argc == 5)
+	else if (!strcmp(op, "fill") && argc == 6)
+		small_phase(argv[2], atol(argv[3]), atol(argv[4]), threads,
+			    "create");
+	else if (!strcmp(op, "latency") && argc == 5)
 		latency(argv[2], atol(argv[3]), atol(argv[4]));
 	else
 		usage();
