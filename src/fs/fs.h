@@ -34,7 +34,7 @@ struct kvfs {
 	struct kvfs_opts opts;
 	struct nodes *nodes;
 	struct fuse_session *se;
-	int storefd;		/* the store directory, for temporary files */
+	int storefd;		/* the store directory, for statfs */
 	double entry_timeout;	/* what the kernel may cache, in seconds */
 	double attr_timeout;
 	double dir_attr_timeout;

@@ -68,7 +68,7 @@ static int handle_load(struct kvfs *fs, struct handle *h)
 	buf = chunk ? malloc(chunk) : NULL;
 	if (chunk && !buf)
 		return -ENOMEM;
-	pending_init(&all, fs->storefd);
+	pending_init(&all, fs->st);
 	for (off = 0; off < size && !rc; off += (uint64_t)n) {
 		n = handle_read(fs, h, buf, chunk, off);
 		if (n <= 0)
@@ -209,12 +209,19 @@ struct commit_arg {
 	struct store_src src;
 	struct timespec mtime;
 	uint64_t gen;			/* an append: the value it goes on */
+	struct store_value **val;	/* a stage's: the value it became */
 };
 
 static int commit_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 {
 	struct commit_arg *ca = arg;
 	unsigned flags = ca->h->kill_priv ? KV_PUT_KILL_SUIDGID : 0;
+
+	if (ca->val)
+		return store_value_put_stage(fs->st, p->ns, p->key, p->len,
+					     ca->h->ino, ca->h->pend.stage,
+					     &ca->mtime, flags, &ca->h->attr,
+					     ca->val);
 
 	if (ca->gen)
 		return store_value_put_if(fs->st, p->ns, p->key, p->len,
@@ -318,6 +325,29 @@ static int commit_append(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
+/*
+ * Commit a stage: its chunks become the key's value in one small
+ * transaction, and that value the handle's base, so that a later write
+ * starts a new stage from it (the published one is no one's to change).
+ */
+static int commit_stage(struct kvfs *fs, struct handle *h,
+			struct commit_arg *ca)
+{
+	struct store_value *val = NULL;
+	int rc;
+
+	ca->val = &val;
+	rc = with_path(fs, h->node, commit_fn, ca);
+	if (rc)
+		return rc;
+	if (h->val)
+		store_value_close(fs->st, h->val);
+	h->val = val;
+	pending_free(&h->pend);
+	h->loaded = false;
+	return 0;
+}
+
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 {
 	struct commit_arg ca = { .h = h };
@@ -335,6 +365,8 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		ca.mtime = h->mtime;
 	if (h->appending) {
 		rc = commit_append(fs, h, &ca);
+	} else if (h->pend.stage) {
+		rc = commit_stage(fs, h, &ca);
 	} else {
 		ca.src.read = pending_src_read;
 		ca.src.ctx = &h->pend;

@@ -234,7 +234,7 @@ static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
 	memset(&h, 0, sizeof(h));
 	pthread_mutex_init(&h.lock, NULL);
 	h.node = n;
-	pending_init(&h.pend, fs->storefd);
+	pending_init(&h.pend, fs->st);
 	rc = handle_open_value(fs, &h);
 	if (!rc)
 		rc = handle_truncate(fs, &h, size);

@@ -44,7 +44,7 @@ static struct handle *handle_new(struct kvfs *fs, struct node *n, int flags)
 	pthread_mutex_init(&h->lock, NULL);
 	h->node = n;
 	h->flags = flags;
-	pending_init(&h->pend, fs->storefd);
+	pending_init(&h->pend, fs->st);
 	return h;
 }
 

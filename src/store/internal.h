@@ -307,6 +307,43 @@ void value_collect_queued(struct store *st);
 int pin_get(struct store *st, uint64_t gen);
 bool pin_put(struct store *st, uint64_t gen);
 
+/*
+ * A value being written (store/stage.c): chunks of a generation no key
+ * holds yet, queued in gc from its first flush until the switch makes it
+ * a key's value (or until it is dropped).  Up to STAGE_CACHE chunks are
+ * in memory (cache); the others are in the data table (have) or holes.
+ */
+#define STAGE_CACHE	(STORE_TXN_BYTES / (256u << 10))
+
+struct stage_buf {
+	uint64_t idx;
+	char *data;		/* st->chunk bytes */
+};
+
+struct store_stage {
+	struct store *st;
+	uint64_t gen;		/* 0 until the first flush */
+	bool gen_committed;	/* gen and its gc entry are committed */
+	bool published;		/* gen is a key's value now */
+	uint64_t size;
+	uint64_t last;		/* the chunk written last: kept at a flush */
+	uint64_t short_idx;	/* a chunk stored shorter than a chunk */
+	unsigned char *have;	/* bit per chunk: in the data table */
+	size_t havecap;		/* bytes of have */
+	struct stage_buf cache[STAGE_CACHE];
+	unsigned ncache;
+	/* the chunks a flush writes, for its transaction */
+	unsigned nflush;
+	struct stage_buf *flush[STAGE_CACHE];
+};
+
+/*
+ * Make the stage's chunks what the switch needs (stage.c): every chunk
+ * below its size in the data table, full but the last, which is exact,
+ * and the generation committed in gc.  0 or a negative errno.
+ */
+int stage_finish(struct store_stage *sg);
+
 /* The key of chunk idx of generation gen in the data table. */
 static inline void chunk_key(unsigned char kb[12], uint64_t gen, uint64_t idx)
 {

@@ -417,3 +417,102 @@ int store_value_put_if(struct store *st, const char *ns, const char *key,
 	value_collect_queued(st);
 	return rc;
 }
+
+static ssize_t stage_src_read(void *ctx, void *buf, size_t len, off_t off)
+{
+	return store_stage_read(ctx, buf, len, (uint64_t)off);
+}
+
+static int value_put_stage(struct store *st, const char *ns, const char *key,
+			   size_t len, uint64_t ino, uint64_t if_gen,
+			   struct store_stage *sg,
+			   const struct timespec *mtime, unsigned flags,
+			   struct kv_attr *out, struct store_value **val)
+{
+	struct store_src src = { .read = stage_src_read, .ctx = sg,
+				 .size = sg->size };
+	struct put_arg pa = { .ns = ns, .key = key, .len = len, .ino = ino,
+			      .if_gen = if_gen, .src = &src, .mtime = mtime,
+			      .flags = flags, .out = out };
+	uint64_t size = sg->size;
+	struct store_value *v;
+	int rc;
+
+	if (sg->published)
+		return -EINVAL;
+	if (size <= STORE_INLINE_MAX) {
+		/* small: copied into the record, the stage dropped later */
+		v = malloc(sizeof(*v) + (size ? size : 1));
+		if (!v)
+			return -ENOMEM;
+		rc = src_read_full(&src, v->inl, size, 0);
+		pa.inl = v->inl;
+		if (!rc)
+			rc = store_write(st, switch_txn, &pa);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+		v->gen = out->gen;
+		v->size = size;
+		v->chunked = false;
+	} else {
+		rc = stage_finish(sg);
+		if (rc)
+			return rc;
+		v = malloc(sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		/* the value's own pin, taken while the stage's holds */
+		rc = pin_get(st, sg->gen);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+		pa.staged = true;
+		pa.gen = sg->gen;
+		rc = store_write(st, switch_txn, &pa);
+		if (rc) {
+			pin_put(st, sg->gen);
+			free(v);
+			return rc;
+		}
+		sg->published = true;
+		v->gen = sg->gen;
+		v->size = size;
+		v->chunked = true;
+	}
+	if (val)
+		*val = v;
+	else
+		store_value_close(st, v);
+	return 0;
+}
+
+int store_value_put_stage(struct store *st, const char *ns, const char *key,
+			  size_t len, uint64_t ino, struct store_stage *sg,
+			  const struct timespec *mtime, unsigned flags,
+			  struct kv_attr *out, struct store_value **val)
+{
+	int rc = value_put_stage(st, ns, key, len, ino, 0, sg, mtime, flags,
+				 out, val);
+
+	value_collect_queued(st);
+	return rc;
+}
+
+int store_value_put_stage_if(struct store *st, const char *ns,
+			     const char *key, size_t len, uint64_t ino,
+			     uint64_t gen, struct store_stage *sg,
+			     const struct timespec *mtime, unsigned flags,
+			     struct kv_attr *out, struct store_value **val)
+{
+	int rc;
+
+	if (!gen)
+		return -EBUSY;
+	rc = value_put_stage(st, ns, key, len, ino, gen, sg, mtime, flags,
+			     out, val);
+	value_collect_queued(st);
+	return rc;
+}
