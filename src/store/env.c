@@ -103,7 +103,7 @@ static bool disk_full(struct store *st)
 	       (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * STORE_TXN_BYTES;
 }
 
-int store_write(struct store *st, store_txn_fn fn, void *arg)
+static int write_once(struct store *st, store_txn_fn fn, void *arg)
 {
 	struct state_disk before, after;
 	MDB_txn *txn;
@@ -151,6 +151,21 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 	}
 	pthread_mutex_unlock(&st->write_lock);
 	return store_err(rc);
+}
+
+/*
+ * On a full disk, the pages that transactions since the last checkpoint
+ * freed (deleted keys, a dropped stage) cannot be used again while that
+ * checkpoint's state is pinned: take a checkpoint there and then, and try
+ * once more in the pages it gives back.
+ */
+int store_write(struct store *st, store_txn_fn fn, void *arg)
+{
+	int rc = write_once(st, fn, arg);
+
+	if (rc == -ENOSPC && ckpt_sync(st) == 0)
+		rc = write_once(st, fn, arg);
+	return rc;
 }
 
 int store_read_begin(struct store *st, MDB_txn **out)
