@@ -6,8 +6,9 @@
  * was replaced or deleted are queued in the gc table (value_drop) and
  * deleted once no reader pins them, in transactions of their own after
  * the commit that made them stale (at the latest when the store is next
- * opened).  A value being written in several transactions is pinned and
- * queued the same way until its switch (store/value.c).
+ * opened).  A value being written in several transactions, and a stage,
+ * is pinned and queued the same way until its switch (store/value.c,
+ * store/stage.c).
  */
 #include "config.h"
 

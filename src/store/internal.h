@@ -8,6 +8,7 @@
  *   keys  (namespace id, key) -> key record, through store/index.c
  *   data  (generation, chunk index) -> a chunk of a large value
  *   gc    generation -> nothing: chunks to delete once no reader pins them
+ *         (also a stage's, until its switch: store/stage.c)
  *   expiry  (expiration, inode number) -> (namespace id, key): the keys
  *         that expire, in the order they do, for the sweep
  */

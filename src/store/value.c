@@ -12,7 +12,8 @@
  * opened).  A value larger than STORE_TXN_BYTES is written in several
  * transactions, its generation queued in gc until the switch, so that
  * neither the daemon's memory nor a crash half-way depends on the value's
- * size.
+ * size.  store_value_put_stage switches to a stage's generation
+ * (store/stage.c), written as it came, in one small transaction.
  */
 #include "config.h"
 
