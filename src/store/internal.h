@@ -318,7 +318,8 @@ bool pin_put(struct store *st, uint64_t gen);
 
 struct stage_buf {
 	uint64_t idx;
-	char *data;		/* st->chunk bytes */
+	char *data;		/* st->chunk bytes ... */
+	size_t fill;		/* ... of which those past fill read as zeros */
 };
 
 struct store_stage {

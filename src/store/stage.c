@@ -83,6 +83,15 @@ static struct stage_buf *cache_find(struct store_stage *sg, uint64_t idx)
 	return NULL;
 }
 
+/* Make the bytes of b up to upto real: zeros where nothing was written. */
+static void buf_fill(struct stage_buf *b, size_t upto)
+{
+	if (upto > b->fill) {
+		memset(b->data + b->fill, 0, upto - b->fill);
+		b->fill = upto;
+	}
+}
+
 static uint64_t nchunks(const struct store_stage *sg, uint64_t size)
 {
 	return (size + sg->st->chunk - 1) / sg->st->chunk;
@@ -154,10 +163,13 @@ static int flush_txn(struct store *st, MDB_txn *txn, void *arg)
 	int rc;
 
 	rc = stage_gen(st, txn, sg);
-	for (i = 0; !rc && i < sg->nflush; i++)
-		rc = put_chunk(st, txn, sg->gen, sg->flush[i]->idx,
-			       sg->flush[i]->data,
-			       stored_len(sg, sg->flush[i]->idx, fa->exact));
+	for (i = 0; !rc && i < sg->nflush; i++) {
+		struct stage_buf *b = sg->flush[i];
+		size_t n = stored_len(sg, b->idx, fa->exact);
+
+		buf_fill(b, n);
+		rc = put_chunk(st, txn, sg->gen, b->idx, b->data, n);
+	}
 	for (idx = fa->hole_from; !rc && idx < fa->hole_to; idx++)
 		if (!have_get(sg, idx) && !cache_find(sg, idx))
 			rc = put_chunk(st, txn, sg->gen, idx, NULL,
@@ -265,7 +277,7 @@ static int chunk_load(struct store_stage *sg, MDB_txn *txn, uint64_t idx,
 
 /*
  * The cache's buffer of chunk idx, made room for and filled with what the
- * chunk holds (unless whole: the caller overwrites all of it).
+ * chunk holds (nothing yet: a hole or whole, which the caller overwrites).
  */
 static int cache_get(struct store_stage *sg, uint64_t idx, bool whole,
 		     struct stage_buf **out)
@@ -298,12 +310,11 @@ static int cache_get(struct store_stage *sg, uint64_t idx, bool whole,
 			free(data);
 			return rc;
 		}
-	} else if (!whole) {
-		memset(data, 0, st->chunk);
 	}
 	b = &sg->cache[sg->ncache++];
 	b->idx = idx;
 	b->data = data;
+	b->fill = !whole && have_get(sg, idx) ? st->chunk : 0;
 	*out = b;
 	return 0;
 }
@@ -329,7 +340,10 @@ int store_stage_write(struct store_stage *sg, const void *buf, size_t len,
 		rc = cache_get(sg, idx, n == chunk, &b);
 		if (rc)
 			return rc;
+		buf_fill(b, (size_t)in);
 		memcpy(b->data + in, src, n);
+		if (in + n > b->fill)
+			b->fill = (size_t)(in + n);
 		sg->last = idx;
 		src += n;
 		off += n;
@@ -359,6 +373,7 @@ ssize_t store_stage_read(struct store_stage *sg, void *buf, size_t len,
 		struct stage_buf *b = cache_find(sg, idx);
 
 		if (b) {
+			buf_fill(b, (size_t)(in + n));
 			memcpy(dst, b->data + in, n);
 		} else if (have_get(sg, idx)) {
 			unsigned char kb[12];
@@ -464,8 +479,8 @@ int store_stage_truncate(struct store_stage *sg, uint64_t size)
 			rc = cache_get(sg, size / chunk, false, &b);
 			if (rc)
 				return rc;
-			memset(b->data + size % chunk, 0,
-			       chunk - size % chunk);
+			if (b->fill > size % chunk)
+				b->fill = size % chunk;
 		}
 	}
 	sg->size = size;
