@@ -18,13 +18,14 @@ chunks() {
 }
 
 # slow_write FILE CHAR SIZE: dd writes SIZE bytes of CHAR to FILE and
-# keeps it open 30 s more (dd's pid in $writer, the feeder's in $feeder);
-# returns once the bytes were given to dd and a moment passed
+# keeps it open until end_write (dd's pid in $writer); returns once the
+# bytes were given to dd and a moment passed
 slow_write() {
-	rm -f "$TEST_DIR/fifo" "$TEST_DIR/written"
+	rm -f "$TEST_DIR/fifo" "$TEST_DIR/written" "$TEST_DIR/end"
 	mkfifo "$TEST_DIR/fifo"
 	{ head -c "$3" /dev/zero | tr '\0' "$2"; : > "$TEST_DIR/written"
-	  sleep 30; } > "$TEST_DIR/fifo" &
+	  while [ ! -e "$TEST_DIR/end" ]; do sleep 0.1; done
+	} > "$TEST_DIR/fifo" &
 	feeder=$!
 	dd if="$TEST_DIR/fifo" of="$1" bs=128k 2>/dev/null &
 	writer=$!
@@ -33,7 +34,7 @@ slow_write() {
 }
 # end_write: let the dd of slow_write close its file
 end_write() {
-	pkill -P $feeder sleep 2>/dev/null
+	: > "$TEST_DIR/end"
 	wait $feeder 2>/dev/null
 	wait $writer 2>/dev/null
 }
