@@ -30,6 +30,7 @@
 #include "fs/retry.h"
 #include "fs/ops.h"
 #include "fs/ratelimit.h"
+#include "fs/splice.h"
 #include "fs/stop.h"
 #include "fs/sweep.h"
 #include "fs/tell.h"
@@ -202,7 +203,8 @@ static char *absolute(const char *path)
 
 static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct kvfs *fs = userdata;
+
 	/*
 	 * With atomic_o_trunc the kernel zeroes the inode's size at an
 	 * open(O_TRUNC), under readers of the old value; without it the
@@ -218,6 +220,10 @@ static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
+	/* READ replies spliced from data.mdb (splice.c) */
+	fs->splice = conn->capable & FUSE_CAP_SPLICE_WRITE;
+	if (fs->splice)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
 /*
@@ -314,6 +320,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
 	fs->conn = mountpoint_conn(fo->mountpoint);
+	/* the kernel's 128 KiB would cut a large read into small READs */
+	if (mountpoint_readahead(fs->conn, SPLICE_READ_KB))
+		kvfs_log(KVFS_DEBUG, "cannot raise the mount's read-ahead");
 	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
 	if (!rc)
 		rc = worker_start(sweep_run, fs, &fs->sweeper);

@@ -287,3 +287,33 @@ int mountpoint_abort(long conn, const char *path)
 		mountpoint_detach(path);
 	return rc;
 }
+
+int mountpoint_readahead(long conn, unsigned kb)
+{
+	char file[80], buf[32];
+	unsigned long now;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (conn < 0)
+		return -ENOENT;
+	snprintf(file, sizeof(file), "/sys/class/bdi/%lu:%lu/read_ahead_kb",
+		 (unsigned long)conn >> 20, (unsigned long)conn & 0xfffff);
+	fd = open(file, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n > 0) {
+		buf[n] = '\0';
+		now = strtoul(buf, NULL, 10);
+		if (now >= kb) {
+			close(fd);
+			return 0;
+		}
+	}
+	n = snprintf(buf, sizeof(buf), "%u", kb);
+	if (pwrite(fd, buf, (size_t)n, 0) != n)
+		rc = -errno;
+	close(fd);
+	return rc;
+}

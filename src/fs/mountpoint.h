@@ -48,4 +48,12 @@ long mountpoint_conn(const char *path);
  */
 int mountpoint_abort(long conn, const char *path);
 
+/*
+ * Let the kernel read ahead up to kb KiB at once on connection conn's
+ * mount (its backing device's read_ahead_kb in sysfs, writable by root),
+ * so that a large value is read in READ requests of that size; a mount
+ * already reading ahead more is left so.  Returns 0 or -errno.
+ */
+int mountpoint_readahead(long conn, unsigned kb);
+
 #endif
