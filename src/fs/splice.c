@@ -40,7 +40,10 @@ bool splice_read(struct kvfs *fs, struct handle *h, fuse_req_t req,
 	if (!fs->splice || h->loaded || h->appending || !h->val)
 		return false;
 	base = store_value_size(h->val);
-	if (off >= base || size < SPLICE_MIN)
+	/* a larger one would need a pipe past pipe-max-size (1 MiB), and
+	 * libfuse would not splice again on that thread */
+	if (off >= base || size < SPLICE_MIN ||
+	    size > (size_t)SPLICE_READ_KB << 10)
 		return false;
 	want = size < base - off ? size : (size_t)(base - off);
 	got = store_value_extents(fs->st, h->val, off, want, ext,
