@@ -52,7 +52,8 @@ bool splice_read(struct kvfs *fs, struct handle *h, fuse_req_t req,
 		return false;
 	tail = want - (size_t)got;
 	if (tail) {
-		/* the last chunk, small enough for an index page */
+		/* what lies elsewhere: a last chunk small enough for an
+		 * index page */
 		rest = malloc(tail);
 		if (!rest)
 			return false;
