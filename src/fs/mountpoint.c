@@ -9,7 +9,9 @@
  * source), so that kvfs can clear its own and name the command for any
  * other, and tell a kvfs of its store that serves a mount from one that
  * was unmounted and is still exiting.  The same table gives the number
- * of kvfs's connection, by which a stop that hangs aborts it (stop.c).
+ * of kvfs's connection, by which a stop that hangs aborts it (stop.c);
+ * the same number names the mount's backing device in sysfs, whose
+ * read-ahead kvfs raises so that large reads come in large READs.
  */
 #include "config.h"
 

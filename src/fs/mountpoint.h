@@ -1,7 +1,8 @@
 /*
  * mountpoint.h - what kvfs asks of the directory it mounts on, and of its
  * own mount: checked before anything is created, found in
- * /proc/self/mountinfo, aborted and unmounted when a stop hangs.
+ * /proc/self/mountinfo, aborted and unmounted when a stop hangs, its
+ * read-ahead raised.
  */
 #ifndef KVFS_MOUNTPOINT_H
 #define KVFS_MOUNTPOINT_H
