@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -495,6 +496,21 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	return rc ? 1 : 0;
 }
 
+/*
+ * Each request thread that splices a READ keeps a pipe, two descriptors,
+ * beside the writers' temporary files: the soft limit on descriptors
+ * (often 1024) goes up to the hard one, as passthrough_hp does.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -515,6 +531,7 @@ int main(int argc, char *argv[])
 	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	mallopt(M_ARENA_MAX, 2);
+	raise_fd_limit();
 	memset(&c, 0, sizeof(c));
 	memset(&fo, 0, sizeof(fo));
 	kvfs_opts_defaults(&c.opts);
