@@ -216,6 +216,7 @@ ssize_t store_value_extents(struct store *st, const struct store_value *v,
 			    unsigned *n)
 {
 	uint64_t pos = off, end = off + len, fileoff;
+	unsigned flags;
 	struct stat sb;
 	MDB_txn *txn;
 	int fd, rc;
@@ -224,6 +225,9 @@ ssize_t store_value_extents(struct store *st, const struct store_value *v,
 	if (off > v->size || len > v->size - off)
 		return -EINVAL;
 	if (!v->chunked || !len || !st->psize)
+		return 0;
+	/* with MDB_WRITEMAP (env.c never sets it) writes go through the map */
+	if (mdb_env_get_flags(st->env, &flags) || (flags & MDB_WRITEMAP))
 		return 0;
 	if (mdb_env_get_fd(st->env, &fd) || fstat(fd, &sb) < 0)
 		return -EIO;
