@@ -43,6 +43,7 @@ struct kvfs {
 	struct worker *trimmer;	/* trim.c */
 	struct retries *retries; /* readers sent back (retry.h) */
 	long conn;		/* the mount's device (mountpoint_conn) */
+	bool splice;		/* the kernel takes spliced replies */
 	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
 	struct told *told, **told_end;	/* oldest first */

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #include "fs/retry.h"
 #include "fs/ops.h"
 #include "fs/ratelimit.h"
+#include "fs/splice.h"
 #include "fs/stop.h"
 #include "fs/sweep.h"
 #include "fs/tell.h"
@@ -202,7 +204,8 @@ static char *absolute(const char *path)
 
 static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct kvfs *fs = userdata;
+
 	/*
 	 * With atomic_o_trunc the kernel zeroes the inode's size at an
 	 * open(O_TRUNC), under readers of the old value; without it the
@@ -218,6 +221,10 @@ static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
+	/* READ replies spliced from data.mdb (splice.c) */
+	fs->splice = conn->capable & FUSE_CAP_SPLICE_WRITE;
+	if (fs->splice)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
 /*
@@ -314,6 +321,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
 	fs->conn = mountpoint_conn(fo->mountpoint);
+	/* the kernel's 128 KiB would cut a large read into small READs */
+	if (mountpoint_readahead(fs->conn, SPLICE_READ_KB))
+		kvfs_log(KVFS_DEBUG, "cannot raise the mount's read-ahead");
 	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
 	if (!rc)
 		rc = worker_start(sweep_run, fs, &fs->sweeper);
@@ -486,6 +496,21 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	return rc ? 1 : 0;
 }
 
+/*
+ * Each request thread that splices a READ keeps a pipe, two descriptors,
+ * beside the writers' temporary files: the soft limit on descriptors
+ * (often 1024) goes up to the hard one, as passthrough_hp does.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -506,6 +531,7 @@ int main(int argc, char *argv[])
 	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	mallopt(M_ARENA_MAX, 2);
+	raise_fd_limit();
 	memset(&c, 0, sizeof(c));
 	memset(&fo, 0, sizeof(fo));
 	kvfs_opts_defaults(&c.opts);

@@ -32,6 +32,7 @@
 #include "fs/path.h"
 #include "fs/ratelimit.h"
 #include "fs/retry.h"
+#include "fs/splice.h"
 #include "fs/tell.h"
 #include "fs/trim.h"
 
@@ -325,10 +326,16 @@ static void kvfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		return (void)fuse_reply_err(req, ENOMEM);
 	pthread_mutex_lock(&h->lock);
+	if (off >= 0 && splice_read(fs, h, req, size, (uint64_t)off)) {
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		pthread_mutex_unlock(&h->lock);
+		return (void)fuse_reply_err(req, ENOMEM);
+	}
 	n = off < 0 ? -EINVAL : handle_read(fs, h, buf, size, (uint64_t)off);
 	pthread_mutex_unlock(&h->lock);
 	if (n < 0)

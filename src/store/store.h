@@ -212,6 +212,28 @@ int store_value_open(struct store *st, const char *ns, const char *key,
 ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
 			 size_t len, off_t off);
 uint64_t store_value_size(const struct store_value *v);
+
+/* A run of bytes in one of the store's files: for splice(2). */
+struct store_extent {
+	int fd;
+	uint64_t off;
+	size_t len;
+};
+
+/*
+ * Where bytes [off, off + len) of v (len > 0, within the value) lie in
+ * the store's files, for a reader that would rather move them from there
+ * than copy them: up to max extents, in order, in ext, *n of them.
+ * Returns how many bytes from off they cover: all, or fewer where a
+ * piece lies elsewhere (an inline value, a small last chunk kept in an
+ * index page), for the caller to read with store_value_read(); or -errno.
+ * The bytes stay in place, unchanged, while v is open; the files are the
+ * store's, open until store_close().
+ */
+ssize_t store_value_extents(struct store *st, const struct store_value *v,
+			    uint64_t off, size_t len,
+			    struct store_extent *ext, unsigned max,
+			    unsigned *n);
 uint64_t store_value_gen(const struct store_value *v);
 int store_value_dup(struct store *st, const struct store_value *v,
 		    struct store_value **out);
