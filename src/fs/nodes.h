@@ -61,6 +61,8 @@ struct node {
 	bool attached;		/* ... as its current node */
 	uint64_t gen;		/* value generation (keys) ... */
 	uint64_t size;		/* ... and its size */
+	uint64_t cache_gen;	/* the generation the kernel's page cache
+				 * may hold, 0: unknown (nodes_keep_cache) */
 	uint64_t ino;		/* the stored inode number */
 	struct timespec set_mtime; /* set by utimensat while open ... */
 	bool has_set_mtime;	/* ... and not written since */
@@ -284,6 +286,27 @@ void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 /* n now stands for generation gen of its key (changed in place). */
 void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 		  uint64_t size);
+
+/*
+ * A writer on n committed generation gen (size bytes) of the key with
+ * inode number ino: rebind n to it in place, if n is the current node at
+ * its name, no reader holds it (nor a lookup's retry offer), no writer
+ * was sent back from it, and gen is newer than n's.  Then the kernel's
+ * dentry stays, leading to n, which stands for the new value; its cached
+ * attributes must be dropped (inval_inode) and its page cache is not
+ * reused (nodes_keep_cache).  false: nothing changed, supersede n
+ * (nodes_detach) as before.
+ */
+bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
+			  uint64_t gen, uint64_t size);
+
+/*
+ * A reader through the page cache opens generation gen of n: whether the
+ * kernel may keep n's cached pages (they are of gen, since nothing but
+ * readers of gen filled them), noting gen as the generation they are of
+ * from now on.  A writer's open, or a rebind, makes it unknown.
+ */
+bool nodes_keep_cache(struct nodes *t, struct node *n, uint64_t gen);
 
 /*
  * A key's attributes a (from the store) as node n shows them.  When the
