@@ -271,9 +271,11 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = new_file_path(fs, dir, name, &p);
 	if (!rc)
 		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
