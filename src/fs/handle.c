@@ -386,7 +386,17 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	h->dirty = h->cut_only = h->kill_priv = false;
 	nodes_open_clean(&h->file, true);
 	ratelimit_note(fs->rl, h->ino);
-	if (inv) {
+	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
+					h->attr.gen, h->attr.size)) {
+		/*
+		 * No reader holds the node: it stands for the new value now,
+		 * and its dentry stays.  The kernel keeps no attributes from
+		 * before (nor from a reply sent before this: offset -1, the
+		 * page cache is nodes_keep_cache's), so a stat after close(2)
+		 * asks again.
+		 */
+		inval_inode(fs, nodes_id(h->node));
+	} else if (inv) {
 		uint64_t was = nodes_detach(fs->nodes, h->node, &inv->parent,
 					    &inv->name, &inv->len);
 

@@ -87,7 +87,9 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct kpath p;
 	int rc, tries;
 
+	hook_note("LOOKUP", name);
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = child_path(fs, dir, name, len, &p);
 	for (tries = 0; !rc; tries++) {
 		stamp = nodes_stamp(fs->nodes, dir, name, len);
@@ -110,6 +112,7 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		v = NULL;
 		rc = 0;
 	}
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	if (rc && v)
 		store_value_close(fs->st, v);
@@ -159,6 +162,20 @@ static void kvfs_forget_multi(fuse_req_t req, size_t count,
  * writer is open nothing is cached.  An open file whose key went
  * (unlinked, replaced) answers for itself, with no link.
  */
+/* Test builds: hold a getattr of a key by the name its node has now. */
+static void getattr_hook(struct kvfs *fs, struct node *n)
+{
+	uint64_t parent;
+	char *name = NULL;
+	size_t len;
+
+	if (!hook_build())
+		return;
+	nodes_name(fs->nodes, n, &parent, &name, &len);
+	hook_hold("GETATTR", name);
+	free(name);
+}
+
 static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
@@ -190,6 +207,8 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		paged_size(fs, n, &st);
 		timeout = 0;
 	}
+	/* test builds: a commit can overtake the reply here */
+	getattr_hook(fs, n);
 	fuse_reply_attr(req, &st, timeout);
 }
 
@@ -468,6 +487,7 @@ static void make_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 	fill_owner(req, mode, &a);
 	a.type = type;
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = new_child_path(fs, dir, name, &p);
 	if (rc == 0 && p.level == LEVEL_NS) {
 		rc = store_ns_create(fs->st, p.ns, &a);
@@ -476,6 +496,7 @@ static void make_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 	} else if (rc == 0) {
 		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &out);
 	}
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
@@ -517,6 +538,7 @@ static void remove_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int rc;
 
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = child_path(fs, dir, name, len, &p);
 	if (rc == 0 && p.level == LEVEL_NS)
 		rc = isdir ? store_ns_delete(fs->st, p.ns) : -EISDIR;
@@ -526,6 +548,7 @@ static void remove_child(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = store_unlink(fs->st, p.ns, p.key, p.len);
 	if (!rc)
 		nodes_unlink(fs->nodes, dir, name, len);
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	fuse_reply_err(req, -rc);
 }
@@ -573,6 +596,7 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		kvflags |= KV_RENAME_NOREPLACE;
 	/* alone from its paths to its nodes moved (nodes_hold_paths) */
 	nodes_rename_begin(fs->nodes);
+	store_urgent(true);
 	rc = child_path(fs, dir, name, len, &from);
 	if (!rc)
 		rc = new_child_path(fs, newdir, newname, &to);
@@ -590,6 +614,7 @@ static void kvfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (!rc)
 		rc = nodes_rename(fs->nodes, dir, name, len, newdir, newname,
 				  strlen(newname), ino);
+	store_urgent(false);
 	nodes_rename_end(fs->nodes);
 	fuse_reply_err(req, -rc);
 }

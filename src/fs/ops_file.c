@@ -180,7 +180,9 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 		return rc;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = h->use == USE_CACHED;
+	/* the pages cached may be of the value before a rebind */
+	fi->keep_cache = h->use == USE_CACHED &&
+			 nodes_keep_cache(fs->nodes, n, store_value_gen(h->val));
 	fi->direct_io = h->use == USE_DIRECT;
 	fi->noflush = 1;
 	nodes_add_open(fs->nodes, n, &h->file, pid, false, false,
@@ -270,9 +272,11 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = new_file_path(fs, dir, name, &p);
 	if (!rc)
 		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
@@ -296,7 +300,8 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		h->use = USE_REREAD;
 		nodes_open(fs->nodes, n, &h->use, ctx->pid);
 		fi->fh = (uint64_t)(uintptr_t)h;
-		fi->keep_cache = h->use == USE_CACHED;
+		fi->keep_cache = h->use == USE_CACHED &&
+				 nodes_keep_cache(fs->nodes, n, a.gen);
 		fi->direct_io = h->use == USE_DIRECT;
 		fi->noflush = 1;
 		nodes_add_open(fs->nodes, n, &h->file, ctx->pid, false, false,

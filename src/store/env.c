@@ -103,6 +103,48 @@ static bool disk_full(struct store *st)
 	       (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * STORE_TXN_BYTES;
 }
 
+/* Whether this thread's commits go first (store_urgent). */
+static __thread bool urgent;
+
+void store_urgent(bool on)
+{
+	urgent = on;
+}
+
+/*
+ * Wait for this thread's turn to commit.  A thread waiting for
+ * write_lock has no place in line, and hundreds of commits waiting so
+ * let a request that holds a directory's lock in the kernel wait behind
+ * them all (and every other request on that directory behind it): so
+ * the others pass here one at a time, and only while no urgent one is
+ * in.
+ */
+static void gate_enter(struct store *st)
+{
+	pthread_mutex_lock(&st->gate_lock);
+	if (urgent) {
+		st->urgent++;
+	} else {
+		while (st->urgent || st->normal_in)
+			pthread_cond_wait(&st->gate, &st->gate_lock);
+		st->normal_in = true;
+	}
+	pthread_mutex_unlock(&st->gate_lock);
+}
+
+static void gate_leave(struct store *st)
+{
+	pthread_mutex_lock(&st->gate_lock);
+	if (urgent)
+		st->urgent--;
+	else
+		st->normal_in = false;
+	/* each leaving lets one more in, who lets the next */
+	if (!st->urgent)
+		pthread_cond_signal(&st->gate);
+	pthread_mutex_unlock(&st->gate_lock);
+}
+
 static int write_once(struct store *st, store_txn_fn fn, void *arg)
 {
 	struct state_disk before, after;
@@ -112,6 +154,7 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg)
 
 	/* however busy the store, few pages wait for a checkpoint */
 	ckpt_throttle(st);
+	gate_enter(st);
 	pthread_mutex_lock(&st->write_lock);
 	for (;;) {
 		pthread_rwlock_rdlock(&st->map_lock);
@@ -150,6 +193,7 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg)
 			break;
 	}
 	pthread_mutex_unlock(&st->write_lock);
+	gate_leave(st);
 	return store_err(rc);
 }
 
@@ -304,6 +348,8 @@ void env_free(struct store *st)
 		close(st->ckpt_fd);
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->gate_lock);
+	pthread_cond_destroy(&st->gate);
 	pthread_mutex_destroy(&st->ckpt_lock);
 	pthread_mutex_destroy(&st->ckpt_mx);
 	pthread_cond_destroy(&st->ckpt_cond);
@@ -342,6 +388,8 @@ int env_open(const char *path, const struct store_limits *limits,
 	pthread_rwlock_init(&st->map_lock, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->gate_lock, NULL);
+	pthread_cond_init(&st->gate, NULL);
 	pthread_mutex_init(&st->ckpt_lock, NULL);
 	pthread_mutex_init(&st->ckpt_mx, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);

@@ -62,6 +62,17 @@ struct store {
 	pthread_rwlock_t map_lock;
 	size_t mapsize;
 
+	/*
+	 * Commits' turns (store_write): those of urgent threads
+	 * (store_urgent) go first; the others pass one at a time, none
+	 * while an urgent one waits.  gate_lock guards urgent and
+	 * normal_in.
+	 */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate;
+	unsigned urgent;
+	bool normal_in;
+
 	/* Serialises write transactions; guards the counters below. */
 	pthread_mutex_t write_lock;
 	uint64_t next_ino, next_gen, next_nsid, used_bytes, nns;

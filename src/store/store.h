@@ -93,6 +93,14 @@ void store_close(struct store *st);
 /* Flush every committed change to stable storage (fsync, syncfs). */
 int store_sync(struct store *st);
 
+/*
+ * The calling thread's commits go before those of threads that are not
+ * urgent, from store_urgent(true) to store_urgent(false): for a request
+ * that others wait behind (one holding a directory's lock in the
+ * kernel), while many commit at once.
+ */
+void store_urgent(bool on);
+
 /* Attributes of the store's root (the directory holding the namespaces). */
 void store_root_attr(struct store *st, struct kv_attr *out);
 
