@@ -3,6 +3,7 @@
  * reads it every way: for tests of what an open reader keeps.
  *
  *   heldread PATH READY GO
+ *   heldread -w PATH CHAR SIZE READY GO
  *
  * Opens PATH for reading, creates the file READY, waits until the file GO
  * exists (30 s at most), then prints what it sees through the descriptor
@@ -10,6 +11,11 @@
  * gives, the mmap of SIZE bytes holds N bytes all C ("mixed" if they
  * differ; "SIGBUS at byte I" if one faults), and read(2) from 0 to the
  * end gives N bytes all C.  Exit status 0 if every call succeeded.
+ *
+ * With -w, a writer held open instead: opens PATH with O_WRONLY|O_TRUNC
+ * (no O_CREAT, which would wait for the directory's lock), writes SIZE
+ * bytes of CHAR, creates READY, waits for GO, closes, and prints "OK" if
+ * every call succeeded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,18 +79,66 @@ static int map_check(int fd, size_t size, char *out, size_t outsize)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* Create the file ready, then wait until the file go exists (30 s). */
+static int signal_and_wait(const char *ready, const char *go)
 {
 	struct timespec step = { 0, 10000000L };
+	int fd, i;
+
+	fd = open(ready, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	for (i = 0; i < 3000 && access(go, F_OK); i++)
+		nanosleep(&step, NULL);
+	return 0;
+}
+
+static int held_writer(char **argv)
+{
+	size_t size = strtoul(argv[4], NULL, 10), off;
+	char buf[65536];
+	ssize_t r;
+	int fd;
+
+	memset(buf, argv[3][0], sizeof(buf));
+	fd = open(argv[2], O_WRONLY | O_TRUNC);
+	if (fd < 0) {
+		printf("open %s\n", strerror(errno));
+		return 1;
+	}
+	for (off = 0; off < size; off += (size_t)r) {
+		r = write(fd, buf, size - off < sizeof(buf) ? size - off
+							   : sizeof(buf));
+		if (r <= 0) {
+			printf("write %s\n", strerror(errno));
+			return 1;
+		}
+	}
+	if (signal_and_wait(argv[5], argv[6]))
+		return 1;
+	if (close(fd)) {
+		printf("close %s\n", strerror(errno));
+		return 1;
+	}
+	printf("OK\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
 	char mapped[64], got[64];
 	unsigned char *buf;
-	size_t size, i, n = 0;
+	size_t size, n = 0;
 	struct stat st;
 	ssize_t r;
-	int fd, w;
+	int fd;
 
+	if (argc == 7 && !strcmp(argv[1], "-w"))
+		return held_writer(argv);
 	if (argc != 4) {
-		fprintf(stderr, "usage: heldread PATH READY GO\n");
+		fprintf(stderr, "usage: heldread PATH READY GO\n"
+			"       heldread -w PATH CHAR SIZE READY GO\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDONLY);
@@ -92,12 +146,8 @@ int main(int argc, char **argv)
 		printf("open %s\n", strerror(errno));
 		return 1;
 	}
-	w = open(argv[2], O_WRONLY | O_CREAT, 0644);
-	if (w < 0)
+	if (signal_and_wait(argv[2], argv[3]))
 		return 1;
-	close(w);
-	for (i = 0; i < 3000 && access(argv[3], F_OK); i++)
-		nanosleep(&step, NULL);
 	if (fstat(fd, &st)) {
 		printf("fstat %s\n", strerror(errno));
 		return 1;
