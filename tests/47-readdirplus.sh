@@ -28,6 +28,8 @@ run_counted() {
 	rc_pid=$!
 	wait "$rc_pid"
 	grep -c "opcode: LOOKUP .*pid: $rc_pid\$" "$TEST_DIR/kvfs.err"
+	grep "pid: $rc_pid\$" "$TEST_DIR/kvfs.err" | grep -o 'opcode: [A-Z_]*' |
+		sort | uniq -c | sed 's/^/# /' >&2
 }
 
 # stat_of NAME...: what find says of each, as stat(2) gave it, one line
