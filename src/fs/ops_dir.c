@@ -136,7 +136,6 @@ static int list_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 	struct dirh *d = f->d;
 	char after[sizeof(d->pos)];
 	size_t afterlen = 0;
-	int rc;
 
 	if (f->skip_to > DOT_ENTRIES && f->skip_to == d->last_off) {
 		/* resume where the last call stopped (a copy: fill_entry
@@ -155,12 +154,10 @@ static int list_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 			return -EINVAL;
 		memcpy(name, after, afterlen);
 		name[afterlen] = '\0';
-		rc = store_ns_list(fs->st, name, fill_entry, f);
-	} else {
-		rc = store_list(fs->st, p->ns, p->key, p->len, after,
-				afterlen, fill_entry, f);
+		return store_ns_list(fs->st, name, fill_entry, f);
 	}
-	return rc;
+	return store_list(fs->st, p->ns, p->key, p->len, after, afterlen,
+			  fill_entry, f);
 }
 
 static void kvfs_opendir(fuse_req_t req, fuse_ino_t ino,
