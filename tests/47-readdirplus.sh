@@ -2,7 +2,7 @@
 # Listings with attributes (issue 17): readdirplus gives each entry with
 # its node and attributes, so that ls -l, find -size and du after a
 # remount send no LOOKUP a key.  The attributes are those a lookup gives
-# (keys, directories, implied directories, symlinks, namespaces); a
+# (keys, directories, symlinks, namespaces); a
 # listing of several pages is whole; an entry is not cached past its
 # key's expiration; every entry given is one lookup the kernel forgets.
 # And the races (run by the test build, tests/kvfs-hooks, whose hooks
