@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hooks.h"
 #include "fs/attr.h"
 #include "fs/fs.h"
 #include "fs/handle.h"
@@ -386,6 +387,17 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	h->dirty = h->cut_only = h->kill_priv = false;
 	nodes_open_clean(&h->file, true);
 	ratelimit_note(fs->rl, h->ino);
+	if (inv && hook_build()) {
+		uint64_t parent;
+		size_t len;
+		char *name;
+
+		/* test builds: a listing can read the value committed
+		 * before the nodes change (ops_dir.c) */
+		nodes_name(fs->nodes, h->node, &parent, &name, &len);
+		hook_hold("COMMIT", name);
+		free(name);
+	}
 	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
 					h->attr.gen, h->attr.size)) {
 		/*
@@ -408,6 +420,9 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		 */
 		if (was)
 			inval_inode(fs, was);
+		/* test builds: a listing or lookup held goes on after this */
+		if (inv->name)
+			hook_hold("COMMITTED", inv->name);
 	}
 	return 0;
 }

@@ -219,6 +219,12 @@ static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * Every page of a listing with attributes (ops_dir.c), not the
+	 * first alone: with readdirplus_auto, find and du look each key up
+	 * after the first page; ls without -l pays a node a key instead.
+	 */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
 	/* READ replies spliced from data.mdb (splice.c) */

@@ -124,6 +124,12 @@ struct node *nodes_lookup(struct nodes *t, struct node *parent,
  */
 uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
 		     const char *name, size_t len);
+/*
+ * A stamp that stands for every name at once, as nodes_stamp() would give
+ * for each: for a listing, whose names are known only once it has read
+ * the store.
+ */
+uint64_t nodes_stamp_all(struct nodes *t);
 int nodes_lookup_since(struct nodes *t, struct node *parent,
 		       const char *name, size_t len, uint64_t ino,
 		       uint64_t gen, uint64_t size, const uint64_t *stamp,

@@ -54,7 +54,7 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	struct node *n, *old;
 
 	pthread_mutex_lock(&t->lock);
-	if (stamp && *stamp != *nt_stamp_of(t, parent, name, len)) {
+	if (stamp && *nt_stamp_of(t, parent, name, len) > *stamp) {
 		*stale = true;
 		pthread_mutex_unlock(&t->lock);
 		return NULL;
@@ -322,7 +322,7 @@ void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len)
 {
 	pthread_mutex_lock(&t->lock);
-	++*nt_stamp_of(t, parent, name, len);
+	nt_stamp(t, parent, name, len);
 	nt_clear_name(t, parent, name, len, NULL);
 	pthread_mutex_unlock(&t->lock);
 }
