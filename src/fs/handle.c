@@ -349,6 +349,20 @@ static int commit_stage(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
+/* Test builds: hold at point, by n's name, as hooks.h says. */
+static void hook_at(struct kvfs *fs, struct node *n, const char *point)
+{
+	uint64_t parent;
+	size_t len;
+	char *name;
+
+	if (!hook_build())
+		return;
+	nodes_name(fs->nodes, n, &parent, &name, &len);
+	hook_hold(point, name);
+	free(name);
+}
+
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 {
 	struct commit_arg ca = { .h = h };
@@ -387,17 +401,10 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	h->dirty = h->cut_only = h->kill_priv = false;
 	nodes_open_clean(&h->file, true);
 	ratelimit_note(fs->rl, h->ino);
-	if (inv && hook_build()) {
-		uint64_t parent;
-		size_t len;
-		char *name;
-
-		/* test builds: a listing can read the value committed
-		 * before the nodes change (ops_dir.c) */
-		nodes_name(fs->nodes, h->node, &parent, &name, &len);
-		hook_hold("COMMIT", name);
-		free(name);
-	}
+	/* test builds: a listing can read the value committed before the
+	 * nodes change (ops_dir.c) */
+	if (inv)
+		hook_at(fs, h->node, "COMMIT");
 	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
 					h->attr.gen, h->attr.size)) {
 		/*
@@ -408,6 +415,8 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		 * asks again.
 		 */
 		inval_inode(fs, nodes_id(h->node));
+		/* test builds: as below */
+		hook_at(fs, h->node, "COMMITTED");
 	} else if (inv) {
 		uint64_t was = nodes_detach(fs->nodes, h->node, &inv->parent,
 					    &inv->name, &inv->len);
