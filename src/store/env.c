@@ -103,7 +103,7 @@ static bool disk_full(struct store *st)
 	       (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * STORE_TXN_BYTES;
 }
 
-/* Whether this thread's commits go first (store_urgent). */
+/* Whether this thread's commits skip the line (store_urgent). */
 static __thread bool urgent;
 
 void store_urgent(bool on)
@@ -114,38 +114,37 @@ void store_urgent(bool on)
 /*
  * Wait for this thread's turn to commit.  A thread waiting for
  * write_lock has no place in line, and hundreds of commits waiting so
- * let a request that holds a directory's lock in the kernel wait behind
- * them all (and every other request on that directory behind it): so
- * the others pass here one at a time, and only while no urgent one is
- * in.
+ * would let a request that holds a directory's lock in the kernel wait
+ * behind them all (and every other request on that directory behind
+ * it): so the commits of threads that are not urgent pass here one at a
+ * time, and an urgent one waits for write_lock beside one of them at
+ * most.  Urgent threads do not wait here, nor make the others wait: a
+ * stream of creates or unlinks cannot hold back a close.
  */
 static void gate_enter(struct store *st)
 {
+	if (urgent)
+		return;
 	pthread_mutex_lock(&st->gate_lock);
-	if (urgent) {
-		st->urgent++;
-	} else {
-		while (st->urgent || st->normal_in)
-			pthread_cond_wait(&st->gate, &st->gate_lock);
-		st->normal_in = true;
-	}
+	while (st->normal_in)
+		pthread_cond_wait(&st->gate, &st->gate_lock);
+	st->normal_in = true;
 	pthread_mutex_unlock(&st->gate_lock);
 }
 
 static void gate_leave(struct store *st)
 {
-	pthread_mutex_lock(&st->gate_lock);
 	if (urgent)
-		st->urgent--;
-	else
-		st->normal_in = false;
-	/* each leaving lets one more in, who lets the next */
-	if (!st->urgent)
-		pthread_cond_signal(&st->gate);
+		return;
+	pthread_mutex_lock(&st->gate_lock);
+	st->normal_in = false;
+	pthread_cond_signal(&st->gate);
 	pthread_mutex_unlock(&st->gate_lock);
 }
 
-static int write_once(struct store *st, store_txn_fn fn, void *arg)
+/* One try of store_write; *disk: it failed for lack of disk space. */
+static int write_once(struct store *st, store_txn_fn fn, void *arg,
+		      bool *disk)
 {
 	struct state_disk before, after;
 	MDB_txn *txn;
@@ -177,6 +176,7 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_txn_commit(txn);
 				if (rc == EIO && disk_full(st))
 					rc = ENOSPC;
+				*disk = rc == ENOSPC;
 			} else {
 				mdb_txn_abort(txn);
 			}
@@ -189,6 +189,7 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg)
 		if (rc != MDB_MAP_FULL)
 			break;
 		rc = grow_map(st, seen);
+		*disk = rc == -ENOSPC;
 		if (rc)
 			break;
 	}
@@ -201,14 +202,16 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg)
  * On a full disk, the pages that transactions since the last checkpoint
  * freed (deleted keys, a dropped stage) cannot be used again while that
  * checkpoint's state is pinned: take a checkpoint there and then, and try
- * once more in the pages it gives back.
+ * once more in the pages it gives back.  Not for an ENOSPC of fn's own
+ * (max_storage): that one a checkpoint does not change.
  */
 int store_write(struct store *st, store_txn_fn fn, void *arg)
 {
-	int rc = write_once(st, fn, arg);
+	bool disk = false;
+	int rc = write_once(st, fn, arg, &disk);
 
-	if (rc == -ENOSPC && ckpt_sync(st) == 0)
-		rc = write_once(st, fn, arg);
+	if (rc == -ENOSPC && disk && ckpt_sync(st) == 0)
+		rc = write_once(st, fn, arg, &disk);
 	return rc;
 }
 

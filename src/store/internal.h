@@ -63,14 +63,13 @@ struct store {
 	size_t mapsize;
 
 	/*
-	 * Commits' turns (store_write): those of urgent threads
-	 * (store_urgent) go first; the others pass one at a time, none
-	 * while an urgent one waits.  gate_lock guards urgent and
+	 * Commits' turns (store_write): those of threads that are not
+	 * urgent (store_urgent) pass the gate one at a time, so that an
+	 * urgent one waits for one of them at most.  gate_lock guards
 	 * normal_in.
 	 */
 	pthread_mutex_t gate_lock;
 	pthread_cond_t gate;
-	unsigned urgent;
 	bool normal_in;
 
 	/* Serialises write transactions; guards the counters below. */
@@ -326,6 +325,15 @@ bool pin_put(struct store *st, uint64_t gen);
  * in memory (cache); the others are in the data table (have) or holes.
  */
 #define STAGE_CACHE	(STORE_TXN_BYTES / (256u << 10))
+
+/* The chunks a stage keeps in memory: STORE_TXN_BYTES of them, 1 at least
+ * (chunks are 256 KiB with 4 KiB pages, larger with larger pages). */
+static inline unsigned stage_cache(const struct store *st)
+{
+	size_t n = STORE_TXN_BYTES / st->chunk;
+
+	return n < 1 ? 1 : n > STAGE_CACHE ? STAGE_CACHE : (unsigned)n;
+}
 
 struct stage_buf {
 	uint64_t idx;
