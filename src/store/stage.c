@@ -2,7 +2,7 @@
  * stage.c - a value being written, streamed into chunks of a generation
  * no key holds yet, until the switch makes it the key's value.
  *
- * The writer's bytes go into chunk buffers in memory, at most STAGE_CACHE
+ * The writer's bytes go into chunk buffers in memory, at most stage_cache()
  * of them; when a write needs one more, the others are written to the
  * data table in one transaction (store_write: the checkpoint throttle
  * applies) and the one written last stays, so that a chunk written in
@@ -292,7 +292,7 @@ static int cache_get(struct store_stage *sg, uint64_t idx, bool whole,
 		*out = b;
 		return 0;
 	}
-	if (sg->ncache == STAGE_CACHE) {
+	if (sg->ncache == stage_cache(st)) {
 		rc = cache_flush(sg, true, false);
 		if (rc)
 			return rc;
@@ -512,15 +512,15 @@ int stage_finish(struct store_stage *sg)
 		if (rc)
 			return rc;
 	}
-	/* holes, in transactions of at most STAGE_CACHE chunks */
+	/* holes, in transactions of at most stage_cache() chunks */
 	for (idx = 0; idx + 1 < top; idx++) {
 		struct flush_arg ha = { .sg = sg, .exact = true };
 
 		if (have_get(sg, idx) || cache_find(sg, idx))
 			continue;
 		ha.hole_from = idx;
-		ha.hole_to = idx + STAGE_CACHE < top - 1 ? idx + STAGE_CACHE
-							 : top - 1;
+		ha.hole_to = idx + stage_cache(sg->st) < top - 1
+				     ? idx + stage_cache(sg->st) : top - 1;
 		rc = flush_run(sg, &ha);
 		if (rc)
 			return rc;
