@@ -145,10 +145,15 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size)
 	}
 	if (!rc)
 		rc = handle_load(fs, h);
-	if (!rc)
-		rc = pending_truncate(&h->pend, size);
 	if (rc)
 		return rc;
+	rc = pending_truncate(&h->pend, size);
+	if (rc) {
+		/* a stage may be cut in part: nothing of it may be committed,
+		 * the key keeps its old value */
+		h->error = rc;
+		return rc;
+	}
 	h->cut_only = !h->dirty || h->cut_only;
 	h->dirty = true;
 	nodes_open_clean(&h->file, false);
@@ -366,6 +371,7 @@ static void hook_at(struct kvfs *fs, struct node *n, const char *point)
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 {
 	struct commit_arg ca = { .h = h };
+	bool staged = h->pend.stage != NULL;
 	int rc;
 
 	if (h->error)
@@ -406,7 +412,7 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	if (inv)
 		hook_at(fs, h->node, "COMMIT");
 	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
-					h->attr.gen, h->attr.size)) {
+					h->attr.gen, h->attr.size, staged)) {
 		/*
 		 * No reader holds the node: it stands for the new value now,
 		 * and its dentry stays.  The kernel keeps no attributes from

@@ -306,10 +306,12 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
  * dentry stays, leading to n, which stands for the new value; its cached
  * attributes must be dropped (inval_inode) and its page cache is not
  * reused (nodes_keep_cache).  false: nothing changed, supersede n
- * (nodes_detach) as before.
+ * (nodes_detach) as before.  alone: gen was taken before the commit (a
+ * stage's, at its first flush), so is no sign of the commits' order: then
+ * only if no other writer, whose commit could come between, holds n.
  */
 bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
-			  uint64_t gen, uint64_t size);
+			  uint64_t gen, uint64_t size, bool alone);
 
 /*
  * A reader through the page cache opens generation gen of n: whether the

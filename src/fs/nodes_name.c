@@ -420,7 +420,7 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 }
 
 bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
-			  uint64_t gen, uint64_t size)
+			  uint64_t gen, uint64_t size, bool alone)
 {
 	bool ok;
 
@@ -432,7 +432,7 @@ bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
 	 * superseded then, as any node is whose value is not the key's.
 	 */
 	ok = n->parent && n->hashed && n->attached && n->ino == ino &&
-	     gen > n->gen && !nt_read_open(n) &&
+	     gen > n->gen && !nt_read_open(n) && !(alone && n->writers > 1) &&
 	     nt_find(t, n->parent, n->name, n->namelen) == n &&
 	     !nt_sent_back(t, n, 0) && !nt_kept_for_writer(t, n);
 	if (ok) {
