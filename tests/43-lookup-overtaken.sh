@@ -26,8 +26,9 @@ export KVFS_HOOK_GETATTR=k KVFS_HOOK_GETATTR_ARM="$ARM"
 
 # overtake FIRST LAST: a writer commits FIRST by fsync (which drops the
 # kernel's entry of k, or its attributes), then writes LAST; a stat asks
-# for k again, held in the daemon (the hook takes ARM as ARM.held); meanwhile, 1 s after
-# its fsync, the writer's close commits LAST; then the stat goes on.
+# for k again, held in the daemon (the hook takes ARM as ARM.held);
+# meanwhile, 1 s after its fsync, the writer's close commits LAST; then
+# the stat goes on.
 overtake() {
 	rm -f "$ARM" "$ARM.held" "$TEST_DIR/ready"
 	printf old > "$D/k"
