@@ -44,6 +44,8 @@ struct kvfs {
 	struct retries *retries; /* readers sent back (retry.h) */
 	long conn;		/* the mount's device (mountpoint_conn) */
 	bool splice;		/* the kernel takes spliced replies */
+	pthread_mutex_t dirs_lock; /* open directories (ops_dir.c) */
+	struct dirh *dirs;
 	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
 	struct told *told, **told_end;	/* oldest first */

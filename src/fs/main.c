@@ -452,6 +452,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		return 1;
 	}
 	pthread_mutex_init(&fs.told_lock, NULL);
+	pthread_mutex_init(&fs.dirs_lock, NULL);
 	kvfs_log_set_debug(fo->debug);
 	if (!fo->foreground)
 		report_fd = background();
@@ -470,6 +471,8 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		report(&report_fd, 1);
 		fuse_session_destroy(fs.se);
 		pthread_mutex_destroy(&fs.told_lock);
+	pthread_mutex_destroy(&fs.dirs_lock);
+		pthread_mutex_destroy(&fs.dirs_lock);
 		return 1;
 	}
 	fs.opts = *opts;
@@ -491,6 +494,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 
 	if (fs.nodes) {
 		ops_file_free_all(&fs);
+		ops_dir_free_all(&fs);
 		retry_free(&fs, fs.retries);
 		nodes_free(fs.nodes);
 	}
@@ -499,6 +503,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		close(fs.storefd);
 	store_close(fs.st);
 	pthread_mutex_destroy(&fs.told_lock);
+	pthread_mutex_destroy(&fs.dirs_lock);
 	return rc ? 1 : 0;
 }
 

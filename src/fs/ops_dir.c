@@ -36,6 +36,7 @@
 #define DOT_ENTRIES	2	/* "." and ".." */
 
 struct dirh {
+	struct dirh *prev, *next; /* in fs->dirs, to free at unmount */
 	off_t last_off;		/* offset of the entry at pos */
 	size_t poslen;
 	char pos[KVFS_KEY_SIZE_CEIL + 2];
@@ -160,6 +161,42 @@ static int list_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 			  fill_entry, f);
 }
 
+/* fs->dirs: the open directories, which an aborted connection never
+ * releases (ops_dir_free_all). */
+static void dirs_link(struct kvfs *fs, struct dirh *d)
+{
+	pthread_mutex_lock(&fs->dirs_lock);
+	d->prev = NULL;
+	d->next = fs->dirs;
+	if (fs->dirs)
+		fs->dirs->prev = d;
+	fs->dirs = d;
+	pthread_mutex_unlock(&fs->dirs_lock);
+}
+
+static void dirs_unlink(struct kvfs *fs, struct dirh *d)
+{
+	pthread_mutex_lock(&fs->dirs_lock);
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		fs->dirs = d->next;
+	if (d->next)
+		d->next->prev = d->prev;
+	pthread_mutex_unlock(&fs->dirs_lock);
+}
+
+void ops_dir_free_all(struct kvfs *fs)
+{
+	struct dirh *d, *next;
+
+	for (d = fs->dirs; d; d = next) {
+		next = d->next;
+		free(d);
+	}
+	fs->dirs = NULL;
+}
+
 static void kvfs_opendir(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
@@ -171,8 +208,10 @@ static void kvfs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return (void)fuse_reply_err(req, ENOMEM);
 	fi->fh = (uint64_t)(uintptr_t)d;
 	nodes_open(fs->nodes, nodes_get(fs->nodes, ino), &use, 0);
+	dirs_link(fs, d);
 	if (fuse_reply_open(req, fi)) {
 		nodes_release(fs->nodes, nodes_get(fs->nodes, ino), use);
+		dirs_unlink(fs, d);
 		free(d);
 	}
 }
@@ -258,8 +297,10 @@ static void kvfs_releasedir(fuse_req_t req, fuse_ino_t ino,
 			    struct fuse_file_info *fi)
 {
 	struct kvfs *fs = req_fs(req);
+	struct dirh *d = (struct dirh *)(uintptr_t)fi->fh;
 
-	free((struct dirh *)(uintptr_t)fi->fh);
+	dirs_unlink(fs, d);
+	free(d);
 	nodes_release(fs->nodes, nodes_get(fs->nodes, ino), USE_DIRECT);
 	fuse_reply_err(req, 0);
 }
