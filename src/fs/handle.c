@@ -354,20 +354,6 @@ static int commit_stage(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
-/* Test builds: hold at point, by n's name, as hooks.h says. */
-static void hook_at(struct kvfs *fs, struct node *n, const char *point)
-{
-	uint64_t parent;
-	size_t len;
-	char *name;
-
-	if (!hook_build())
-		return;
-	nodes_name(fs->nodes, n, &parent, &name, &len);
-	hook_hold(point, name);
-	free(name);
-}
-
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 {
 	struct commit_arg ca = { .h = h };
@@ -410,7 +396,7 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	/* test builds: a listing can read the value committed before the
 	 * nodes change (ops_dir.c) */
 	if (inv)
-		hook_at(fs, h->node, "COMMIT");
+		nodes_hook(fs->nodes, h->node, "COMMIT");
 	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
 					h->attr.gen, h->attr.size, staged)) {
 		/*
@@ -422,7 +408,7 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		 */
 		inval_inode(fs, nodes_id(h->node));
 		/* test builds: as below */
-		hook_at(fs, h->node, "COMMITTED");
+		nodes_hook(fs->nodes, h->node, "COMMITTED");
 	} else if (inv) {
 		uint64_t was = nodes_detach(fs->nodes, h->node, &inv->parent,
 					    &inv->name, &inv->len);

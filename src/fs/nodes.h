@@ -271,6 +271,9 @@ uint64_t nodes_detach(struct nodes *t, struct node *n, uint64_t *parent_id,
 void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
 		char **name, size_t *namelen);
 
+/* Test builds: hold a request at point by the name n has now (hooks.h). */
+void nodes_hook(struct nodes *t, struct node *n, const char *point);
+
 /*
  * The key (len bytes) in namespace ns is gone (expired): its nodes, if the
  * kernel has one, lose the name; return its dentry as nodes_detach() does:

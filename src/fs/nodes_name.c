@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hooks.h"
 #include "fs/nodes.h"
 #include "fs/nodes_int.h"
 
@@ -283,6 +284,19 @@ void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
 	pthread_mutex_lock(&t->lock);
 	dentry_of(n->hashed ? n : NULL, parent_id, name, namelen);
 	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_hook(struct nodes *t, struct node *n, const char *point)
+{
+	uint64_t parent;
+	char *name = NULL;
+	size_t len;
+
+	if (!hook_build())
+		return;
+	nodes_name(t, n, &parent, &name, &len);
+	hook_hold(point, name);
+	free(name);
 }
 
 int nodes_detach_path(struct nodes *t, const char *ns, const char *key,

@@ -162,20 +162,6 @@ static void kvfs_forget_multi(fuse_req_t req, size_t count,
  * writer is open nothing is cached.  An open file whose key went
  * (unlinked, replaced) answers for itself, with no link.
  */
-/* Test builds: hold a getattr of a key by the name its node has now. */
-static void getattr_hook(struct kvfs *fs, struct node *n)
-{
-	uint64_t parent;
-	char *name = NULL;
-	size_t len;
-
-	if (!hook_build())
-		return;
-	nodes_name(fs->nodes, n, &parent, &name, &len);
-	hook_hold("GETATTR", name);
-	free(name);
-}
-
 static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
@@ -208,7 +194,7 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		timeout = 0;
 	}
 	/* test builds: a commit can overtake the reply here */
-	getattr_hook(fs, n);
+	nodes_hook(fs->nodes, n, "GETATTR");
 	fuse_reply_attr(req, &st, timeout);
 }
 

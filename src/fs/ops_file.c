@@ -190,20 +190,6 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
-/* Test builds: hold an open of a key by the name its node has now. */
-static void open_hook(struct kvfs *fs, struct node *n)
-{
-	uint64_t parent;
-	char *name = NULL;
-	size_t len;
-
-	if (!hook_build())
-		return;
-	nodes_name(fs->nodes, n, &parent, &name, &len);
-	hook_hold("OPEN", name);
-	free(name);
-}
-
 static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi)
 {
@@ -213,7 +199,7 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h;
 	int rc;
 
-	open_hook(fs, n);
+	nodes_hook(fs->nodes, n, "OPEN");
 	h = handle_new(fs, n, fi->flags);
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);

@@ -82,8 +82,8 @@ static bool pinned(struct store *st, uint64_t gen)
 	return on;
 }
 
-/* Delete every chunk of gen. */
-static int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen)
+int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen,
+		  uint64_t from)
 {
 	unsigned char kb[12];
 	MDB_cursor *c;
@@ -94,7 +94,7 @@ static int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen)
 	if (rc)
 		return rc;
 	for (;;) {
-		chunk_key(kb, gen, 0);
+		chunk_key(kb, gen, from);
 		k.mv_size = sizeof(kb);
 		k.mv_data = kb;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -148,7 +148,7 @@ static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (pinned(st, gen))
 		return 0;
-	rc = chunks_delete(st, txn, gen);
+	rc = chunks_delete(st, txn, gen, 0);
 	if (!rc)
 		rc = mdb_del(txn, st->gc, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;

@@ -313,6 +313,9 @@ void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
  * generation (-ENOMEM); pin_put: release a pin, true if it was the last.
  */
 int value_drop(struct store *st, MDB_txn *txn, uint64_t gen);
+/* Delete the chunks of gen from index from on. */
+int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen,
+		  uint64_t from);
 void value_collect(struct store *st);
 void value_collect_queued(struct store *st);
 int pin_get(struct store *st, uint64_t gen);

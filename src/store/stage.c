@@ -234,26 +234,30 @@ static void cache_drop_flushed(struct store_stage *sg)
 	sg->nflush = 0;
 }
 
-/* Write the cached chunks (but the one written last, if keep). */
-static int cache_flush(struct store_stage *sg, bool keep, bool exact)
+/* Write the buffers listed in sg->flush, then drop them from the cache. */
+static int flush_listed(struct store_stage *sg, struct flush_arg *fa)
 {
-	struct flush_arg fa = { .sg = sg, .exact = exact };
-	unsigned i;
-	int rc;
+	int rc = flush_run(sg, fa);
 
-	sg->nflush = 0;
-	for (i = 0; i < sg->ncache; i++)
-		if (!keep || sg->cache[i].idx != sg->last)
-			sg->flush[sg->nflush++] = &sg->cache[i];
-	if (!sg->nflush)
-		return 0;
-	rc = flush_run(sg, &fa);
 	if (rc) {
 		sg->nflush = 0;
 		return rc;
 	}
 	cache_drop_flushed(sg);
 	return 0;
+}
+
+/* Write the cached chunks (but the one written last, if keep). */
+static int cache_flush(struct store_stage *sg, bool keep, bool exact)
+{
+	struct flush_arg fa = { .sg = sg, .exact = exact };
+	unsigned i;
+
+	sg->nflush = 0;
+	for (i = 0; i < sg->ncache; i++)
+		if (!keep || sg->cache[i].idx != sg->last)
+			sg->flush[sg->nflush++] = &sg->cache[i];
+	return sg->nflush ? flush_listed(sg, &fa) : 0;
 }
 
 /* Read chunk idx as stored (zeros past its stored length) into buf. */
@@ -413,28 +417,8 @@ struct cut_arg {
 static int cut_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct cut_arg *ca = arg;
-	unsigned char kb[12];
-	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
 
-	rc = mdb_cursor_open(txn, st->data, &c);
-	if (rc)
-		return rc;
-	for (;;) {
-		chunk_key(kb, ca->sg->gen, ca->from);
-		k.mv_size = sizeof(kb);
-		k.mv_data = kb;
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		if (rc || k.mv_size != sizeof(kb) ||
-		    get_be64(k.mv_data) != ca->sg->gen)
-			break;
-		rc = mdb_cursor_del(c, 0);
-		if (rc)
-			break;
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+	return chunks_delete(st, txn, ca->sg->gen, ca->from);
 }
 
 int store_stage_truncate(struct store_stage *sg, uint64_t size)
@@ -529,15 +513,7 @@ int stage_finish(struct store_stage *sg)
 	sg->nflush = 0;
 	for (i = 0; i < sg->ncache; i++)
 		sg->flush[sg->nflush++] = &sg->cache[i];
-	if (sg->nflush || !sg->gen_committed) {
-		rc = flush_run(sg, &fa);
-		if (rc) {
-			sg->nflush = 0;
-			return rc;
-		}
-		cache_drop_flushed(sg);
-	}
-	return 0;
+	return sg->nflush || !sg->gen_committed ? flush_listed(sg, &fa) : 0;
 }
 
 void store_stage_close(struct store_stage *sg)
