@@ -1,38 +1,48 @@
 /*
- * pending.c - a writer's content in memory or in a stage of the store.
+ * pending.c - a writer's content in memory or in a temporary file.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs/pending.h"
 
-void pending_init(struct pending *p, struct store *st)
+void pending_init(struct pending *p, int dirfd)
 {
 	memset(p, 0, sizeof(*p));
-	p->st = st;
+	p->fd = -1;
+	p->dirfd = dirfd;
 }
 
-/* Move the content to a stage. */
+/* Move the content to a temporary file. */
 static int spill(struct pending *p)
 {
-	struct store_stage *sg;
-	int rc;
+	size_t done = 0;
+	int fd;
 
-	rc = store_stage_open(p->st, &sg);
-	if (rc)
-		return rc;
-	rc = store_stage_write(sg, p->buf, (size_t)p->size, 0);
-	if (rc) {
-		store_stage_close(sg);
-		return rc;
+	fd = openat(p->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (done < p->size) {
+		ssize_t n = pwrite(fd, p->buf + done, p->size - done,
+				   (off_t)done);
+
+		if (n < 0) {
+			int err = errno;
+
+			close(fd);
+			return -err;
+		}
+		done += (size_t)n;
 	}
 	free(p->buf);
 	p->buf = NULL;
 	p->cap = 0;
-	p->stage = sg;
+	p->fd = fd;
 	return 0;
 }
 
@@ -60,15 +70,23 @@ int pending_write(struct pending *p, const void *buf, size_t len, uint64_t off)
 	uint64_t end = off + len;
 	int rc;
 
-	if (!p->stage && end > PENDING_MEM_MAX) {
+	if (p->fd < 0 && end > PENDING_MEM_MAX) {
 		rc = spill(p);
 		if (rc)
 			return rc;
 	}
-	if (p->stage) {
-		rc = store_stage_write(p->stage, buf, len, off);
-		if (rc)
-			return rc;
+	if (p->fd >= 0) {
+		const char *src = buf;
+
+		while (len) {
+			ssize_t n = pwrite(p->fd, src, len, (off_t)off);
+
+			if (n < 0)
+				return -errno;
+			src += n;
+			len -= (size_t)n;
+			off += (uint64_t)n;
+		}
 	} else {
 		rc = reserve(p, end);
 		if (rc)
@@ -82,29 +100,35 @@ int pending_write(struct pending *p, const void *buf, size_t len, uint64_t off)
 
 ssize_t pending_read(struct pending *p, void *buf, size_t len, uint64_t off)
 {
+	ssize_t n;
+
 	if (off >= p->size)
 		return 0;
 	if (len > p->size - off)
 		len = (size_t)(p->size - off);
-	if (p->stage)
-		return store_stage_read(p->stage, buf, len, off);
-	memcpy(buf, p->buf + off, len);
+	if (p->fd < 0) {
+		memcpy(buf, p->buf + off, len);
+		return (ssize_t)len;
+	}
+	n = pread(p->fd, buf, len, (off_t)off);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < len)	/* a hole past the file's end reads as zeros */
+		memset((char *)buf + n, 0, len - (size_t)n);
 	return (ssize_t)len;
 }
 
 int pending_truncate(struct pending *p, uint64_t size)
 {
-	if (!p->stage && size > PENDING_MEM_MAX) {
+	if (p->fd < 0 && size > PENDING_MEM_MAX) {
 		int rc = spill(p);
 
 		if (rc)
 			return rc;
 	}
-	if (p->stage) {
-		int rc = store_stage_truncate(p->stage, size);
-
-		if (rc)
-			return rc;
+	if (p->fd >= 0) {
+		if (ftruncate(p->fd, (off_t)size) < 0)
+			return -errno;
 	} else if (size > p->size) {
 		int rc = reserve(p, size);
 
@@ -120,6 +144,7 @@ int pending_truncate(struct pending *p, uint64_t size)
 void pending_free(struct pending *p)
 {
 	free(p->buf);
-	store_stage_close(p->stage);
-	pending_init(p, p->st);
+	if (p->fd >= 0)
+		close(p->fd);
+	pending_init(p, p->dirfd);
 }
