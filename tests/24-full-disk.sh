@@ -3,9 +3,8 @@
 # own, writes past the space fail with ENOSPC (on the write or the close),
 # every key acknowledged before reads back whole, the daemon goes on
 # serving, and once keys are deleted, writes succeed again in the pages
-# they freed; all of it still there after a remount.  (Values over 128 KiB
-# are staged in a temporary file on the store's filesystem, which the
-# store's own file keeps full: README, "Full disk".)
+# they freed, 1 MiB ones too (staged in the store's own pages); all of it
+# still there after a remount.
 . "$(dirname "$0")/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip_all "mounting a small tmpfs needs root"
@@ -57,6 +56,16 @@ for j in $(seq 1 50); do
 	[ "$("$FSOP" fill "$D/new$j" C 100000)" = OK ] && ok=$((ok + 1))
 done
 is "$ok" 50 "after deleting, 50 writes of 100 KB succeed in the freed pages"
+ok=0
+for j in 1 2 3; do
+	[ "$("$FSOP" fill "$D/mib$j" D $MiB)" = OK ] && ok=$((ok + 1))
+done
+is "$ok" 3 "and 3 writes of 1 MiB too (staged in the store's own pages)"
+bad=0
+for j in $(seq 2 2 "$acked"); do
+	[ "$("$FSOP" uniform "$D/k$j" $MiB)" = OK ] || bad=$((bad + 1))
+done
+is "$bad" 0 "the values kept are whole"
 umount_kvfs
 mount_kvfs
 bad=0
@@ -65,6 +74,10 @@ for j in $(seq 2 2 "$acked"); do
 done
 for j in $(seq 1 50); do
 	[ "$("$FSOP" uniform "$D/new$j" 100000)" = OK ] || bad=$((bad + 1))
+done
+for j in 1 2 3; do
+	[ "$("$FSOP" uniform "$D/mib$j" $MiB)$(head -c1 "$D/mib$j")" = OKD ] ||
+		bad=$((bad + 1))
 done
 is "$bad" 0 "after a remount every kept and new value is whole"
 umount_kvfs

@@ -101,7 +101,7 @@ is "$("$FSOP" fsync "$D/k")" EIO "a short write of kvfs.sync: fsync says EIO"
 rm -f "$ARM"
 is "$("$FSOP" fsync "$D/k")" EIO "and the next one too"
 umount_kvfs
-export KVFS_FAULT_FILE=data.mdb KVFS_FAULT_DO=enospc
+export KVFS_FAULT_FILE=data.mdb KVFS_FAULT_DO=enospc KVFS_FAULT_TIMES=0
 mount_kvfs
 touch "$ARM"
 is "$("$FSOP" put "$D/k" "new")" ENOSPC \
@@ -110,7 +110,19 @@ rm -f "$ARM"
 is "$(cat "$D/k")" old "the key keeps its old value"
 is "$("$FSOP" put "$D/k" "newer")$(cat "$D/k")" OKnewer "and takes the next"
 umount_kvfs
-unset KVFS_FAULT_CALL KVFS_FAULT_DO KVFS_FAULT_FILE
+# one write failing with ENOSPC: the commit is tried again after a
+# checkpoint (store_write), and succeeds
+export KVFS_FAULT_TIMES=1
+mount_kvfs
+faults=$(grep -c enospc "$KVFS_FAULT_LOG")
+touch "$ARM"
+is "$("$FSOP" put "$D/k" "newest")$(cat "$D/k")" OKnewest \
+	"one write of data.mdb failing with ENOSPC: tried again, committed"
+rm -f "$ARM"
+is "$(grep -c enospc "$KVFS_FAULT_LOG")" $((faults + 1)) \
+	"the fault was injected once"
+umount_kvfs
+unset KVFS_FAULT_CALL KVFS_FAULT_DO KVFS_FAULT_FILE KVFS_FAULT_TIMES
 
 # 15: the boot id cannot be read: a kill -9 counts as a crash of the
 # machine (back to the last checkpoint), never as the same boot

@@ -5,7 +5,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -212,6 +214,52 @@ static struct store *test_temp(struct store *st, const char *dir,
 	return st;
 }
 
+/*
+ * The extents of pinned value v (val, size bytes, replaced and deleted
+ * already) hold its bytes in the store's file, while another value is
+ * written where its pages would be reused were they not pinned.
+ */
+static void test_extents(struct store *st, struct store_value *v,
+			 const char *val, size_t size)
+{
+	struct store_extent ext[64];
+	struct kv_attr a, f = { .type = KV_FILE, .mode = 0644 };
+	uint64_t pos;
+	unsigned n, i;
+	ssize_t cov;
+	char *other = malloc(size), *buf = malloc(size);
+	bool same = true;
+
+	memset(other, 'x', size);
+	is_int(store_create(st, "app", "other", 5, &f, &a), 0,
+	       "create other");
+	is_int(put(st, "app", "other", other, size), 0,
+	       "another large value written after the delete");
+	is_int((int)store_value_extents(st, v, size - 10, 11, ext, 64, &n),
+	       -EINVAL, "extents past the end: EINVAL");
+	cov = store_value_extents(st, v, 262000, 600000, ext, 64, &n);
+	ok(cov == 600000 && n == 4, "600000 bytes across 4 chunks: 4 "
+	   "extents covering them (%zd, %u)", cov, n);
+	for (i = 0, pos = 262000; i < n && same; pos += ext[i].len, i++)
+		same = pread(ext[i].fd, buf, ext[i].len, (off_t)ext[i].off) ==
+			       (ssize_t)ext[i].len &&
+		       !memcmp(buf, val + pos, ext[i].len);
+	ok(same, "the file holds those bytes at the extents");
+	cov = store_value_extents(st, v, 0, size, ext, 64, &n);
+	/* the last chunk, of 576 bytes, is in a leaf page: not an extent */
+	ok(cov == (ssize_t)(size - size % 262128), "the whole value: all "
+	   "but its small last chunk (%zd)", cov);
+	for (i = 0, pos = 0, same = true; i < n && same;
+	     pos += ext[i].len, i++)
+		same = pread(ext[i].fd, buf, ext[i].len, (off_t)ext[i].off) ==
+			       (ssize_t)ext[i].len &&
+		       !memcmp(buf, val + pos, ext[i].len);
+	ok(same && pos == (uint64_t)cov, "every extent holds its bytes");
+	is_int(store_unlink(st, "app", "other", 5), 0, "delete other");
+	free(other);
+	free(buf);
+}
+
 int main(void)
 {
 	struct store_limits lim = { 512, 3, 0 };
@@ -305,6 +353,7 @@ int main(void)
 	got = store_value_read(st, v, back, vsize, 0);
 	ok(got == (ssize_t)vsize && !memcmp(back, val, vsize),
 	   "pinned reader still reads the whole old value");
+	test_extents(st, v, val, vsize);
 	store_value_close(st, v);
 	is_int(store_stat(st, "app", "big", 3, &a), -ENOENT, "big is gone");
 

@@ -34,7 +34,7 @@ struct kvfs {
 	struct kvfs_opts opts;
 	struct nodes *nodes;
 	struct fuse_session *se;
-	int storefd;		/* the store directory, for temporary files */
+	int storefd;		/* the store directory, for statfs */
 	double entry_timeout;	/* what the kernel may cache, in seconds */
 	double attr_timeout;
 	double dir_attr_timeout;
@@ -43,6 +43,9 @@ struct kvfs {
 	struct worker *trimmer;	/* trim.c */
 	struct retries *retries; /* readers sent back (retry.h) */
 	long conn;		/* the mount's device (mountpoint_conn) */
+	bool splice;		/* the kernel takes spliced replies */
+	pthread_mutex_t dirs_lock; /* open directories (ops_dir.c) */
+	struct dirh *dirs;
 	struct worker *teller;	/* tell.c, and what it has to tell: */
 	pthread_mutex_t told_lock;
 	struct told *told, **told_end;	/* oldest first */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hooks.h"
 #include "fs/attr.h"
 #include "fs/fs.h"
 #include "fs/handle.h"
@@ -68,7 +69,7 @@ static int handle_load(struct kvfs *fs, struct handle *h)
 	buf = chunk ? malloc(chunk) : NULL;
 	if (chunk && !buf)
 		return -ENOMEM;
-	pending_init(&all, fs->storefd);
+	pending_init(&all, fs->st);
 	for (off = 0; off < size && !rc; off += (uint64_t)n) {
 		n = handle_read(fs, h, buf, chunk, off);
 		if (n <= 0)
@@ -144,10 +145,15 @@ int handle_truncate(struct kvfs *fs, struct handle *h, uint64_t size)
 	}
 	if (!rc)
 		rc = handle_load(fs, h);
-	if (!rc)
-		rc = pending_truncate(&h->pend, size);
 	if (rc)
 		return rc;
+	rc = pending_truncate(&h->pend, size);
+	if (rc) {
+		/* a stage may be cut in part: nothing of it may be committed,
+		 * the key keeps its old value */
+		h->error = rc;
+		return rc;
+	}
 	h->cut_only = !h->dirty || h->cut_only;
 	h->dirty = true;
 	nodes_open_clean(&h->file, false);
@@ -209,12 +215,19 @@ struct commit_arg {
 	struct store_src src;
 	struct timespec mtime;
 	uint64_t gen;			/* an append: the value it goes on */
+	struct store_value **val;	/* a stage's: the value it became */
 };
 
 static int commit_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 {
 	struct commit_arg *ca = arg;
 	unsigned flags = ca->h->kill_priv ? KV_PUT_KILL_SUIDGID : 0;
+
+	if (ca->val)
+		return store_value_put_stage(fs->st, p->ns, p->key, p->len,
+					     ca->h->ino, ca->h->pend.stage,
+					     &ca->mtime, flags, &ca->h->attr,
+					     ca->val);
 
 	if (ca->gen)
 		return store_value_put_if(fs->st, p->ns, p->key, p->len,
@@ -318,9 +331,33 @@ static int commit_append(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
+/*
+ * Commit a stage: its chunks become the key's value in one small
+ * transaction, and that value the handle's base, so that a later write
+ * starts a new stage from it (the published one is no one's to change).
+ */
+static int commit_stage(struct kvfs *fs, struct handle *h,
+			struct commit_arg *ca)
+{
+	struct store_value *val = NULL;
+	int rc;
+
+	ca->val = &val;
+	rc = with_path(fs, h->node, commit_fn, ca);
+	if (rc)
+		return rc;
+	if (h->val)
+		store_value_close(fs->st, h->val);
+	h->val = val;
+	pending_free(&h->pend);
+	h->loaded = false;
+	return 0;
+}
+
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 {
 	struct commit_arg ca = { .h = h };
+	bool staged = h->pend.stage != NULL;
 	int rc;
 
 	if (h->error)
@@ -335,6 +372,8 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		ca.mtime = h->mtime;
 	if (h->appending) {
 		rc = commit_append(fs, h, &ca);
+	} else if (h->pend.stage) {
+		rc = commit_stage(fs, h, &ca);
 	} else {
 		ca.src.read = pending_src_read;
 		ca.src.ctx = &h->pend;
@@ -354,7 +393,23 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	h->dirty = h->cut_only = h->kill_priv = false;
 	nodes_open_clean(&h->file, true);
 	ratelimit_note(fs->rl, h->ino);
-	if (inv) {
+	/* test builds: a listing can read the value committed before the
+	 * nodes change (ops_dir.c) */
+	if (inv)
+		nodes_hook(fs->nodes, h->node, "COMMIT");
+	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
+					h->attr.gen, h->attr.size, staged)) {
+		/*
+		 * No reader holds the node: it stands for the new value now,
+		 * and its dentry stays.  The kernel keeps no attributes from
+		 * before (nor from a reply sent before this: offset -1, the
+		 * page cache is nodes_keep_cache's), so a stat after close(2)
+		 * asks again.
+		 */
+		inval_inode(fs, nodes_id(h->node));
+		/* test builds: as below */
+		nodes_hook(fs->nodes, h->node, "COMMITTED");
+	} else if (inv) {
 		uint64_t was = nodes_detach(fs->nodes, h->node, &inv->parent,
 					    &inv->name, &inv->len);
 
@@ -366,6 +421,9 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 		 */
 		if (was)
 			inval_inode(fs, was);
+		/* test builds: a listing or lookup held goes on after this */
+		if (inv->name)
+			hook_hold("COMMITTED", inv->name);
 	}
 	return 0;
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@
 #include "fs/retry.h"
 #include "fs/ops.h"
 #include "fs/ratelimit.h"
+#include "fs/splice.h"
 #include "fs/stop.h"
 #include "fs/sweep.h"
 #include "fs/tell.h"
@@ -202,7 +204,8 @@ static char *absolute(const char *path)
 
 static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct kvfs *fs = userdata;
+
 	/*
 	 * With atomic_o_trunc the kernel zeroes the inode's size at an
 	 * open(O_TRUNC), under readers of the old value; without it the
@@ -216,8 +219,18 @@ static void kvfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
+	/*
+	 * Every page of a listing with attributes (ops_dir.c), not the
+	 * first alone: with readdirplus_auto, find and du look each key up
+	 * after the first page; ls without -l pays a node a key instead.
+	 */
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	conn->max_write = 1u << 20;
 	conn->max_readahead = 1u << 20;
+	/* READ replies spliced from data.mdb (splice.c) */
+	fs->splice = conn->capable & FUSE_CAP_SPLICE_WRITE;
+	if (fs->splice)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
 /*
@@ -314,6 +327,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	if (fuse_session_mount(fs->se, fo->mountpoint) != 0)
 		goto out_signals;
 	fs->conn = mountpoint_conn(fo->mountpoint);
+	/* the kernel's 128 KiB would cut a large read into small READs */
+	if (mountpoint_readahead(fs->conn, SPLICE_READ_KB))
+		kvfs_log(KVFS_DEBUG, "cannot raise the mount's read-ahead");
 	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
 	if (!rc)
 		rc = worker_start(sweep_run, fs, &fs->sweeper);
@@ -436,6 +452,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		return 1;
 	}
 	pthread_mutex_init(&fs.told_lock, NULL);
+	pthread_mutex_init(&fs.dirs_lock, NULL);
 	kvfs_log_set_debug(fo->debug);
 	if (!fo->foreground)
 		report_fd = background();
@@ -454,6 +471,8 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		report(&report_fd, 1);
 		fuse_session_destroy(fs.se);
 		pthread_mutex_destroy(&fs.told_lock);
+	pthread_mutex_destroy(&fs.dirs_lock);
+		pthread_mutex_destroy(&fs.dirs_lock);
 		return 1;
 	}
 	fs.opts = *opts;
@@ -475,6 +494,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 
 	if (fs.nodes) {
 		ops_file_free_all(&fs);
+		ops_dir_free_all(&fs);
 		retry_free(&fs, fs.retries);
 		nodes_free(fs.nodes);
 	}
@@ -483,7 +503,23 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		close(fs.storefd);
 	store_close(fs.st);
 	pthread_mutex_destroy(&fs.told_lock);
+	pthread_mutex_destroy(&fs.dirs_lock);
 	return rc ? 1 : 0;
+}
+
+/*
+ * Each request thread that splices a READ keeps a pipe, two descriptors,
+ * beside the writers' temporary files: the soft limit on descriptors
+ * (often 1024) goes up to the hard one, as passthrough_hp does.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 int main(int argc, char *argv[])
@@ -506,6 +542,7 @@ int main(int argc, char *argv[])
 	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	mallopt(M_TRIM_THRESHOLD, 32 << 20);
 	mallopt(M_ARENA_MAX, 2);
+	raise_fd_limit();
 	memset(&c, 0, sizeof(c));
 	memset(&fo, 0, sizeof(fo));
 	kvfs_opts_defaults(&c.opts);

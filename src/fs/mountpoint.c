@@ -9,7 +9,9 @@
  * source), so that kvfs can clear its own and name the command for any
  * other, and tell a kvfs of its store that serves a mount from one that
  * was unmounted and is still exiting.  The same table gives the number
- * of kvfs's connection, by which a stop that hangs aborts it (stop.c).
+ * of kvfs's connection, by which a stop that hangs aborts it (stop.c);
+ * the same number names the mount's backing device in sysfs, whose
+ * read-ahead kvfs raises so that large reads come in large READs.
  */
 #include "config.h"
 
@@ -285,5 +287,35 @@ int mountpoint_abort(long conn, const char *path)
 	 * fails, the next kvfs of the store clears the dead mount */
 	if (!rc && mounted_at(conn, path))
 		mountpoint_detach(path);
+	return rc;
+}
+
+int mountpoint_readahead(long conn, unsigned kb)
+{
+	char file[80], buf[32];
+	unsigned long now;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (conn < 0)
+		return -ENOENT;
+	snprintf(file, sizeof(file), "/sys/class/bdi/%lu:%lu/read_ahead_kb",
+		 (unsigned long)conn >> 20, (unsigned long)conn & 0xfffff);
+	fd = open(file, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n > 0) {
+		buf[n] = '\0';
+		now = strtoul(buf, NULL, 10);
+		if (now >= kb) {
+			close(fd);
+			return 0;
+		}
+	}
+	n = snprintf(buf, sizeof(buf), "%u", kb);
+	if (pwrite(fd, buf, (size_t)n, 0) != n)
+		rc = -errno;
+	close(fd);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * mountpoint.h - what kvfs asks of the directory it mounts on, and of its
  * own mount: checked before anything is created, found in
- * /proc/self/mountinfo, aborted and unmounted when a stop hangs.
+ * /proc/self/mountinfo, aborted and unmounted when a stop hangs, its
+ * read-ahead raised.
  */
 #ifndef KVFS_MOUNTPOINT_H
 #define KVFS_MOUNTPOINT_H
@@ -47,5 +48,13 @@ long mountpoint_conn(const char *path);
  * (then the mount is detached as well as may be), or -errno.
  */
 int mountpoint_abort(long conn, const char *path);
+
+/*
+ * Let the kernel read ahead up to kb KiB at once on connection conn's
+ * mount (its backing device's read_ahead_kb in sysfs, writable by root),
+ * so that a large value is read in READ requests of that size; a mount
+ * already reading ahead more is left so.  Returns 0 or -errno.
+ */
+int mountpoint_readahead(long conn, unsigned kb);
 
 #endif

@@ -323,7 +323,7 @@ bool nt_kept_for_writer(struct nodes *t, const struct node *n)
 void nt_touch(struct nodes *t, const struct node *n)
 {
 	if (n && n->parent)
-		++*nt_stamp_of(t, n->parent, n->name, n->namelen);
+		nt_stamp(t, n->parent, n->name, n->namelen);
 }
 
 uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
@@ -333,6 +333,16 @@ uint64_t nodes_stamp(struct nodes *t, const struct node *parent,
 
 	pthread_mutex_lock(&t->lock);
 	s = *nt_stamp_of(t, parent, name, len);
+	pthread_mutex_unlock(&t->lock);
+	return s;
+}
+
+uint64_t nodes_stamp_all(struct nodes *t)
+{
+	uint64_t s;
+
+	pthread_mutex_lock(&t->lock);
+	s = t->seq;
 	pthread_mutex_unlock(&t->lock);
 	return s;
 }

@@ -66,7 +66,9 @@ struct nodes {
 				 * nodes maybe not yet */
 	pthread_cond_t renamed;	/* signalled as each of them ends */
 	pthread_cond_t put;	/* signalled as a found open file is put */
-	uint64_t stamps[STAMPS]; /* changes of the nodes at names, by hash */
+	uint64_t stamps[STAMPS]; /* the last change of the nodes at names,
+				  * by hash: a value of seq */
+	uint64_t seq;		/* changes at all names so far */
 	struct sent_back sent[SENT_BACK];
 };
 
@@ -110,12 +112,20 @@ static inline int64_t nt_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The change count at (parent, name); lock held. */
+/* When the nodes at (parent, name) last changed (a value of seq); lock
+ * held. */
 static inline uint64_t *nt_stamp_of(struct nodes *t,
 				    const struct node *parent,
 				    const char *name, size_t len)
 {
 	return &t->stamps[nt_hash(parent, name, len) % STAMPS];
+}
+
+/* The nodes at (parent, name) change now; lock held. */
+static inline void nt_stamp(struct nodes *t, const struct node *parent,
+			    const char *name, size_t len)
+{
+	*nt_stamp_of(t, parent, name, len) = ++t->seq;
 }
 
 /* Whether a reader has n open (or a lookup's retry offer holds it). */

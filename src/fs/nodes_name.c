@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hooks.h"
 #include "fs/nodes.h"
 #include "fs/nodes_int.h"
 
@@ -54,7 +55,7 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	struct node *n, *old;
 
 	pthread_mutex_lock(&t->lock);
-	if (stamp && *stamp != *nt_stamp_of(t, parent, name, len)) {
+	if (stamp && *nt_stamp_of(t, parent, name, len) > *stamp) {
 		*stale = true;
 		pthread_mutex_unlock(&t->lock);
 		return NULL;
@@ -285,6 +286,19 @@ void nodes_name(struct nodes *t, struct node *n, uint64_t *parent_id,
 	pthread_mutex_unlock(&t->lock);
 }
 
+void nodes_hook(struct nodes *t, struct node *n, const char *point)
+{
+	uint64_t parent;
+	char *name = NULL;
+	size_t len;
+
+	if (!hook_build())
+		return;
+	nodes_name(t, n, &parent, &name, &len);
+	hook_hold(point, name);
+	free(name);
+}
+
 int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 		      size_t len, uint64_t *parent_id, char **name,
 		      size_t *namelen)
@@ -322,7 +336,7 @@ void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len)
 {
 	pthread_mutex_lock(&t->lock);
-	++*nt_stamp_of(t, parent, name, len);
+	nt_stamp(t, parent, name, len);
 	nt_clear_name(t, parent, name, len, NULL);
 	pthread_mutex_unlock(&t->lock);
 }
@@ -414,6 +428,33 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 	pthread_mutex_lock(&t->lock);
 	n->gen = gen;
 	n->size = size;
+	n->cache_gen = 0;
 	nt_touch(t, n);
 	pthread_mutex_unlock(&t->lock);
+}
+
+bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
+			  uint64_t gen, uint64_t size, bool alone)
+{
+	bool ok;
+
+	pthread_mutex_lock(&t->lock);
+	/*
+	 * Generations are handed out in order, but a large value's is taken
+	 * before its staging: one older than n's is a commit that another
+	 * overtook, after which the key's value may be either; n is
+	 * superseded then, as any node is whose value is not the key's.
+	 */
+	ok = n->parent && n->hashed && n->attached && n->ino == ino &&
+	     gen > n->gen && !nt_read_open(n) && !(alone && n->writers > 1) &&
+	     nt_find(t, n->parent, n->name, n->namelen) == n &&
+	     !nt_sent_back(t, n, 0) && !nt_kept_for_writer(t, n);
+	if (ok) {
+		n->gen = gen;
+		n->size = size;
+		n->cache_gen = 0;
+		nt_touch(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
 }

@@ -89,6 +89,8 @@ int nodes_open(struct nodes *t, struct node *n, enum node_use *use, int pid)
 			}
 		}
 		n->writers++;
+		/* its pages (an O_RDWR writer's) are not of a value */
+		n->cache_gen = 0;
 		break;
 	case USE_DIRECT:
 		break;
@@ -269,6 +271,17 @@ struct node_open *nodes_take_all_open(struct nodes *t)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return all;
+}
+
+bool nodes_keep_cache(struct nodes *t, struct node *n, uint64_t gen)
+{
+	bool keep;
+
+	pthread_mutex_lock(&t->lock);
+	keep = gen && n->cache_gen == gen;
+	n->cache_gen = gen;
+	pthread_mutex_unlock(&t->lock);
+	return keep;
 }
 
 bool nodes_writing(struct nodes *t, struct node *n)

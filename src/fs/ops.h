@@ -36,6 +36,9 @@ static inline struct handle *fi_handle(const struct fuse_file_info *fi)
  */
 void ops_file_free_all(struct kvfs *fs);
 
+/* The same for the directories the kernel never released. */
+void ops_dir_free_all(struct kvfs *fs);
+
 /* The operation tables. */
 void ops_entry_init(struct fuse_lowlevel_ops *ops);
 void ops_file_init(struct fuse_lowlevel_ops *ops);

@@ -32,6 +32,7 @@
 #include "fs/path.h"
 #include "fs/ratelimit.h"
 #include "fs/retry.h"
+#include "fs/splice.h"
 #include "fs/tell.h"
 #include "fs/trim.h"
 
@@ -44,7 +45,7 @@ static struct handle *handle_new(struct kvfs *fs, struct node *n, int flags)
 	pthread_mutex_init(&h->lock, NULL);
 	h->node = n;
 	h->flags = flags;
-	pending_init(&h->pend, fs->storefd);
+	pending_init(&h->pend, fs->st);
 	return h;
 }
 
@@ -179,26 +180,14 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 		return rc;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	fi->keep_cache = h->use == USE_CACHED;
+	/* the pages cached may be of the value before a rebind */
+	fi->keep_cache = h->use == USE_CACHED &&
+			 nodes_keep_cache(fs->nodes, n, store_value_gen(h->val));
 	fi->direct_io = h->use == USE_DIRECT;
 	fi->noflush = 1;
 	nodes_add_open(fs->nodes, n, &h->file, pid, false, false,
 		       store_value_gen(h->val));
 	return 0;
-}
-
-/* Test builds: hold an open of a key by the name its node has now. */
-static void open_hook(struct kvfs *fs, struct node *n)
-{
-	uint64_t parent;
-	char *name = NULL;
-	size_t len;
-
-	if (!hook_build())
-		return;
-	nodes_name(fs->nodes, n, &parent, &name, &len);
-	hook_hold("OPEN", name);
-	free(name);
 }
 
 static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
@@ -210,7 +199,7 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	struct handle *h;
 	int rc;
 
-	open_hook(fs, n);
+	nodes_hook(fs->nodes, n, "OPEN");
 	h = handle_new(fs, n, fi->flags);
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);
@@ -269,9 +258,11 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = new_file_path(fs, dir, name, &p);
 	if (!rc)
 		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
@@ -295,7 +286,8 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		h->use = USE_REREAD;
 		nodes_open(fs->nodes, n, &h->use, ctx->pid);
 		fi->fh = (uint64_t)(uintptr_t)h;
-		fi->keep_cache = h->use == USE_CACHED;
+		fi->keep_cache = h->use == USE_CACHED &&
+				 nodes_keep_cache(fs->nodes, n, a.gen);
 		fi->direct_io = h->use == USE_DIRECT;
 		fi->noflush = 1;
 		nodes_add_open(fs->nodes, n, &h->file, ctx->pid, false, false,
@@ -325,10 +317,16 @@ static void kvfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		return (void)fuse_reply_err(req, ENOMEM);
 	pthread_mutex_lock(&h->lock);
+	if (off >= 0 && splice_read(fs, h, req, size, (uint64_t)off)) {
+		pthread_mutex_unlock(&h->lock);
+		return;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		pthread_mutex_unlock(&h->lock);
+		return (void)fuse_reply_err(req, ENOMEM);
+	}
 	n = off < 0 ? -EINVAL : handle_read(fs, h, buf, size, (uint64_t)off);
 	pthread_mutex_unlock(&h->lock);
 	if (n < 0)

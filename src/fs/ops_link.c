@@ -74,12 +74,14 @@ static void kvfs_symlink(fuse_req_t req, const char *target,
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
 	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
 	rc = new_child_path(fs, dir, name, &p);
 	if (!rc && (tlen > PATH_MAX - 1 || tlen > fs->opts.max_value_size))
 		rc = -ENAMETOOLONG;
 	if (!rc)
 		rc = store_symlink(fs->st, p.ns, p.key, p.len, &a, target,
 				   tlen, &out);
+	store_urgent(false);
 	nodes_release_paths(fs->nodes);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);

@@ -1,48 +1,38 @@
 /*
- * pending.c - a writer's content in memory or in a temporary file.
+ * pending.c - a writer's content in memory or in a stage of the store.
  */
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "fs/pending.h"
 
-void pending_init(struct pending *p, int dirfd)
+void pending_init(struct pending *p, struct store *st)
 {
 	memset(p, 0, sizeof(*p));
-	p->fd = -1;
-	p->dirfd = dirfd;
+	p->st = st;
 }
 
-/* Move the content to a temporary file. */
+/* Move the content to a stage. */
 static int spill(struct pending *p)
 {
-	size_t done = 0;
-	int fd;
+	struct store_stage *sg;
+	int rc;
 
-	fd = openat(p->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	while (done < p->size) {
-		ssize_t n = pwrite(fd, p->buf + done, p->size - done,
-				   (off_t)done);
-
-		if (n < 0) {
-			int err = errno;
-
-			close(fd);
-			return -err;
-		}
-		done += (size_t)n;
+	rc = store_stage_open(p->st, &sg);
+	if (rc)
+		return rc;
+	rc = store_stage_write(sg, p->buf, (size_t)p->size, 0);
+	if (rc) {
+		store_stage_close(sg);
+		return rc;
 	}
 	free(p->buf);
 	p->buf = NULL;
 	p->cap = 0;
-	p->fd = fd;
+	p->stage = sg;
 	return 0;
 }
 
@@ -70,23 +60,15 @@ int pending_write(struct pending *p, const void *buf, size_t len, uint64_t off)
 	uint64_t end = off + len;
 	int rc;
 
-	if (p->fd < 0 && end > PENDING_MEM_MAX) {
+	if (!p->stage && end > PENDING_MEM_MAX) {
 		rc = spill(p);
 		if (rc)
 			return rc;
 	}
-	if (p->fd >= 0) {
-		const char *src = buf;
-
-		while (len) {
-			ssize_t n = pwrite(p->fd, src, len, (off_t)off);
-
-			if (n < 0)
-				return -errno;
-			src += n;
-			len -= (size_t)n;
-			off += (uint64_t)n;
-		}
+	if (p->stage) {
+		rc = store_stage_write(p->stage, buf, len, off);
+		if (rc)
+			return rc;
 	} else {
 		rc = reserve(p, end);
 		if (rc)
@@ -100,35 +82,29 @@ int pending_write(struct pending *p, const void *buf, size_t len, uint64_t off)
 
 ssize_t pending_read(struct pending *p, void *buf, size_t len, uint64_t off)
 {
-	ssize_t n;
-
 	if (off >= p->size)
 		return 0;
 	if (len > p->size - off)
 		len = (size_t)(p->size - off);
-	if (p->fd < 0) {
-		memcpy(buf, p->buf + off, len);
-		return (ssize_t)len;
-	}
-	n = pread(p->fd, buf, len, (off_t)off);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n < len)	/* a hole past the file's end reads as zeros */
-		memset((char *)buf + n, 0, len - (size_t)n);
+	if (p->stage)
+		return store_stage_read(p->stage, buf, len, off);
+	memcpy(buf, p->buf + off, len);
 	return (ssize_t)len;
 }
 
 int pending_truncate(struct pending *p, uint64_t size)
 {
-	if (p->fd < 0 && size > PENDING_MEM_MAX) {
+	if (!p->stage && size > PENDING_MEM_MAX) {
 		int rc = spill(p);
 
 		if (rc)
 			return rc;
 	}
-	if (p->fd >= 0) {
-		if (ftruncate(p->fd, (off_t)size) < 0)
-			return -errno;
+	if (p->stage) {
+		int rc = store_stage_truncate(p->stage, size);
+
+		if (rc)
+			return rc;
 	} else if (size > p->size) {
 		int rc = reserve(p, size);
 
@@ -144,7 +120,6 @@ int pending_truncate(struct pending *p, uint64_t size)
 void pending_free(struct pending *p)
 {
 	free(p->buf);
-	if (p->fd >= 0)
-		close(p->fd);
-	pending_init(p, p->dirfd);
+	store_stage_close(p->stage);
+	pending_init(p, p->st);
 }

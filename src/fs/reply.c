@@ -5,8 +5,8 @@
  * A key's node may have writers open: the process of a writer sees that
  * writer's content, and while a writer through the page cache has it
  * open every reply carries that writer's size, uncached (paged_size).
- * Each entry replied counts one lookup of its node, and may push the
- * node table past node_cache (trim.h).
+ * Each entry replied counts one lookup of its node (a listing's too,
+ * ops_dir.c), and may push the node table past node_cache (trim.h).
  */
 #include "config.h"
 
@@ -50,6 +50,21 @@ void paged_size(struct kvfs *fs, struct node *n, struct stat *st)
 		st->st_size = own.st_size;
 }
 
+void node_entry(struct kvfs *fs, struct node *n, const struct kv_attr *a,
+		bool keep, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = nodes_id(n);
+	kv_to_stat(a, &e->attr);
+	e->attr_timeout = keep ? attr_timeout(fs, a) : 0;
+	if (a->type == KV_FILE && nodes_writing(fs->nodes, n)) {
+		/* a writer's process asks again (kvfs_getattr) */
+		paged_size(fs, n, &e->attr);
+		e->attr_timeout = 0;
+	}
+	e->entry_timeout = keep ? cache_timeout(fs->entry_timeout, a) : 0;
+}
+
 /* Reply with node n (counted one lookup) of attributes a; keep: whether
  * the kernel may cache them. */
 void reply_node(fuse_req_t req, struct node *n, const struct kv_attr *a,
@@ -58,16 +73,7 @@ void reply_node(fuse_req_t req, struct node *n, const struct kv_attr *a,
 	struct kvfs *fs = req_fs(req);
 	struct fuse_entry_param e;
 
-	memset(&e, 0, sizeof(e));
-	e.ino = nodes_id(n);
-	kv_to_stat(a, &e.attr);
-	e.attr_timeout = keep ? attr_timeout(fs, a) : 0;
-	if (a->type == KV_FILE && nodes_writing(fs->nodes, n)) {
-		/* a writer's process asks again (kvfs_getattr) */
-		paged_size(fs, n, &e.attr);
-		e.attr_timeout = 0;
-	}
-	e.entry_timeout = keep ? cache_timeout(fs->entry_timeout, a) : 0;
+	node_entry(fs, n, a, keep, &e);
 	if (fuse_reply_entry(req, &e))
 		nodes_forget(fs->nodes, n, 1);
 	trim_check(fs);

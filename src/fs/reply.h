@@ -21,6 +21,13 @@ bool open_file_stat(struct kvfs *fs, struct node *n, int pid,
 /* While a writer through the page cache has n open: its size in st. */
 void paged_size(struct kvfs *fs, struct node *n, struct stat *st);
 
+/*
+ * The entry of node n, of attributes a read from the store, as a lookup
+ * or a listing replies it in *e; keep: whether the kernel may cache it.
+ */
+void node_entry(struct kvfs *fs, struct node *n, const struct kv_attr *a,
+		bool keep, struct fuse_entry_param *e);
+
 /* Reply with node n (counted one lookup) of attributes a; keep: whether
  * the kernel may cache them. */
 void reply_node(fuse_req_t req, struct node *n, const struct kv_attr *a,

@@ -6,14 +6,16 @@
  * was replaced or deleted are queued in the gc table (value_drop) and
  * deleted once no reader pins them, in transactions of their own after
  * the commit that made them stale (at the latest when the store is next
- * opened).  A value being written in several transactions is pinned and
- * queued the same way until its switch (store/value.c).
+ * opened).  A value being written in several transactions, and a stage,
+ * is pinned and queued the same way until its switch (store/value.c,
+ * store/stage.c).
  */
 #include "config.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
+#include "common/hooks.h"
 #include "store/internal.h"
 
 struct pin {
@@ -80,8 +82,8 @@ static bool pinned(struct store *st, uint64_t gen)
 	return on;
 }
 
-/* Delete every chunk of gen. */
-static int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen)
+int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen,
+		  uint64_t from)
 {
 	unsigned char kb[12];
 	MDB_cursor *c;
@@ -92,7 +94,7 @@ static int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen)
 	if (rc)
 		return rc;
 	for (;;) {
-		chunk_key(kb, gen, 0);
+		chunk_key(kb, gen, from);
 		k.mv_size = sizeof(kb);
 		k.mv_data = kb;
 		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
@@ -132,13 +134,21 @@ static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	uint64_t gen = *(uint64_t *)arg;
 	unsigned char kb[8];
-	MDB_val k = { sizeof(kb), kb };
+	MDB_val k = { sizeof(kb), kb }, v;
 	int rc;
 
+	/*
+	 * value_collect() read the queue in a snapshot: since then a stage's
+	 * generation may have left it, made a key's value by its switch
+	 * (and its stage's pin dropped): only what is queued now is stale.
+	 */
+	be64(kb, gen);
+	rc = mdb_get(txn, st->gc, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (pinned(st, gen))
 		return 0;
-	be64(kb, gen);
-	rc = chunks_delete(st, txn, gen);
+	rc = chunks_delete(st, txn, gen, 0);
 	if (!rc)
 		rc = mdb_del(txn, st->gc, &k, NULL);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -170,6 +180,8 @@ void value_collect(struct store *st)
 			mdb_cursor_close(c);
 		}
 		store_read_end(st, txn);
+		/* test builds: a stage can be switched to meanwhile */
+		hook_hold("COLLECT", "gc");
 		for (i = 0; i < n; i++)
 			if (!pinned(st, gens[i]))
 				store_write(st, collect_txn, &gens[i]);

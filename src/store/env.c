@@ -103,7 +103,48 @@ static bool disk_full(struct store *st)
 	       (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * STORE_TXN_BYTES;
 }
 
-int store_write(struct store *st, store_txn_fn fn, void *arg)
+/* Whether this thread's commits skip the line (store_urgent). */
+static __thread bool urgent;
+
+void store_urgent(bool on)
+{
+	urgent = on;
+}
+
+/*
+ * Wait for this thread's turn to commit.  A thread waiting for
+ * write_lock has no place in line, and hundreds of commits waiting so
+ * would let a request that holds a directory's lock in the kernel wait
+ * behind them all (and every other request on that directory behind
+ * it): so the commits of threads that are not urgent pass here one at a
+ * time, and an urgent one waits for write_lock beside one of them at
+ * most.  Urgent threads do not wait here, nor make the others wait: a
+ * stream of creates or unlinks cannot hold back a close.
+ */
+static void gate_enter(struct store *st)
+{
+	if (urgent)
+		return;
+	pthread_mutex_lock(&st->gate_lock);
+	while (st->normal_in)
+		pthread_cond_wait(&st->gate, &st->gate_lock);
+	st->normal_in = true;
+	pthread_mutex_unlock(&st->gate_lock);
+}
+
+static void gate_leave(struct store *st)
+{
+	if (urgent)
+		return;
+	pthread_mutex_lock(&st->gate_lock);
+	st->normal_in = false;
+	pthread_cond_signal(&st->gate);
+	pthread_mutex_unlock(&st->gate_lock);
+}
+
+/* One try of store_write; *disk: it failed for lack of disk space. */
+static int write_once(struct store *st, store_txn_fn fn, void *arg,
+		      bool *disk)
 {
 	struct state_disk before, after;
 	MDB_txn *txn;
@@ -112,6 +153,7 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 
 	/* however busy the store, few pages wait for a checkpoint */
 	ckpt_throttle(st);
+	gate_enter(st);
 	pthread_mutex_lock(&st->write_lock);
 	for (;;) {
 		pthread_rwlock_rdlock(&st->map_lock);
@@ -134,6 +176,7 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 				rc = mdb_txn_commit(txn);
 				if (rc == EIO && disk_full(st))
 					rc = ENOSPC;
+				*disk = rc == ENOSPC;
 			} else {
 				mdb_txn_abort(txn);
 			}
@@ -146,11 +189,30 @@ int store_write(struct store *st, store_txn_fn fn, void *arg)
 		if (rc != MDB_MAP_FULL)
 			break;
 		rc = grow_map(st, seen);
+		*disk = rc == -ENOSPC;
 		if (rc)
 			break;
 	}
 	pthread_mutex_unlock(&st->write_lock);
+	gate_leave(st);
 	return store_err(rc);
+}
+
+/*
+ * On a full disk, the pages that transactions since the last checkpoint
+ * freed (deleted keys, a dropped stage) cannot be used again while that
+ * checkpoint's state is pinned: take a checkpoint there and then, and try
+ * once more in the pages it gives back.  Not for an ENOSPC of fn's own
+ * (max_storage): that one a checkpoint does not change.
+ */
+int store_write(struct store *st, store_txn_fn fn, void *arg)
+{
+	bool disk = false;
+	int rc = write_once(st, fn, arg, &disk);
+
+	if (rc == -ENOSPC && disk && ckpt_sync(st) == 0)
+		rc = write_once(st, fn, arg, &disk);
+	return rc;
 }
 
 int store_read_begin(struct store *st, MDB_txn **out)
@@ -289,6 +351,8 @@ void env_free(struct store *st)
 		close(st->ckpt_fd);
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->write_lock);
+	pthread_mutex_destroy(&st->gate_lock);
+	pthread_cond_destroy(&st->gate);
 	pthread_mutex_destroy(&st->ckpt_lock);
 	pthread_mutex_destroy(&st->ckpt_mx);
 	pthread_cond_destroy(&st->ckpt_cond);
@@ -327,6 +391,8 @@ int env_open(const char *path, const struct store_limits *limits,
 	pthread_rwlock_init(&st->map_lock, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&st->write_lock, NULL);
+	pthread_mutex_init(&st->gate_lock, NULL);
+	pthread_cond_init(&st->gate, NULL);
 	pthread_mutex_init(&st->ckpt_lock, NULL);
 	pthread_mutex_init(&st->ckpt_mx, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);

@@ -8,6 +8,7 @@
  *   keys  (namespace id, key) -> key record, through store/index.c
  *   data  (generation, chunk index) -> a chunk of a large value
  *   gc    generation -> nothing: chunks to delete once no reader pins them
+ *         (also a stage's, until its switch: store/stage.c)
  *   expiry  (expiration, inode number) -> (namespace id, key): the keys
  *         that expire, in the order they do, for the sweep
  */
@@ -60,6 +61,16 @@ struct store {
 	/* Held shared by every transaction, exclusively to grow the map. */
 	pthread_rwlock_t map_lock;
 	size_t mapsize;
+
+	/*
+	 * Commits' turns (store_write): those of threads that are not
+	 * urgent (store_urgent) pass the gate one at a time, so that an
+	 * urgent one waits for one of them at most.  gate_lock guards
+	 * normal_in.
+	 */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate;
+	bool normal_in;
 
 	/* Serialises write transactions; guards the counters below. */
 	pthread_mutex_t write_lock;
@@ -302,10 +313,60 @@ void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
  * generation (-ENOMEM); pin_put: release a pin, true if it was the last.
  */
 int value_drop(struct store *st, MDB_txn *txn, uint64_t gen);
+/* Delete the chunks of gen from index from on. */
+int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen,
+		  uint64_t from);
 void value_collect(struct store *st);
 void value_collect_queued(struct store *st);
 int pin_get(struct store *st, uint64_t gen);
 bool pin_put(struct store *st, uint64_t gen);
+
+/*
+ * A value being written (store/stage.c): chunks of a generation no key
+ * holds yet, queued in gc from its first flush until the switch makes it
+ * a key's value (or until it is dropped).  Up to STAGE_CACHE chunks are
+ * in memory (cache); the others are in the data table (have) or holes.
+ */
+#define STAGE_CACHE	(STORE_TXN_BYTES / (256u << 10))
+
+/* The chunks a stage keeps in memory: STORE_TXN_BYTES of them, 1 at least
+ * (chunks are 256 KiB with 4 KiB pages, larger with larger pages). */
+static inline unsigned stage_cache(const struct store *st)
+{
+	size_t n = STORE_TXN_BYTES / st->chunk;
+
+	return n < 1 ? 1 : n > STAGE_CACHE ? STAGE_CACHE : (unsigned)n;
+}
+
+struct stage_buf {
+	uint64_t idx;
+	char *data;		/* st->chunk bytes ... */
+	size_t fill;		/* ... of which those past fill read as zeros */
+};
+
+struct store_stage {
+	struct store *st;
+	uint64_t gen;		/* 0 until the first flush */
+	bool gen_committed;	/* gen and its gc entry are committed */
+	bool published;		/* gen is a key's value now */
+	uint64_t size;
+	uint64_t last;		/* the chunk written last: kept at a flush */
+	uint64_t short_idx;	/* a chunk stored shorter than a chunk */
+	unsigned char *have;	/* bit per chunk: in the data table */
+	size_t havecap;		/* bytes of have */
+	struct stage_buf cache[STAGE_CACHE];
+	unsigned ncache;
+	/* the chunks a flush writes, for its transaction */
+	unsigned nflush;
+	struct stage_buf *flush[STAGE_CACHE];
+};
+
+/*
+ * Make the stage's chunks what the switch needs (stage.c): every chunk
+ * below its size in the data table, full but the last, which is exact,
+ * and the generation committed in gc.  0 or a negative errno.
+ */
+int stage_finish(struct store_stage *sg);
 
 /* The key of chunk idx of generation gen in the data table. */
 static inline void chunk_key(unsigned char kb[12], uint64_t gen, uint64_t idx)

@@ -93,6 +93,14 @@ void store_close(struct store *st);
 /* Flush every committed change to stable storage (fsync, syncfs). */
 int store_sync(struct store *st);
 
+/*
+ * The calling thread's commits skip the line of those of threads that
+ * are not urgent, which commit one at a time, from store_urgent(true) to
+ * store_urgent(false): for a request that others wait behind (one
+ * holding a directory's lock in the kernel), while many commit at once.
+ */
+void store_urgent(bool on);
+
 /* Attributes of the store's root (the directory holding the namespaces). */
 void store_root_attr(struct store *st, struct kv_attr *out);
 
@@ -212,6 +220,28 @@ int store_value_open(struct store *st, const char *ns, const char *key,
 ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
 			 size_t len, off_t off);
 uint64_t store_value_size(const struct store_value *v);
+
+/* A run of bytes in one of the store's files: for splice(2). */
+struct store_extent {
+	int fd;
+	uint64_t off;
+	size_t len;
+};
+
+/*
+ * Where bytes [off, off + len) of v (len > 0, within the value) lie in
+ * the store's files, for a reader that would rather move them from there
+ * than copy them: up to max extents, in order, in ext, *n of them.
+ * Returns how many bytes from off they cover: all, or fewer where a
+ * piece lies elsewhere (an inline value, a small last chunk kept in an
+ * index page), for the caller to read with store_value_read(); or -errno.
+ * The bytes stay in place, unchanged, while v is open; the files are the
+ * store's, open until store_close().
+ */
+ssize_t store_value_extents(struct store *st, const struct store_value *v,
+			    uint64_t off, size_t len,
+			    struct store_extent *ext, unsigned max,
+			    unsigned *n);
 uint64_t store_value_gen(const struct store_value *v);
 int store_value_dup(struct store *st, const struct store_value *v,
 		    struct store_value **out);
@@ -253,6 +283,51 @@ int store_value_put_if(struct store *st, const char *ns, const char *key,
 		       const struct store_src *src,
 		       const struct timespec *mtime, unsigned flags,
 		       struct kv_attr *out);
+
+/*
+ * A value being written, streamed into the store as it comes, before it is
+ * any key's value (store/stage.c).  Its chunks are under a generation of
+ * their own that no key holds and no reader sees; memory holds at most
+ * a few chunks (about 4 MiB), the rest is written in transactions of
+ * about that size as the writes come.  Until it is published it is
+ * queued for collection: a crash or kill of the process leaves nothing
+ * once the store is next opened, and store_stage_close drops it, its
+ * space back.  One thread at a time uses a stage.
+ *
+ * store_stage_open: an empty stage.  0 or -ENOMEM.
+ * store_stage_write: write len bytes at off (any offset; a hole reads as
+ *   zeros): 0, -ENOSPC, -EIO, -ENOMEM.
+ * store_stage_read: up to len bytes at off: the count, 0 at the end, or a
+ *   negative errno.
+ * store_stage_truncate: cut or extend (zeros) to size bytes.
+ * store_stage_size: its size.
+ * store_stage_close: free it; if it was never published its chunks are
+ *   dropped.
+ * store_value_put_stage, _if: store_value_put(), _if() with the stage as
+ *   the new value, made the key's in one small transaction (a value of
+ *   up to 4 KiB is copied into the record).  The stage can then only be
+ *   closed; val (if not NULL) receives the new value, opened (as
+ *   store_value_open would).  On an error the stage is as it was.
+ */
+struct store_stage;
+
+int store_stage_open(struct store *st, struct store_stage **out);
+int store_stage_write(struct store_stage *sg, const void *buf, size_t len,
+		      uint64_t off);
+ssize_t store_stage_read(struct store_stage *sg, void *buf, size_t len,
+			 uint64_t off);
+int store_stage_truncate(struct store_stage *sg, uint64_t size);
+uint64_t store_stage_size(const struct store_stage *sg);
+void store_stage_close(struct store_stage *sg);
+int store_value_put_stage(struct store *st, const char *ns, const char *key,
+			  size_t len, uint64_t ino, struct store_stage *sg,
+			  const struct timespec *mtime, unsigned flags,
+			  struct kv_attr *out, struct store_value **val);
+int store_value_put_stage_if(struct store *st, const char *ns,
+			     const char *key, size_t len, uint64_t ino,
+			     uint64_t gen, struct store_stage *sg,
+			     const struct timespec *mtime, unsigned flags,
+			     struct kv_attr *out, struct store_value **val);
 
 /* Flags of store_meta_set() and store_expire_set(), as setxattr(2)'s. */
 #define KV_XATTR_CREATE		(1u << 0)	/* -EEXIST if set already */

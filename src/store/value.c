@@ -12,7 +12,8 @@
  * opened).  A value larger than STORE_TXN_BYTES is written in several
  * transactions, its generation queued in gc until the switch, so that
  * neither the daemon's memory nor a crash half-way depends on the value's
- * size.
+ * size.  store_value_put_stage switches to a stage's generation
+ * (store/stage.c), written as it came, in one small transaction.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "store/internal.h"
 
@@ -166,6 +168,105 @@ ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
 	if (rc)
 		return rc == MDB_NOTFOUND ? -EIO : store_err(rc);
 	return dst - (char *)buf;
+}
+
+/*
+ * LMDB keeps a value larger than about half a page in overflow pages of
+ * its own, contiguous in data.mdb, after a page header of 16 bytes: the
+ * page's number (8 bytes), 2 bytes of pad, the flags (2 bytes) and the
+ * count of pages (4 bytes); mdb_get() points into the read-only map at
+ * the value after the header.  Without MDB_WRITEMAP a commit writes its
+ * pages to data.mdb at their place in the map (page number x page size),
+ * and the pages of a value are not freed, nor written again, while its
+ * chunk is kept, which a pin on its generation ensures.  The file offset
+ * of d's bytes, or 0 when they are not so: a value in a leaf page, a
+ * header this code does not know, or one the file does not hold there.
+ */
+#define LMDB_PAGEHDR	16u
+#define LMDB_P_OVERFLOW	0x04u
+
+static uint64_t overflow_offset(struct store *st, int fd, uint64_t file_end,
+				const MDB_val *d)
+{
+	const char *page = (const char *)d->mv_data - LMDB_PAGEHDR;
+	unsigned char hdr[LMDB_PAGEHDR];
+	uint64_t pgno, at;
+	uint32_t pages;
+	uint16_t flags;
+
+	if ((uintptr_t)page % st->psize)
+		return 0;
+	memcpy(&pgno, page, sizeof(pgno));
+	memcpy(&flags, page + 10, sizeof(flags));
+	memcpy(&pages, page + 12, sizeof(pages));
+	at = pgno * st->psize;
+	if (!(flags & LMDB_P_OVERFLOW) || pgno < 2 ||
+	    (uint64_t)pages * st->psize < LMDB_PAGEHDR + d->mv_size ||
+	    at + LMDB_PAGEHDR + d->mv_size > file_end)
+		return 0;
+	/* the file holds that page there: the map is the file */
+	if (pread(fd, hdr, sizeof(hdr), (off_t)at) != (ssize_t)sizeof(hdr) ||
+	    memcmp(hdr, page, sizeof(hdr)))
+		return 0;
+	return at + LMDB_PAGEHDR;
+}
+
+ssize_t store_value_extents(struct store *st, const struct store_value *v,
+			    uint64_t off, size_t len,
+			    struct store_extent *ext, unsigned max,
+			    unsigned *n)
+{
+	uint64_t pos = off, end = off + len, fileoff;
+	unsigned flags;
+	struct stat sb;
+	MDB_txn *txn;
+	int fd, rc;
+
+	*n = 0;
+	if (off > v->size || len > v->size - off)
+		return -EINVAL;
+	if (!v->chunked || !len || !st->psize)
+		return 0;
+	/* with MDB_WRITEMAP (env.c never sets it) writes go through the map */
+	if (mdb_env_get_flags(st->env, &flags) || (flags & MDB_WRITEMAP))
+		return 0;
+	if (mdb_env_get_fd(st->env, &fd) || fstat(fd, &sb) < 0)
+		return -EIO;
+	rc = store_read_begin(st, &txn);
+	if (rc)
+		return rc;
+	while (pos < end && *n < max) {
+		uint64_t idx = pos / st->chunk, in = pos % st->chunk, want, k;
+		unsigned char kb[12];
+		MDB_val key = { sizeof(kb), kb }, d;
+
+		chunk_key(kb, v->gen, idx);
+		rc = mdb_get(txn, st->data, &key, &d);
+		if (rc)
+			break;
+		/* every chunk is whole but the last */
+		want = v->size - idx * st->chunk < st->chunk
+			       ? v->size - idx * st->chunk : st->chunk;
+		if (d.mv_size != want) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		fileoff = overflow_offset(st, fd, (uint64_t)sb.st_size, &d);
+		if (!fileoff)
+			break;
+		k = d.mv_size - in < end - pos ? d.mv_size - in : end - pos;
+		if (*n && ext[*n - 1].off + ext[*n - 1].len == fileoff + in) {
+			ext[*n - 1].len += k;
+		} else {
+			ext[*n] = (struct store_extent){ fd, fileoff + in, k };
+			++*n;
+		}
+		pos += k;
+	}
+	store_read_end(st, txn);
+	if (rc)
+		return rc == MDB_NOTFOUND ? -EIO : store_err(rc);
+	return (ssize_t)(pos - off);
 }
 
 int store_value_dup(struct store *st, const struct store_value *v,
@@ -414,6 +515,105 @@ int store_value_put_if(struct store *st, const char *ns, const char *key,
 	if (!gen)
 		return -EBUSY;
 	rc = value_put(st, ns, key, len, ino, gen, src, mtime, flags, out);
+	value_collect_queued(st);
+	return rc;
+}
+
+static ssize_t stage_src_read(void *ctx, void *buf, size_t len, off_t off)
+{
+	return store_stage_read(ctx, buf, len, (uint64_t)off);
+}
+
+static int value_put_stage(struct store *st, const char *ns, const char *key,
+			   size_t len, uint64_t ino, uint64_t if_gen,
+			   struct store_stage *sg,
+			   const struct timespec *mtime, unsigned flags,
+			   struct kv_attr *out, struct store_value **val)
+{
+	struct store_src src = { .read = stage_src_read, .ctx = sg,
+				 .size = sg->size };
+	struct put_arg pa = { .ns = ns, .key = key, .len = len, .ino = ino,
+			      .if_gen = if_gen, .src = &src, .mtime = mtime,
+			      .flags = flags, .out = out };
+	uint64_t size = sg->size;
+	struct store_value *v;
+	int rc;
+
+	if (sg->published)
+		return -EINVAL;
+	if (size <= STORE_INLINE_MAX) {
+		/* small: copied into the record, the stage dropped later */
+		v = malloc(sizeof(*v) + (size ? size : 1));
+		if (!v)
+			return -ENOMEM;
+		rc = src_read_full(&src, v->inl, size, 0);
+		pa.inl = v->inl;
+		if (!rc)
+			rc = store_write(st, switch_txn, &pa);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+		v->gen = out->gen;
+		v->size = size;
+		v->chunked = false;
+	} else {
+		rc = stage_finish(sg);
+		if (rc)
+			return rc;
+		v = malloc(sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		/* the value's own pin, taken while the stage's holds */
+		rc = pin_get(st, sg->gen);
+		if (rc) {
+			free(v);
+			return rc;
+		}
+		pa.staged = true;
+		pa.gen = sg->gen;
+		rc = store_write(st, switch_txn, &pa);
+		if (rc) {
+			pin_put(st, sg->gen);
+			free(v);
+			return rc;
+		}
+		sg->published = true;
+		v->gen = sg->gen;
+		v->size = size;
+		v->chunked = true;
+	}
+	if (val)
+		*val = v;
+	else
+		store_value_close(st, v);
+	return 0;
+}
+
+int store_value_put_stage(struct store *st, const char *ns, const char *key,
+			  size_t len, uint64_t ino, struct store_stage *sg,
+			  const struct timespec *mtime, unsigned flags,
+			  struct kv_attr *out, struct store_value **val)
+{
+	int rc = value_put_stage(st, ns, key, len, ino, 0, sg, mtime, flags,
+				 out, val);
+
+	value_collect_queued(st);
+	return rc;
+}
+
+int store_value_put_stage_if(struct store *st, const char *ns,
+			     const char *key, size_t len, uint64_t ino,
+			     uint64_t gen, struct store_stage *sg,
+			     const struct timespec *mtime, unsigned flags,
+			     struct kv_attr *out, struct store_value **val)
+{
+	int rc;
+
+	if (!gen)
+		return -EBUSY;
+	rc = value_put_stage(st, ns, key, len, ino, gen, sg, mtime, flags,
+			     out, val);
 	value_collect_queued(st);
 	return rc;
 }
