@@ -4,15 +4,10 @@
  * The kernel names a file by a node id it got from a lookup; a node here
  * holds its parent and its name, so that its namespace and key follow by
  * walking up, and a rename is one node moved.  A node of a key is bound
- * to one generation of the key's value at a time.  When a writer commits
- * a new value and no reader holds the node, the node is rebound to the
- * new generation in place (nodes_rebind_current): the kernel keeps its
- * dentry and inode, and drops only the inode's attributes, and its page
- * cache is not reused by the next reader (nodes_keep_cache).  When
- * readers hold it, the node is superseded and the kernel's dentry
- * dropped, so that later lookups get a fresh inode (and a fresh page
- * cache) while readers of the old value keep theirs, as after a rename
- * over the file.  Until the
+ * to one generation of the key's value: when a writer commits a new value
+ * the node is superseded and the kernel's dentry dropped, so that later
+ * lookups get a fresh inode (and a fresh page cache) while readers of the
+ * old value keep theirs, as after a rename over the file.  Until the
  * kernel has dropped it, its dentry still leads to the superseded node,
  * which therefore keeps the name (and follows it through renames).  A
  * node's page cache only ever holds bytes of its own generation, and
@@ -302,25 +297,11 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 		  uint64_t size);
 
 /*
- * A writer on n committed generation gen (size bytes) of the key with
- * inode number ino: rebind n to it in place, if n is the current node at
- * its name, no reader holds it (nor a lookup's retry offer), no writer
- * was sent back from it, and gen is newer than n's.  Then the kernel's
- * dentry stays, leading to n, which stands for the new value; its cached
- * attributes must be dropped (inval_inode) and its page cache is not
- * reused (nodes_keep_cache).  false: nothing changed, supersede n
- * (nodes_detach) as before.  alone: gen was taken before the commit (a
- * stage's, at its first flush), so is no sign of the commits' order: then
- * only if no other writer, whose commit could come between, holds n.
- */
-bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
-			  uint64_t gen, uint64_t size, bool alone);
-
-/*
  * A reader through the page cache opens generation gen of n: whether the
  * kernel may keep n's cached pages (they are of gen, since nothing but
  * readers of gen filled them), noting gen as the generation they are of
- * from now on.  A writer's open, or a rebind, makes it unknown.
+ * from now on.  A writer's open, or a truncation in place
+ * (nodes_rebind), makes it unknown.
  */
 bool nodes_keep_cache(struct nodes *t, struct node *n, uint64_t gen);
 

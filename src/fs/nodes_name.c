@@ -432,29 +432,3 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 	nt_touch(t, n);
 	pthread_mutex_unlock(&t->lock);
 }
-
-bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
-			  uint64_t gen, uint64_t size, bool alone)
-{
-	bool ok;
-
-	pthread_mutex_lock(&t->lock);
-	/*
-	 * Generations are handed out in order, but a large value's is taken
-	 * before its staging: one older than n's is a commit that another
-	 * overtook, after which the key's value may be either; n is
-	 * superseded then, as any node is whose value is not the key's.
-	 */
-	ok = n->parent && n->hashed && n->attached && n->ino == ino &&
-	     gen > n->gen && !nt_read_open(n) && !(alone && n->writers > 1) &&
-	     nt_find(t, n->parent, n->name, n->namelen) == n &&
-	     !nt_sent_back(t, n, 0) && !nt_kept_for_writer(t, n);
-	if (ok) {
-		n->gen = gen;
-		n->size = size;
-		n->cache_gen = 0;
-		nt_touch(t, n);
-	}
-	pthread_mutex_unlock(&t->lock);
-	return ok;
-}

@@ -87,7 +87,6 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct kpath p;
 	int rc, tries;
 
-	hook_note("LOOKUP", name);
 	nodes_hold_paths(fs->nodes);
 	store_urgent(true);
 	rc = child_path(fs, dir, name, len, &p);
@@ -193,8 +192,6 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		paged_size(fs, n, &st);
 		timeout = 0;
 	}
-	/* test builds: a commit can overtake the reply here */
-	nodes_hook(fs->nodes, n, "GETATTR");
 	fuse_reply_attr(req, &st, timeout);
 }
 

@@ -180,7 +180,8 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 		return rc;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* the pages cached may be of the value before a rebind */
+	/* the pages cached may be of a value before a truncation in place
+	 * or of an O_RDWR writer's content (nodes_keep_cache) */
 	fi->keep_cache = h->use == USE_CACHED &&
 			 nodes_keep_cache(fs->nodes, n, store_value_gen(h->val));
 	fi->direct_io = h->use == USE_DIRECT;
