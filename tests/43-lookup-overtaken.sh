@@ -4,23 +4,31 @@
 # its reply a writer's close commits a new value at the name.  The kernel
 # must not keep the size the lookup read: a stat after the close gives the
 # committed value's size, now and 2 s later, and cat reads that value.
-# The test build (tests/kvfs-hooks) holds the lookup between its answer
-# and its reply (KVFS_HOOK_LOOKUP, armed by a file) until the writer has
-# closed, so that the close falls into that window every time.  What keeps it right: the
-# close's reply waits for the kernel to drop the key's entry (fs/tell.c),
-# and the kernel drops it only once the lookup in flight is done (it holds
-# the directory's lock), so the entry the lookup made goes too.
+# The test build (tests/kvfs-hooks) holds the stat's request between its
+# answer and its reply (KVFS_HOOK_LOOKUP and KVFS_HOOK_GETATTR, armed by
+# one file: the first of them takes it) until the writer has closed, so
+# that the close falls into that window every time.  Which request it is
+# depends on the commit: one that supersedes the node drops the key's
+# entry, and the stat looks the name up; the close's reply waits for the
+# kernel to drop it (fs/tell.c), which it does only once the lookup in
+# flight is done (it holds the directory's lock), so the entry the lookup
+# made goes too.  One that rebinds the node in place (no reader holds it)
+# keeps the entry and drops the inode's attributes, and the stat asks for
+# them (GETATTR); the kernel keeps none from a reply to a request sent
+# before that drop (its attr_version).
 KVFS_BIN=${KVFS_HOOKS_BIN:-$(cd "$(dirname "$0")" && pwd)/kvfs-hooks}
 . "$(dirname "$0")/lib.sh"
 
 D=$MNT/default
 ARM=$TEST_DIR/arm
 export KVFS_HOOK_LOOKUP=k KVFS_HOOK_LOOKUP_ARM="$ARM"
+export KVFS_HOOK_GETATTR=k KVFS_HOOK_GETATTR_ARM="$ARM"
 
 # overtake FIRST LAST: a writer commits FIRST by fsync (which drops the
-# kernel's entry of k), then writes LAST; a stat looks k up again, held
-# in the daemon (the hook takes ARM as ARM.held); meanwhile, 1 s after
-# its fsync, the writer's close commits LAST; then the stat goes on.
+# kernel's entry of k, or its attributes), then writes LAST; a stat asks
+# for k again, held in the daemon (the hook takes ARM as ARM.held);
+# meanwhile, 1 s after its fsync, the writer's close commits LAST; then
+# the stat goes on.
 overtake() {
 	rm -f "$ARM" "$ARM.held" "$TEST_DIR/ready"
 	printf old > "$D/k"
@@ -31,7 +39,7 @@ overtake() {
 	touch "$ARM"
 	stat -c %s "$D/k" > "$TEST_DIR/first" &
 	stat=$!
-	ok "${#2} bytes: the daemon holds the stat's lookup" \
+	ok "${#2} bytes: the daemon holds the stat's request" \
 		wait_for "$ARM.held"
 	wait "$writer"
 	rm -f "$ARM.held"

@@ -63,3 +63,25 @@ void hook_hold(const char *point, const char *name)
 	(void)name;
 #endif
 }
+
+void hook_note(const char *point, const char *name)
+{
+#ifdef KVFS_TEST_HOOKS
+	char var[64];
+	const char *log;
+	FILE *f;
+
+	snprintf(var, sizeof(var), "KVFS_HOOK_%s_LOG", point);
+	log = getenv(var);
+	if (!name || !log)
+		return;
+	f = fopen(log, "a");
+	if (!f)
+		return;
+	fprintf(f, "%s\n", name);
+	fclose(f);
+#else
+	(void)point;
+	(void)name;
+#endif
+}

@@ -20,6 +20,14 @@ const char *hook_env(const char *name);
  */
 void hook_hold(const char *point, const char *name);
 
+/*
+ * Note a request at point (LOOKUP, ...) on the file name: in a test
+ * build whose environment has KVFS_HOOK_<point>_LOG=FILE, a line with
+ * the name is appended to FILE, so that a test can count the requests
+ * the kernel sent for a name.
+ */
+void hook_note(const char *point, const char *name);
+
 /* Whether hooks are compiled in: a caller skips the work of naming. */
 int hook_build(void);
 

@@ -195,6 +195,11 @@ int handle_write(struct kvfs *fs, struct handle *h, const char *buf,
 		h->dirty = true;
 		h->cut_only = false;
 		nodes_open_clean(&h->file, false);
+		/* the kernel grows its size to where its write ended (at its
+		 * own end of file for an appender: off is the kernel's) */
+		if (off >= 0 && h->ksize != KSIZE_UNKNOWN &&
+		    (uint64_t)off + size > h->ksize)
+			h->ksize = (uint64_t)off + size;
 		/* the bits go with the commit of the new content */
 		if (kill_priv)
 			h->kill_priv = true;
@@ -392,14 +397,27 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	h->dirty = h->cut_only = h->kill_priv = false;
 	nodes_open_clean(&h->file, true);
 	ratelimit_note(fs->rl, h->ino);
-	if (inv) {
-		uint64_t was;
-
-		/* test builds: a listing can read the value committed
-		 * before the node is detached (ops_dir.c) */
+	/* test builds: a listing can read the value committed before the
+	 * nodes change (ops_dir.c) */
+	if (inv)
 		nodes_hook(fs->nodes, h->node, "COMMIT");
-		was = nodes_detach(fs->nodes, h->node, &inv->parent,
-				   &inv->name, &inv->len);
+	if (inv && nodes_rebind_current(fs->nodes, h->node, h->attr.ino,
+					h->attr.gen, h->attr.size, h->told,
+					h->ksize)) {
+		/*
+		 * No reader holds the node: it stands for the new value now,
+		 * and its dentry stays.  The kernel keeps no attributes from
+		 * before (nor from a reply sent before this: offset -1, the
+		 * page cache is nodes_keep_cache's), so a stat after close(2)
+		 * asks again.
+		 */
+		inval_inode(fs, nodes_id(h->node));
+		/* test builds: as below */
+		nodes_hook(fs->nodes, h->node, "COMMITTED");
+	} else if (inv) {
+		uint64_t was = nodes_detach(fs->nodes, h->node, &inv->parent,
+					    &inv->name, &inv->len);
+
 		/*
 		 * A lookup that read the old value may still be on its way
 		 * to the kernel with it, cacheable: the kernel keeps no

@@ -45,7 +45,14 @@ struct handle {
 	struct timespec mtime;	/* of the last write */
 	struct kv_attr attr;	/* the key's attributes as last seen */
 	struct inval synced;	/* an fsync's commit: told again at flush */
+	uint64_t told;		/* a writer: its node's reply count as its
+				 * own replies left it (nodes_told) ... */
+	uint64_t ksize;		/* ... and the kernel's inode size after
+				 * them and its writes; KSIZE_UNKNOWN */
 };
+
+/* A writer's reads may have cut the kernel's size (a short read). */
+#define KSIZE_UNKNOWN	UINT64_MAX
 
 #define container_of(ptr, type, member) \
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))

@@ -4,10 +4,15 @@
  * The kernel names a file by a node id it got from a lookup; a node here
  * holds its parent and its name, so that its namespace and key follow by
  * walking up, and a rename is one node moved.  A node of a key is bound
- * to one generation of the key's value: when a writer commits a new value
- * the node is superseded and the kernel's dentry dropped, so that later
- * lookups get a fresh inode (and a fresh page cache) while readers of the
- * old value keep theirs, as after a rename over the file.  Until the
+ * to one generation of the key's value at a time.  When a writer commits
+ * a new value and no reader holds the node, the node is rebound to the
+ * new generation in place (nodes_rebind_current): the kernel keeps its
+ * dentry and inode, and drops only the inode's attributes, and its page
+ * cache is not reused by the next reader (nodes_keep_cache).  When
+ * readers hold it, the node is superseded and the kernel's dentry
+ * dropped, so that later lookups get a fresh inode (and a fresh page
+ * cache) while readers of the old value keep theirs, as after a rename
+ * over the file.  Until the
  * kernel has dropped it, its dentry still leads to the superseded node,
  * which therefore keeps the name (and follows it through renames).  A
  * node's page cache only ever holds bytes of its own generation, and
@@ -63,6 +68,8 @@ struct node {
 	uint64_t size;		/* ... and its size */
 	uint64_t cache_gen;	/* the generation the kernel's page cache
 				 * may hold, 0: unknown (nodes_keep_cache) */
+	uint64_t told;		/* replies begun that may set the kernel's
+				 * size of it (nodes_told) */
 	uint64_t ino;		/* the stored inode number */
 	struct timespec set_mtime; /* set by utimensat while open ... */
 	bool has_set_mtime;	/* ... and not written since */
@@ -297,11 +304,50 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 		  uint64_t size);
 
 /*
+ * A reply that may set the kernel's size of n is on its way: attributes
+ * (getattr, setattr, an entry of a lookup or a listing) or a reader's
+ * READ (a short one cuts the size).  Counted before the store is read,
+ * or, for an entry, when its node is found (a commit's rebind after the
+ * read sends the lookup back, nodes_lookup_since).  The kernel takes the
+ * size of each reply it applies as the inode's; one sent before an
+ * invalidation but applied after it does not change it.
+ */
+void nodes_told(struct nodes *t, struct node *n);
+
+/*
+ * What a writer opening n (or creating it) starts from: the count of
+ * replies told of n so far (*told) and n's size (*size), which is the
+ * kernel's inode size while no writer has n open and the key's value is
+ * n's generation.
+ */
+void nodes_writer_view(struct nodes *t, struct node *n, uint64_t *told,
+		       uint64_t *size);
+
+/*
+ * A writer on n committed generation gen (size bytes) of the key with
+ * inode number ino: rebind n to it in place, if n is the current node at
+ * its name, no reader holds it (nor a lookup's retry offer), no writer
+ * was sent back from it, gen is newer than n's, the writer is n's only
+ * one, and the kernel's inode already has the new size: no reply of n's
+ * attributes went out but the writer's own (n's count is still told),
+ * and its own replies and writes left the kernel's size at ksize, which
+ * is size.  The kernel fills a stat from its cache without its lock, so a
+ * stat beside the reply that brings the new attributes in can see some of
+ * them and some of the old ones: with the size already right, never an
+ * old size.  Then the kernel's dentry stays, leading to n, which stands
+ * for the new value; its cached attributes must be dropped (inval_inode)
+ * and its page cache is not reused (nodes_keep_cache).  false: nothing
+ * changed, supersede n (nodes_detach), which gives the name a new inode.
+ */
+bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
+			  uint64_t gen, uint64_t size, uint64_t told,
+			  uint64_t ksize);
+
+/*
  * A reader through the page cache opens generation gen of n: whether the
  * kernel may keep n's cached pages (they are of gen, since nothing but
  * readers of gen filled them), noting gen as the generation they are of
- * from now on.  A writer's open, or a truncation in place
- * (nodes_rebind), makes it unknown.
+ * from now on.  A writer's open, or a rebind, makes it unknown.
  */
 bool nodes_keep_cache(struct nodes *t, struct node *n, uint64_t gen);
 

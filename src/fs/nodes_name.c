@@ -73,6 +73,7 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	    !(reader && (old->writers || nt_sent_back(t, old, 0) ||
 			 nt_kept_for_writer(t, old)))) {
 		old->nlookup++;
+		old->told++;	/* the entry replied (nodes_told) */
 		nt_unlink_node(old);
 		nt_link_front(t, old);
 		if (writer)
@@ -97,6 +98,7 @@ static struct node *lookup(struct nodes *t, struct node *parent,
 	n->gen = gen;
 	n->size = size;
 	n->nlookup = 1;
+	n->told = 1;
 	parent->children++;
 	nt_link_front(t, n);
 	__atomic_add_fetch(&t->live, 1, __ATOMIC_RELAXED);
@@ -431,4 +433,32 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 	n->cache_gen = 0;
 	nt_touch(t, n);
 	pthread_mutex_unlock(&t->lock);
+}
+
+bool nodes_rebind_current(struct nodes *t, struct node *n, uint64_t ino,
+			  uint64_t gen, uint64_t size, uint64_t told,
+			  uint64_t ksize)
+{
+	bool ok;
+
+	pthread_mutex_lock(&t->lock);
+	/*
+	 * Generations are handed out in order, but a large value's is taken
+	 * before its staging: one older than n's is a commit that another
+	 * overtook, after which the key's value may be either; n is
+	 * superseded then, as any node is whose value is not the key's.
+	 */
+	ok = n->parent && n->hashed && n->attached && n->ino == ino &&
+	     gen > n->gen && !nt_read_open(n) && n->writers == 1 &&
+	     n->told == told && ksize == size &&
+	     nt_find(t, n->parent, n->name, n->namelen) == n &&
+	     !nt_sent_back(t, n, 0) && !nt_kept_for_writer(t, n);
+	if (ok) {
+		n->gen = gen;
+		n->size = size;
+		n->cache_gen = 0;
+		nt_touch(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
 }

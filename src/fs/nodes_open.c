@@ -284,6 +284,22 @@ bool nodes_keep_cache(struct nodes *t, struct node *n, uint64_t gen)
 	return keep;
 }
 
+void nodes_told(struct nodes *t, struct node *n)
+{
+	pthread_mutex_lock(&t->lock);
+	n->told++;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void nodes_writer_view(struct nodes *t, struct node *n, uint64_t *told,
+		       uint64_t *size)
+{
+	pthread_mutex_lock(&t->lock);
+	*told = n->told;
+	*size = n->size;
+	pthread_mutex_unlock(&t->lock);
+}
+
 bool nodes_writing(struct nodes *t, struct node *n)
 {
 	bool w;

@@ -87,6 +87,7 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct kpath p;
 	int rc, tries;
 
+	hook_note("LOOKUP", name);
 	nodes_hold_paths(fs->nodes);
 	store_urgent(true);
 	rc = child_path(fs, dir, name, len, &p);
@@ -172,11 +173,12 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 	double timeout;
 	int rc;
 
+	n = nodes_get(fs->nodes, ino);
+	nodes_told(fs->nodes, n);
 	if (fi && fi->fh) {
 		handle_stat(fs, fi_handle(fi), &st);
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
-	n = nodes_get(fs->nodes, ino);
 	if (open_file_stat(fs, n, pid, OPEN_OWN, &st))
 		return (void)fuse_reply_attr(req, &st, 0);
 	rc = node_stat(fs, n, &a);
@@ -192,6 +194,8 @@ static void kvfs_getattr(fuse_req_t req, fuse_ino_t ino,
 		paged_size(fs, n, &st);
 		timeout = 0;
 	}
+	/* test builds: a commit can overtake the reply here */
+	nodes_hook(fs->nodes, n, "GETATTR");
 	fuse_reply_attr(req, &st, timeout);
 }
 
@@ -253,6 +257,20 @@ static int truncate_now(struct kvfs *fs, struct node *n, uint64_t size,
 }
 
 /*
+ * A writer's own request is answered with attributes st (its truncation,
+ * or a setattr by its descriptor): the kernel takes st's size, and the
+ * reply is the writer's (nodes_rebind_current).
+ */
+static void own_reply(struct handle *h, const struct stat *st)
+{
+	pthread_mutex_lock(&h->lock);
+	h->told++;
+	if (h->ksize != KSIZE_UNKNOWN)
+		h->ksize = (uint64_t)st->st_size;
+	pthread_mutex_unlock(&h->lock);
+}
+
+/*
  * Without atomic_o_trunc the kernel truncates an open(O_TRUNC) with a
  * SETATTR of size 0, without a handle, from the opening process, right
  * after OPEN.  It belongs to the writer that process just opened and has
@@ -285,6 +303,7 @@ static void reply_open_trunc(fuse_req_t req, struct kvfs *fs, struct node *n,
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	kv_to_stat(&a, &st);
+	own_reply(h, &st);
 	fuse_reply_attr(req, &st, 0);
 }
 
@@ -336,6 +355,7 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	double timeout;
 	int rc = 0;
 
+	nodes_told(fs->nodes, n);
 	memset(&sa, 0, sizeof(sa));
 	if (to_set & FUSE_SET_ATTR_MODE) {
 		sa.mask |= KV_SET_MODE;
@@ -432,6 +452,8 @@ static void kvfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (h) {
 		/* its own view: also of a key unlinked meanwhile */
 		handle_stat(fs, h, &st);
+		if (h->use == USE_WRITE)
+			own_reply(h, &st);
 		return (void)fuse_reply_attr(req, &st, 0);
 	}
 	/* as getattr answers */

@@ -90,6 +90,11 @@ static int writer_start(struct kvfs *fs, struct handle *h,
 	rc = nodes_open(fs->nodes, h->node, &h->use, pid);
 	if (rc)
 		return rc;
+	/* what the kernel has of the node before the writer changes it:
+	 * the node's size, if the key's value is still the node's */
+	nodes_writer_view(fs->nodes, h->node, &h->told, &h->ksize);
+	if (!same_gen)
+		h->ksize = KSIZE_UNKNOWN;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	fi->direct_io = (h->flags & O_ACCMODE) == O_WRONLY || !same_gen;
 	nodes_add_open(fs->nodes, h->node, &h->file, pid, true,
@@ -180,8 +185,7 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 		return rc;
 	}
 	fi->fh = (uint64_t)(uintptr_t)h;
-	/* the pages cached may be of a value before a truncation in place
-	 * or of an O_RDWR writer's content (nodes_keep_cache) */
+	/* the pages cached may be of the value before a rebind */
 	fi->keep_cache = h->use == USE_CACHED &&
 			 nodes_keep_cache(fs->nodes, n, store_value_gen(h->val));
 	fi->direct_io = h->use == USE_DIRECT;
@@ -318,7 +322,14 @@ static void kvfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
+	/* a short read through the page cache cuts the kernel's size to
+	 * where it ended: a reader's is told as a reply of attributes is,
+	 * a writer's makes the kernel's size one its writer does not know */
+	if (h->use != USE_WRITE)
+		nodes_told(fs->nodes, h->node);
 	pthread_mutex_lock(&h->lock);
+	if (h->use == USE_WRITE)
+		h->ksize = KSIZE_UNKNOWN;
 	if (off >= 0 && splice_read(fs, h, req, size, (uint64_t)off)) {
 		pthread_mutex_unlock(&h->lock);
 		return;
