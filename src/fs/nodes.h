@@ -5,22 +5,22 @@
  * holds its parent and its name, so that its namespace and key follow by
  * walking up, and a rename is one node moved.  A node of a key is bound
  * to one generation of the key's value at a time.  When a writer commits
- * a new value and no reader holds the node, the node is rebound to the
- * new generation in place (nodes_rebind_current): the kernel keeps its
- * dentry and inode, and drops only the inode's attributes, and its page
- * cache is not reused by the next reader (nodes_keep_cache).  When
- * readers hold it, the node is superseded and the kernel's dentry
- * dropped, so that later lookups get a fresh inode (and a fresh page
- * cache) while readers of the old value keep theirs, as after a rename
- * over the file.  Until the
- * kernel has dropped it, its dentry still leads to the superseded node,
- * which therefore keeps the name (and follows it through renames).  A
- * node's page cache only ever holds bytes of its own generation, and
- * every reader of a node reads that generation: an open by a superseded
- * node gets it from a handle still holding it, or is sent back with
- * -ESTALE so that the kernel looks the name up again (ops_file.c).  Once
- * no handle holds a superseded node, a stat by it gives the key's
- * current size (nodes_own_size).
+ * a new value, no reader holds the node and the kernel's inode already
+ * has the new size, the node is rebound to the new generation in place
+ * (nodes_rebind_current): the kernel keeps its dentry and inode, and
+ * drops only the inode's attributes, and its page cache is not reused by
+ * the next reader (nodes_keep_cache).  Otherwise the node is superseded
+ * and the kernel's dentry dropped, so that later lookups get a fresh
+ * inode (and a fresh page cache) while readers of the old value keep
+ * theirs, as after a rename over the file.  Until the kernel has dropped
+ * it, its dentry still leads to the superseded node, which therefore
+ * keeps the name (and follows it through renames).  A node's page cache
+ * only ever holds bytes of its own generation, and every reader of a
+ * node reads that generation: an open by a superseded node gets it from
+ * a handle still holding it, or is sent back with -ESTALE so that the
+ * kernel looks the name up again (ops_file.c).  Once no handle holds a
+ * superseded node, a stat by it gives the key's current size
+ * (nodes_own_size).
  */
 #ifndef KVFS_NODES_H
 #define KVFS_NODES_H
