@@ -471,7 +471,6 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		report(&report_fd, 1);
 		fuse_session_destroy(fs.se);
 		pthread_mutex_destroy(&fs.told_lock);
-	pthread_mutex_destroy(&fs.dirs_lock);
 		pthread_mutex_destroy(&fs.dirs_lock);
 		return 1;
 	}

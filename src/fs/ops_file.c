@@ -322,14 +322,14 @@ static void kvfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	ssize_t n;
 
 	(void)ino;
+	pthread_mutex_lock(&h->lock);
 	/* a short read through the page cache cuts the kernel's size to
 	 * where it ended: a reader's is told as a reply of attributes is,
 	 * a writer's makes the kernel's size one its writer does not know */
-	if (h->use != USE_WRITE)
-		nodes_told(fs->nodes, h->node);
-	pthread_mutex_lock(&h->lock);
 	if (h->use == USE_WRITE)
 		h->ksize = KSIZE_UNKNOWN;
+	else if (off < 0 || (uint64_t)off + size > handle_size(h))
+		nodes_told(fs->nodes, h->node);
 	if (off >= 0 && splice_read(fs, h, req, size, (uint64_t)off)) {
 		pthread_mutex_unlock(&h->lock);
 		return;
