@@ -6,7 +6,7 @@ out=$("$KVFS_BIN" --help 2>&1)
 is "$?" 0 "--help exits 0"
 case $out in *max_value_size*default_namespace*) pass "--help lists the options" ;;
 	*) fail "--help lists the options" ;; esac
-case $out in *"max_threads=N "*"(default 256)"*"max_idle_threads=N "*"(default 16)"*)
+case $out in *"max_threads=N "*"(default 10)"*"max_idle_threads=N "*"(default 10)"*)
 	pass "--help gives kvfs' thread defaults" ;;
 	*) fail "--help gives kvfs' thread defaults" ;; esac
 case $out in *"default: 10"*|*"default: -1"*)

@@ -6,7 +6,7 @@
  * in reply.c), the node table (nodes*.c), open keys and their pending
  * writes (handle.c, pending.c), the kernel notifications (notify.c, sent
  * by tell.c and trim.c), the worker threads of the trim, the expiry sweep
- * and the teller, and the daemon's options and mount (main.c).  It may
+ * and the teller, the syncer of fsyncs, and the daemon's options and mount (main.c).  It may
  * include store/store.h (the store's contract) and common/; never
  * store/internal.h, and nothing of kvctl/.  Every file here may reach
  * FUSE through this header; store/ and common/ (log.c aside) do not.
@@ -28,6 +28,7 @@ struct ratelimit;
 struct worker;
 struct retries;
 struct told;
+struct syncer;
 
 struct kvfs {
 	struct store *st;
@@ -41,6 +42,7 @@ struct kvfs {
 	struct ratelimit *rl;
 	struct worker *sweeper;	/* sweep.c */
 	struct worker *trimmer;	/* trim.c */
+	struct syncer *syncer;	/* fsync replies (syncer.c) */
 	struct retries *retries; /* readers sent back (retry.h) */
 	long conn;		/* the mount's device (mountpoint_conn) */
 	bool splice;		/* the kernel takes spliced replies */

@@ -33,6 +33,7 @@
 #include "fs/ratelimit.h"
 #include "fs/splice.h"
 #include "fs/stop.h"
+#include "fs/syncer.h"
 #include "fs/sweep.h"
 #include "fs/tell.h"
 #include "fs/trim.h"
@@ -53,15 +54,16 @@
 #define STORE_POLL_MS		50
 
 /*
- * Threads of the request loop, unless -o max_threads says otherwise.  No
- * request waits for a notification to the kernel (tell.h), so any number
- * works, down to libfuse's default of 10 (tests/35-closers.sh); more let
- * reads go on while commits and fsyncs wait for the disk.  Past a burst,
- * threads beyond KVFS_IDLE_THREADS idle ones end, with their 1 MiB
- * request buffers.
+ * Threads of the request loop, unless -o max_threads says otherwise:
+ * libfuse's default of 10.  No request waits for a notification to the
+ * kernel (tell.h), nor for the disk to flush (syncer.h), so a few threads
+ * keep up with hundreds of processes closing keys in one directory
+ * (tests/35-closers.sh) and answer reads while fsyncs wait
+ * (tests/51-fsync-wait.sh).  Past a burst, threads beyond
+ * KVFS_IDLE_THREADS idle ones end, with their 1 MiB request buffers.
  */
-#define KVFS_MAX_THREADS	256
-#define KVFS_IDLE_THREADS	16
+#define KVFS_MAX_THREADS	10
+#define KVFS_IDLE_THREADS	10
 
 enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
        KEY_IDLE_THREADS };
@@ -337,6 +339,8 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 		rc = worker_start(trim_run, fs, &fs->trimmer);
 	if (!rc)
 		rc = worker_start(tell_run, fs, &fs->teller);
+	if (!rc)
+		rc = syncer_start(fs->st, &fs->syncer);
 	if (rc) {
 		fprintf(stderr, "kvfs: cannot start a thread: %s\n",
 			strerror(-rc));
@@ -365,6 +369,8 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	 * without waiting for the teller */
 	tell_forget(fs);
 out_workers:
+	syncer_stop(fs->syncer);
+	fs->syncer = NULL;
 	worker_stop(fs->teller);
 	worker_stop(fs->trimmer);
 	worker_stop(fs->sweeper);

@@ -31,6 +31,7 @@
 #include "fs/ops.h"
 #include "fs/path.h"
 #include "fs/reply.h"
+#include "fs/syncer.h"
 #include "fs/trim.h"
 
 #define DOT_ENTRIES	2	/* "." and ".." */
@@ -311,7 +312,7 @@ static void kvfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 	(void)ino;
 	(void)datasync;
 	(void)fi;
-	fuse_reply_err(req, -store_sync(req_fs(req)->st));
+	syncer_reply(req_fs(req)->syncer, req);
 }
 
 void ops_dir_init(struct fuse_lowlevel_ops *ops)

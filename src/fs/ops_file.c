@@ -33,6 +33,7 @@
 #include "fs/ratelimit.h"
 #include "fs/retry.h"
 #include "fs/splice.h"
+#include "fs/syncer.h"
 #include "fs/tell.h"
 #include "fs/trim.h"
 
@@ -444,9 +445,10 @@ static void kvfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	}
 	pthread_mutex_unlock(&h->lock);
 	tell_later(fs, &inv);
-	if (!rc)
-		rc = store_sync(fs->st);
-	fuse_reply_err(req, -rc);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		syncer_reply(fs->syncer, req);
 }
 
 static void kvfs_release(fuse_req_t req, fuse_ino_t ino,
