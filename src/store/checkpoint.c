@@ -306,10 +306,12 @@ void ckpt_release(struct store *st)
 	st->snap = NULL;
 }
 
-void ckpt_committed(struct store *st)
+void ckpt_committed(struct store *st, unsigned writes)
 {
 	pthread_mutex_lock(&st->ckpt_mx);
-	if (++st->commits % CKPT_COMMITS == 0) {
+	st->commits += writes;
+	if (st->commits / CKPT_COMMITS !=
+	    (st->commits - writes) / CKPT_COMMITS) {
 		st->ckpt_wanted = true;
 		pthread_cond_signal(&st->ckpt_cond);
 	}

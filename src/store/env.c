@@ -5,9 +5,15 @@
  * Write transactions are serialised by write_lock and run through
  * store_write(), which grows the map and retries when LMDB reports
  * MDB_MAP_FULL, so that a full map is never an error while the disk has
- * room (Postfix's slmdb.c does the same).  Read transactions are short,
- * never held across a FUSE reply, and recycled through a pool as lmdb.h
- * advises for MDB_NOTLS.
+ * room (Postfix's slmdb.c does the same).  Writers that come while a
+ * commit runs wait, and the first of them then commits them all in one
+ * transaction (a group commit, as databases do for their log): each
+ * one's body in a transaction nested in it, so that one failing takes
+ * back only its own changes, each writer told its own result once the
+ * commit is done.  What a commit costs is the pages it writes, which a
+ * group shares (the tables' roots, the counters, the free list).  Read
+ * transactions are short, never held across a FUSE reply, and recycled
+ * through a pool as lmdb.h advises for MDB_NOTLS.
  *
  * Commits use MDB_NOSYNC: a commit is in the kernel before store_write()
  * returns, so it survives a crash of the process without a disk flush;
@@ -111,62 +117,104 @@ void store_urgent(bool on)
 	urgent = on;
 }
 
+/* A writer waiting for its commit (write_once). */
+struct group_write {
+	store_txn_fn fn;
+	void *arg;
+	int rc;			/* its result, once done */
+	bool alone;		/* a large one, committed in its own transaction */
+	bool disk;		/* it failed for lack of disk space */
+	bool done;
+	struct group_write *next;
+};
+
+/* Writes one transaction takes at most. */
+#define GROUP_MAX	32
+
 /*
- * Wait for this thread's turn to commit.  A thread waiting for
- * write_lock has no place in line, and hundreds of commits waiting so
- * would let a request that holds a directory's lock in the kernel wait
- * behind them all (and every other request on that directory behind
- * it): so the commits of threads that are not urgent pass here one at a
- * time, and an urgent one waits for write_lock beside one of them at
- * most.  Urgent threads do not wait here, nor make the others wait: a
- * stream of creates or unlinks cannot hold back a close.
+ * Run the writes w[0..n) in txn, each in a transaction nested in it, so
+ * that one failing takes back its own changes only (and the counters it
+ * moved).  A write that fills the map or the transaction ends the group
+ * before it, unless it is the first.  Returns how many ran, their
+ * results in w[i]->rc; none if the first filled the map (*full).
  */
-static void gate_enter(struct store *st)
+static size_t group_run(struct store *st, MDB_txn *txn,
+			struct group_write **w, size_t n, bool *full)
 {
-	if (urgent)
-		return;
-	pthread_mutex_lock(&st->gate_lock);
-	while (st->normal_in)
-		pthread_cond_wait(&st->gate, &st->gate_lock);
-	st->normal_in = true;
-	pthread_mutex_unlock(&st->gate_lock);
-}
-
-static void gate_leave(struct store *st)
-{
-	if (urgent)
-		return;
-	pthread_mutex_lock(&st->gate_lock);
-	st->normal_in = false;
-	pthread_cond_signal(&st->gate);
-	pthread_mutex_unlock(&st->gate_lock);
-}
-
-/* One try of store_write; *disk: it failed for lack of disk space. */
-static int write_once(struct store *st, store_txn_fn fn, void *arg,
-		      bool *disk)
-{
-	struct state_disk before, after;
-	MDB_txn *txn;
-	size_t seen;
+	struct state_disk mine;
+	MDB_txn *child;
+	size_t i;
 	int rc;
 
-	/* however busy the store, few pages wait for a checkpoint */
-	ckpt_throttle(st);
-	gate_enter(st);
-	pthread_mutex_lock(&st->write_lock);
-	for (;;) {
+	*full = false;
+	for (i = 0; i < n; i++) {
+		state_get(st, &mine);
+		rc = mdb_txn_begin(st->env, txn, 0, &child);
+		if (!rc) {
+			rc = w[i]->fn(st, child, w[i]->arg);
+			if (!rc)
+				rc = mdb_txn_commit(child);
+			else
+				mdb_txn_abort(child);
+		}
+		if (rc)
+			state_set(st, &mine);
+		if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && i > 0)
+			break;		/* the next transaction begins with it */
+		if (rc == MDB_MAP_FULL) {
+			*full = true;
+			break;
+		}
+		w[i]->rc = rc;
+	}
+	return i;
+}
+
+/*
+ * Commit the writes w[0..n), write_lock held, in as few transactions as
+ * they fit in: one alone in the transaction itself, several each in a
+ * nested one (group_run).  Grows the map when it is full.  Sets every
+ * w[i]->rc and w[i]->disk.
+ */
+static void group_commit(struct store *st, struct group_write **w, size_t n)
+{
+	struct state_disk before, after;
+	size_t seen, ran, i;
+	unsigned writes;
+	MDB_txn *txn;
+	bool full;
+	int rc;
+
+	while (n) {
 		pthread_rwlock_rdlock(&st->map_lock);
 		seen = st->mapsize;
 		state_get(st, &before);
+		full = false;
 		/* no commit while no checkpoint is pinned */
 		rc = ckpt_pinned(st);
 		if (!rc)
 			rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-		if (!rc) {
-			rc = fn(st, txn, arg);
+		if (rc) {
+			pthread_rwlock_unlock(&st->map_lock);
+			for (i = 0; i < n; i++)
+				w[i]->rc = rc;
+			return;
+		}
+		if (n == 1) {
+			rc = w[0]->fn(st, txn, w[0]->arg);
+			full = rc == MDB_MAP_FULL;
+			ran = !full;
+			if (ran)
+				w[0]->rc = rc;
+		} else {
+			ran = group_run(st, txn, w, n, &full);
+		}
+		for (writes = 0, i = 0; i < ran; i++)
+			writes += !w[i]->rc;
+		rc = 0;
+		if (writes) {
 			state_get(st, &after);
-			if (!rc && memcmp(&before, &after, sizeof(after))) {
+			if (memcmp(&before, &after, sizeof(after))) {
 				MDB_val v = { sizeof(after), &after };
 
 				rc = mdb_put(txn, st->info,
@@ -176,26 +224,119 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg,
 				rc = mdb_txn_commit(txn);
 				if (rc == EIO && disk_full(st))
 					rc = ENOSPC;
-				*disk = rc == ENOSPC;
 			} else {
 				mdb_txn_abort(txn);
 			}
 			if (!rc)
-				ckpt_committed(st);
+				ckpt_committed(st, writes);
+			else if (rc == MDB_MAP_FULL)
+				full = true;	/* all of them again, once grown */
+			if (full)
+				ran = 0;
+			for (i = 0; i < ran; i++)
+				if (!w[i]->rc) {
+					w[i]->rc = rc;
+					w[i]->disk = rc == ENOSPC;
+				}
+		} else {
+			mdb_txn_abort(txn);
 		}
-		if (rc)
+		if (rc || !writes)
 			state_set(st, &before);
 		pthread_rwlock_unlock(&st->map_lock);
-		if (rc != MDB_MAP_FULL)
-			break;
-		rc = grow_map(st, seen);
-		*disk = rc == -ENOSPC;
-		if (rc)
-			break;
+		if (full) {
+			rc = grow_map(st, seen);
+			if (rc) {
+				/* the map cannot grow: the first write fails */
+				w[0]->rc = rc;
+				w[0]->disk = rc == -ENOSPC;
+				ran = 1;
+			}
+		}
+		w += ran;
+		n -= ran;
 	}
-	pthread_mutex_unlock(&st->write_lock);
-	gate_leave(st);
-	return store_err(rc);
+}
+
+/*
+ * Move the writers at the head of the list *head to w[*n...], up to max
+ * in all: a writer alone only into an empty group, and none after it.
+ */
+static void group_take(struct group_write **head, struct group_write **w,
+		       size_t *n, size_t max)
+{
+	while (*n < max && *head &&
+	       !(*n && (w[*n - 1]->alone || (*head)->alone))) {
+		w[(*n)++] = *head;
+		*head = (*head)->next;
+	}
+}
+
+/*
+ * Wait for me to be committed: by the thread that leads the group it
+ * came in, which may be this one.  A leader takes the writers waiting,
+ * each list in the order it came, GROUP_MAX at most: urgent ones first
+ * (store_urgent: requests that hold a directory's lock in the kernel,
+ * and every request on that directory behind them), up to half the
+ * group, then the others, then urgent ones again.  So an urgent writer
+ * waits for the group committing at most, a large write alone (4 MiB)
+ * or GROUP_MAX small ones, while a stream of urgent ones cannot hold
+ * back a close; and the leader commits under write_lock while the next
+ * writers gather.
+ */
+static void group_wait(struct store *st, struct group_write *me)
+{
+	struct group_write *w[GROUP_MAX];
+	size_t n, i;
+
+	pthread_mutex_lock(&st->group_lock);
+	if (urgent) {
+		*st->urgent_tail = me;
+		st->urgent_tail = &me->next;
+	} else {
+		*st->normal_tail = me;
+		st->normal_tail = &me->next;
+	}
+	for (;;) {
+		while (!me->done && st->group_leading)
+			pthread_cond_wait(&st->group_cond, &st->group_lock);
+		if (me->done)
+			break;
+		st->group_leading = true;
+		n = 0;
+		group_take(&st->urgent_head, w, &n, GROUP_MAX / 2);
+		group_take(&st->normal_head, w, &n, GROUP_MAX);
+		group_take(&st->urgent_head, w, &n, GROUP_MAX);
+		if (!st->urgent_head)
+			st->urgent_tail = &st->urgent_head;
+		if (!st->normal_head)
+			st->normal_tail = &st->normal_head;
+		pthread_mutex_unlock(&st->group_lock);
+
+		pthread_mutex_lock(&st->write_lock);
+		group_commit(st, w, n);
+		pthread_mutex_unlock(&st->write_lock);
+
+		pthread_mutex_lock(&st->group_lock);
+		for (i = 0; i < n; i++)
+			w[i]->done = true;	/* its thread may return now */
+		st->group_leading = false;
+		pthread_cond_broadcast(&st->group_cond);
+	}
+	pthread_mutex_unlock(&st->group_lock);
+}
+
+/* One try of store_write; *disk: it failed for lack of disk space. */
+static int write_once(struct store *st, store_txn_fn fn, void *arg,
+		      bool alone, bool *disk)
+{
+	struct group_write me = { .fn = fn, .arg = arg, .alone = alone };
+
+	/* however busy the store, few pages wait for a checkpoint */
+	ckpt_throttle(st);
+	group_wait(st, &me);
+	*disk = me.disk;
+	return store_err(me.rc);
 }
 
 /*
@@ -205,14 +346,25 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg,
  * once more in the pages it gives back.  Not for an ENOSPC of fn's own
  * (max_storage): that one a checkpoint does not change.
  */
-int store_write(struct store *st, store_txn_fn fn, void *arg)
+static int write_retry(struct store *st, store_txn_fn fn, void *arg,
+		       bool alone)
 {
 	bool disk = false;
-	int rc = write_once(st, fn, arg, &disk);
+	int rc = write_once(st, fn, arg, alone, &disk);
 
 	if (rc == -ENOSPC && disk && ckpt_sync(st) == 0)
-		rc = write_once(st, fn, arg, &disk);
+		rc = write_once(st, fn, arg, alone, &disk);
 	return rc;
+}
+
+int store_write(struct store *st, store_txn_fn fn, void *arg)
+{
+	return write_retry(st, fn, arg, false);
+}
+
+int store_write_alone(struct store *st, store_txn_fn fn, void *arg)
+{
+	return write_retry(st, fn, arg, true);
 }
 
 int store_read_begin(struct store *st, MDB_txn **out)
@@ -351,8 +503,8 @@ void env_free(struct store *st)
 		close(st->ckpt_fd);
 	pthread_rwlock_destroy(&st->map_lock);
 	pthread_mutex_destroy(&st->write_lock);
-	pthread_mutex_destroy(&st->gate_lock);
-	pthread_cond_destroy(&st->gate);
+	pthread_mutex_destroy(&st->group_lock);
+	pthread_cond_destroy(&st->group_cond);
 	pthread_mutex_destroy(&st->ckpt_lock);
 	pthread_mutex_destroy(&st->ckpt_mx);
 	pthread_cond_destroy(&st->ckpt_cond);
@@ -391,8 +543,10 @@ int env_open(const char *path, const struct store_limits *limits,
 	pthread_rwlock_init(&st->map_lock, &rwa);
 	pthread_rwlockattr_destroy(&rwa);
 	pthread_mutex_init(&st->write_lock, NULL);
-	pthread_mutex_init(&st->gate_lock, NULL);
-	pthread_cond_init(&st->gate, NULL);
+	pthread_mutex_init(&st->group_lock, NULL);
+	pthread_cond_init(&st->group_cond, NULL);
+	st->urgent_tail = &st->urgent_head;
+	st->normal_tail = &st->normal_head;
 	pthread_mutex_init(&st->ckpt_lock, NULL);
 	pthread_mutex_init(&st->ckpt_mx, NULL);
 	pthread_cond_init(&st->ckpt_cond, NULL);

@@ -48,6 +48,7 @@
 /* Bytes of a key of the expiry table: expiration, inode number. */
 #define EXP_KEY_SIZE	16
 
+struct group_write;
 struct pin;
 struct rec;
 
@@ -63,14 +64,15 @@ struct store {
 	size_t mapsize;
 
 	/*
-	 * Commits' turns (store_write): those of threads that are not
-	 * urgent (store_urgent) pass the gate one at a time, so that an
-	 * urgent one waits for one of them at most.  gate_lock guards
-	 * normal_in.
+	 * Writers waiting for their commit (store_write, env.c): urgent
+	 * ones and the others, each in the order they came, and whether
+	 * one of them leads a group commit now.
 	 */
-	pthread_mutex_t gate_lock;
-	pthread_cond_t gate;
-	bool normal_in;
+	pthread_mutex_t group_lock;
+	pthread_cond_t group_cond;
+	struct group_write *urgent_head, **urgent_tail;
+	struct group_write *normal_head, **normal_tail;
+	bool group_leading;
 
 	/* Serialises write transactions; guards the counters below. */
 	pthread_mutex_t write_lock;
@@ -134,8 +136,19 @@ struct store {
  */
 typedef int (*store_txn_fn)(struct store *st, MDB_txn *txn, void *arg);
 
-/* Run fn in a write transaction and commit it, growing the map as needed. */
+/*
+ * Run fn in a write transaction and commit it, growing the map as needed;
+ * return once it committed (0) or failed (a negative errno).  Writers
+ * that wait while a commit runs share the next one (a group commit), each
+ * fn in a transaction nested in it, so that one failing takes back only
+ * its own changes.
+ */
 int store_write(struct store *st, store_txn_fn fn, void *arg);
+
+/* The same for a body that writes a value's chunks (up to
+ * STORE_TXN_BYTES): committed in a transaction of its own, so that a
+ * group holds no more than that in memory. */
+int store_write_alone(struct store *st, store_txn_fn fn, void *arg);
 
 /*
  * The environment (store/env.c).  env_open: lock the store, recover it
@@ -177,8 +190,9 @@ int ckpt_recover(const char *path);
  * flushing while commits go on; nothing to do if nothing was committed
  * since the last.  After a flush failed, both fail with EIO until the
  * store is opened again.  ckpt_pinned: -EIO while no state is pinned (a
- * write must wait for the next checkpoint).  ckpt_committed: count a
- * commit (write_lock held), waking the thread every CKPT_COMMITS.
+ * write must wait for the next checkpoint).  ckpt_committed: count the
+ * writes a commit made (write_lock held; each write of a group counts as
+ * its own commit would), waking the thread every CKPT_COMMITS.
  * ckpt_throttle: wait, with no lock held, while CKPT_BEHIND_MAX commits
  * wait for a checkpoint (one that failed releases them too).
  * ckpt_release: let the pinned state go.  0 or a negative errno.
@@ -190,7 +204,7 @@ int ckpt_take(struct store *st, bool clean);
 int ckpt_resize(struct store *st, size_t size);
 int ckpt_pinned(struct store *st);
 int ckpt_sync(struct store *st);
-void ckpt_committed(struct store *st);
+void ckpt_committed(struct store *st, unsigned writes);
 void ckpt_throttle(struct store *st);
 void ckpt_release(struct store *st);
 

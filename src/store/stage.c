@@ -185,7 +185,7 @@ static int flush_run(struct store_stage *sg, struct flush_arg *fa)
 	unsigned i;
 	int rc;
 
-	rc = store_write(st, flush_txn, fa);
+	rc = store_write_alone(st, flush_txn, fa);
 	if (rc) {
 		if (!sg->gen_committed && sg->gen) {
 			pin_put(st, sg->gen);

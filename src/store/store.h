@@ -94,10 +94,10 @@ void store_close(struct store *st);
 int store_sync(struct store *st);
 
 /*
- * The calling thread's commits skip the line of those of threads that
- * are not urgent, which commit one at a time, from store_urgent(true) to
- * store_urgent(false): for a request that others wait behind (one
- * holding a directory's lock in the kernel), while many commit at once.
+ * The calling thread's commits go ahead of those of threads that are not
+ * urgent, from store_urgent(true) to store_urgent(false): for a request
+ * that others wait behind (one holding a directory's lock in the kernel),
+ * while many commit at once.
  */
 void store_urgent(bool on);
 

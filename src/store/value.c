@@ -471,7 +471,7 @@ static int value_put(struct store *st, const char *ns, const char *key,
 		per_txn = 1;
 	if (nchunks <= per_txn) {
 		pa.to = nchunks;
-		return store_write(st, switch_txn, &pa);
+		return store_write_alone(st, switch_txn, &pa);
 	}
 	pa.staged = true;
 	rc = store_write(st, stage_txn, &pa);
@@ -483,7 +483,7 @@ static int value_put(struct store *st, const char *ns, const char *key,
 	for (pa.from = 0; !rc && pa.from < nchunks; pa.from = pa.to) {
 		pa.to = pa.from + per_txn < nchunks ? pa.from + per_txn
 						    : nchunks;
-		rc = store_write(st, chunks_txn, &pa);
+		rc = store_write_alone(st, chunks_txn, &pa);
 	}
 	if (!rc)
 		rc = store_write(st, switch_txn, &pa);
