@@ -5,11 +5,12 @@
  * src/fs is the FUSE daemon: the FUSE operations (ops_*.c, their replies
  * in reply.c), the node table (nodes*.c), open keys and their pending
  * writes (handle.c, pending.c), the kernel notifications (notify.c, sent
- * by tell.c and trim.c), the worker threads of the trim, the expiry sweep
- * and the teller, the syncer of fsyncs, and the daemon's options and mount (main.c).  It may
- * include store/store.h (the store's contract) and common/; never
- * store/internal.h, and nothing of kvctl/.  Every file here may reach
- * FUSE through this header; store/ and common/ (log.c aside) do not.
+ * by tell.c and trim.c), the worker threads of the trim, the expiry
+ * sweep, the teller and the syncer of fsyncs, and the daemon's options
+ * and mount (main.c).  It may include store/store.h (the store's
+ * contract) and common/; never store/internal.h, and nothing of kvctl/.
+ * Every file here may reach FUSE through this header; store/ and common/
+ * (log.c aside) do not.
  */
 #ifndef KVFS_FS_H
 #define KVFS_FS_H

@@ -145,9 +145,11 @@ typedef int (*store_txn_fn)(struct store *st, MDB_txn *txn, void *arg);
  */
 int store_write(struct store *st, store_txn_fn fn, void *arg);
 
-/* The same for a body that writes a value's chunks (up to
+/*
+ * The same for a body that writes a value's chunks (up to
  * STORE_TXN_BYTES): committed in a transaction of its own, so that a
- * group holds no more than that in memory. */
+ * group holds no more than that in memory.
+ */
 int store_write_alone(struct store *st, store_txn_fn fn, void *arg);
 
 /*
