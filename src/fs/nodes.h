@@ -306,11 +306,12 @@ void nodes_rebind(struct nodes *t, struct node *n, uint64_t gen,
 /*
  * A reply that may set the kernel's size of n is on its way: attributes
  * (getattr, setattr, an entry of a lookup or a listing) or a reader's
- * READ that reaches past the value's end (a short one cuts the size).  Counted before the store is read,
- * or, for an entry, when its node is found (a commit's rebind after the
- * read sends the lookup back, nodes_lookup_since).  The kernel takes the
- * size of each reply it applies as the inode's; one sent before an
- * invalidation but applied after it does not change it.
+ * READ that reaches past the value's end (a short one cuts the size).
+ * Counted before the store is read, or, for an entry, when its node is
+ * found (a commit's rebind after the read sends the lookup back,
+ * nodes_lookup_since).  The kernel takes the size of each reply it
+ * applies as the inode's; one sent before an invalidation but applied
+ * after it does not change it.
  */
 void nodes_told(struct nodes *t, struct node *n);
 
