@@ -1,6 +1,6 @@
 # deps.sh - sourced by the setup scripts: install the Debian packages
 # kvfs needs to build, run and be tested, if any is missing.
-KVFS_PACKAGES="build-essential autoconf automake libtool pkg-config
+KVFS_PACKAGES="build-essential autoconf automake libtool pkg-config libpq-dev
 	fuse3 libfuse3-dev liblmdb-dev lmdb-utils libjansson-dev attr rsync
 	util-linux valgrind"
 
@@ -17,11 +17,14 @@ install_deps() {
 
 # Only for the tests: node and npm for tests/37-kvdiff.sh, which installs
 # Miniflare (Cloudflare's Workers KV) from npm and checks kvctl against
-# it; Debian 12's nodejs is 18, which the test's pinned Miniflare runs on.
-KVFS_TEST_PACKAGES="nodejs npm"
+# it (Debian 12's nodejs is 18, which the test's pinned Miniflare runs
+# on); PostgreSQL's server for the remote store's tests, which start
+# clusters of their own (tests/pg.sh).
+KVFS_TEST_PACKAGES="nodejs npm postgresql"
 
 install_test_deps() {
-	if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
+	   ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
 		# shellcheck disable=SC2086

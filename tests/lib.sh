@@ -215,7 +215,12 @@ stop_load() {
 	LOAD=
 }
 
+# CLEANUP_HOOKS: more commands the cleanup runs first (pg.sh's)
+CLEANUP_HOOKS=
 cleanup() {
+	for hook in $CLEANUP_HOOKS; do
+		"$hook"
+	done
 	stop_load
 	if [ -n "$KVFS_PID" ]; then
 		kill "$KVFS_PID" 2>/dev/null

@@ -1,0 +1,57 @@
+/*
+ * remote.h - the shared store of many hosts, in PostgreSQL.
+ *
+ * The main header of src/remote: the connection to the PostgreSQL
+ * database that holds the truth of a store many hosts mount (conn.c) and
+ * the schema kvfs keeps in it (schema.c).  It includes common/ and libpq,
+ * never a FUSE or LMDB header.  Issue 18 builds the rest on it: writes
+ * that commit here before the local replica (src/store), and the change
+ * feed that brings other hosts' writes to it.  ARCHITECTURE has the map.
+ *
+ * Every function returns 0 on success and a negative errno on failure,
+ * with a one-line message for the user in msg (never the connection
+ * string, which may hold a password):
+ *   -EIO       the server could not be reached, refused the login, or
+ *              failed a statement;
+ *   -EPROTO    the database is not one kvfs can use (another kind of
+ *              database, or a kvfs schema newer than this kvfs);
+ *   -EINVAL    the connection string does not parse;
+ *   -ENOMEM.
+ */
+#ifndef KVFS_REMOTE_H
+#define KVFS_REMOTE_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+/* The version of the schema this kvfs creates and uses. */
+#define REMOTE_SCHEMA_VERSION	1
+
+/* Room for a message: one line, libpq's included. */
+#define REMOTE_MSG_MAX	512
+
+/*
+ * Connect to the database conninfo names (a libpq connection string or
+ * URI, several hosts allowed), giving up on each host after timeout_s
+ * seconds (at least 2: libpq's floor), with keepalives so that a server
+ * gone silent is noticed.  The application name is "kvfs" unless
+ * conninfo sets one.  *out is the connection, to be closed with PQfinish.
+ */
+int remote_connect(const char *conninfo, unsigned timeout_s, PGconn **out,
+		   char *msg, size_t len);
+
+/*
+ * Open the kvfs store of the database c is connected to, creating its
+ * schema (version REMOTE_SCHEMA_VERSION) if the database is empty.  A new
+ * store records limits (a JSON object: the limits it is created with);
+ * *stored gets the limits the store records (malloc'd, the caller frees
+ * it), which are the store's whatever this host asked for.  Refused with
+ * -EPROTO: a database holding tables of something else, or a kvfs schema
+ * of another version.  Two hosts opening an empty database at once make
+ * one schema: the first takes an advisory lock, the second waits for it.
+ */
+int remote_schema_open(PGconn *c, const char *limits, char **stored,
+		       char *msg, size_t len);
+
+#endif
