@@ -114,6 +114,11 @@ int value_drop(struct store *st, MDB_txn *txn, uint64_t gen)
 	unsigned char kb[8];
 	MDB_val k = { sizeof(kb), kb }, v = { 0, NULL };
 
+	/* store_apply's drops are marked, so that their collection is not
+	 * captured back (cap.off is set only while it writes) */
+	if (st->cap.off)
+		v = (MDB_val){ 1, (void *)"a" };
+
 	/*
 	 * Never deleted here: a reader may be pinning gen right now while it
 	 * is still current in its snapshot.  Once this commit makes gen
@@ -135,6 +140,7 @@ static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
 	uint64_t gen = *(uint64_t *)arg;
 	unsigned char kb[8];
 	MDB_val k = { sizeof(kb), kb }, v;
+	bool applied;
 	int rc;
 
 	/*
@@ -148,9 +154,13 @@ static int collect_txn(struct store *st, MDB_txn *txn, void *arg)
 		return rc == MDB_NOTFOUND ? 0 : rc;
 	if (pinned(st, gen))
 		return 0;
+	/* a drop store_apply queued was another store's: not told again */
+	applied = v.mv_size == 1;
 	rc = chunks_delete(st, txn, gen, 0);
 	if (!rc)
 		rc = mdb_del(txn, st->gc, &k, NULL);
+	if (!rc && !applied)
+		rc = cap_gen(st, STORE_CHANGE_DROP, gen, 0);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 

@@ -148,6 +148,8 @@ static size_t group_run(struct store *st, MDB_txn *txn,
 
 	*full = false;
 	for (i = 0; i < n; i++) {
+		size_t mark = cap_mark(st);
+
 		state_get(st, &mine);
 		rc = mdb_txn_begin(st->env, txn, 0, &child);
 		if (!rc) {
@@ -157,8 +159,10 @@ static size_t group_run(struct store *st, MDB_txn *txn,
 			else
 				mdb_txn_abort(child);
 		}
-		if (rc)
+		if (rc) {
 			state_set(st, &mine);
+			cap_rollback(st, mark);
+		}
 		if ((rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) && i > 0)
 			break;		/* the next transaction begins with it */
 		if (rc == MDB_MAP_FULL) {
@@ -200,6 +204,7 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 				w[i]->rc = rc;
 			return;
 		}
+		cap_rollback(st, 0);
 		if (n == 1) {
 			rc = w[0]->fn(st, txn, w[0]->arg);
 			full = rc == MDB_MAP_FULL;
@@ -220,6 +225,9 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 				rc = mdb_put(txn, st->info,
 					     (MDB_val *)&state_key, &v, 0);
 			}
+			/* the capture's callback may refuse the commit */
+			if (!rc)
+				rc = cap_flush(st);
 			if (!rc) {
 				rc = mdb_txn_commit(txn);
 				if (rc == EIO && disk_full(st))
@@ -243,6 +251,7 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 		}
 		if (rc || !writes)
 			state_set(st, &before);
+		cap_rollback(st, 0);
 		pthread_rwlock_unlock(&st->map_lock);
 		if (full) {
 			rc = grow_map(st, seen);
@@ -511,6 +520,7 @@ void env_free(struct store *st)
 	pthread_cond_destroy(&st->ckpt_done);
 	pthread_mutex_destroy(&st->pool_lock);
 	pthread_mutex_destroy(&st->pin_lock);
+	cap_free(st);
 	free(st);
 }
 

@@ -48,6 +48,24 @@ int expiry_del(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+int expiry_del_if(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino,
+		  uint32_t nsid, const char *key, size_t len)
+{
+	unsigned char kb[EXP_KEY_SIZE];
+	MDB_val k = { sizeof(kb), kb }, v;
+	int rc;
+
+	exp_key(kb, exp, ino);
+	rc = mdb_get(txn, st->expiry, &k, &v);
+	if (rc)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if (v.mv_size != sizeof(nsid) + len ||
+	    memcmp(v.mv_data, &nsid, sizeof(nsid)) ||
+	    memcmp((char *)v.mv_data + sizeof(nsid), key, len))
+		return 0;
+	return mdb_del(txn, st->expiry, &k, NULL);
+}
+
 int64_t store_next_expiry(struct store *st)
 {
 	MDB_cursor *c;

@@ -52,6 +52,20 @@ struct group_write;
 struct pin;
 struct rec;
 
+/*
+ * The changes of the write transaction being made, for the capture's
+ * callback (store/capture.c); guarded by write_lock.  own[i] is the
+ * memory ch[i] points into.
+ */
+struct capture {
+	store_capture_fn fn;
+	void *ctx;
+	struct store_change *ch;
+	void **own;
+	size_t n, cap;
+	bool off;			/* store_apply is writing */
+};
+
 struct store {
 	MDB_env *env;
 	MDB_dbi info, ns, keys, data, gc, expiry;
@@ -78,6 +92,7 @@ struct store {
 	pthread_mutex_t write_lock;
 	uint64_t next_ino, next_gen, next_nsid, used_bytes, nns;
 	struct kv_attr root;
+	struct capture cap;
 
 	/* Reset read transactions, ready for mdb_txn_renew. */
 	pthread_mutex_t pool_lock;
@@ -151,6 +166,28 @@ int store_write(struct store *st, store_txn_fn fn, void *arg);
  * group holds no more than that in memory.
  */
 int store_write_alone(struct store *st, store_txn_fn fn, void *arg);
+
+/*
+ * The capture (store/capture.c): note a change of the replicated part
+ * beside the write that makes it, when a callback is set.  cap_ns: a
+ * namespace's record (NULL a: deleted); cap_key: a key's encoded record
+ * (NULL rec: deleted); cap_gen: STORE_CHANGE_TRIM or _DROP.  0 or
+ * -ENOMEM (-EIO for a record that does not decode).  cap_mark and
+ * cap_rollback take back what was noted since the mark; cap_flush hands
+ * the list to the callback (its result); cap_free empties it.
+ */
+int cap_root(struct store *st, const struct kv_attr *a);
+int cap_ns(struct store *st, const char *ns, const struct kv_attr *a);
+int cap_key(struct store *st, uint32_t nsid, const char *key, size_t len,
+	    const void *rec, size_t reclen);
+int cap_chunk(struct store *st, uint64_t gen, uint64_t idx,
+	      const void *data, size_t size);
+int cap_gen(struct store *st, enum store_change_kind kind, uint64_t gen,
+	    uint64_t idx);
+size_t cap_mark(const struct store *st);
+void cap_rollback(struct store *st, size_t mark);
+int cap_flush(struct store *st);
+void cap_free(struct store *st);
 
 /*
  * The environment (store/env.c).  env_open: lock the store, recover it
@@ -259,6 +296,8 @@ static inline bool attr_expired(const struct kv_attr *a, int64_t now)
  * store, owned by uid and gid; an MDB_ error code.
  */
 int root_init(struct store *st, MDB_txn *txn, uid_t uid, gid_t gid);
+/* Write the root's attributes as they are. */
+int root_set(struct store *st, MDB_txn *txn, const struct kv_attr *a);
 /* Record a change of the root directory (a namespace came or went). */
 int store_touch_root(struct store *st, MDB_txn *txn);
 /* Change the root's attributes (a NULL: just mark it changed). */
@@ -268,12 +307,14 @@ int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
 /*
  * Namespace records (store/nsrec.c).  ns_get: read and decode one
  * (MDB_NOTFOUND, MDB_CORRUPTED); ns_put: write one, with mdb_put's
- * flags.  ns_find, ns_touch: find a namespace's id and record, and bump
- * its mtime after a change to one of its keys.  -ENOENT.
+ * flags; ns_del: delete one.  ns_find, ns_touch: find a namespace's id
+ * and record, and bump its mtime after a change to one of its keys.
+ * -ENOENT.
  */
 int ns_get(struct store *st, MDB_txn *txn, const char *ns, struct rec *r);
 int ns_put(struct store *st, MDB_txn *txn, const char *ns,
 	   const struct rec *r, unsigned flags);
+int ns_del(struct store *st, MDB_txn *txn, const char *ns);
 int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,
 	    struct kv_attr *attr);
 int ns_touch(struct store *st, MDB_txn *txn, const char *ns);
@@ -304,6 +345,11 @@ int key_get(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 	    size_t len, struct rec *r);
 int key_put(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 	    size_t len, const struct rec *r);
+/* The index's put and delete of a record, noted for the capture. */
+int key_put_raw(struct store *st, MDB_txn *txn, uint32_t nsid,
+		const char *key, size_t len, const void *rec, size_t reclen);
+int key_del_raw(struct store *st, MDB_txn *txn, uint32_t nsid,
+		const char *key, size_t len);
 int key_live_below(struct store *st, MDB_txn *txn, uint32_t nsid,
 		   const char *prefix, size_t len, int64_t now);
 int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
@@ -317,6 +363,9 @@ int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 int expiry_put(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino,
 	       uint32_t nsid, const char *key, size_t len);
 int expiry_del(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino);
+/* Forget the entry (exp, ino) if it is the key (nsid, key)'s. */
+int expiry_del_if(struct store *st, MDB_txn *txn, int64_t exp, uint64_t ino,
+		  uint32_t nsid, const char *key, size_t len);
 
 /* Apply the attribute changes named by mask, set ctime (store/base.c). */
 void attr_apply(struct kv_attr *dst, const struct kv_attr *src,

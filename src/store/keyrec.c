@@ -16,6 +16,22 @@
 
 #include "store/internal.h"
 
+int key_put_raw(struct store *st, MDB_txn *txn, uint32_t nsid,
+		const char *key, size_t len, const void *rec, size_t reclen)
+{
+	int rc = kvi_put(txn, st->keys, nsid, key, len, rec, reclen);
+
+	return rc ? rc : cap_key(st, nsid, key, len, rec, reclen);
+}
+
+int key_del_raw(struct store *st, MDB_txn *txn, uint32_t nsid,
+		const char *key, size_t len)
+{
+	int rc = kvi_del(txn, st->keys, nsid, key, len);
+
+	return rc ? rc : cap_key(st, nsid, key, len, NULL, 0);
+}
+
 int key_put(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 	    size_t len, const struct rec *r)
 {
@@ -27,7 +43,7 @@ int key_put(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 	if (!buf)
 		return -ENOMEM;
 	rec_encode(r, inl, buf);
-	rc = kvi_put(txn, st->keys, nsid, key, len, buf, n);
+	rc = key_put_raw(st, txn, nsid, key, len, buf, n);
 	if (buf != stackbuf)
 		free(buf);
 	return rc;
@@ -79,7 +95,7 @@ int key_drop(struct store *st, MDB_txn *txn, uint32_t nsid, const char *key,
 {
 	int rc;
 
-	rc = kvi_del(txn, st->keys, nsid, key, len);
+	rc = key_del_raw(st, txn, nsid, key, len);
 	if (!rc && r->a.expiration)
 		rc = expiry_del(st, txn, r->a.expiration, r->a.ino);
 	if (rc)

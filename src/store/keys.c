@@ -448,7 +448,7 @@ static int rmdir_txn(struct store *st, MDB_txn *txn, void *arg)
 		return -ENOTDIR;
 	if (implied || has_children(st, txn, nsid, ka->key, ka->len, now) == 0)
 		return -ENOTEMPTY;
-	rc = kvi_del(txn, st->keys, nsid, ka->key, ka->len);
+	rc = key_del_raw(st, txn, nsid, ka->key, ka->len);
 	return rc ? rc : dir_changed(st, txn, nsid, ka->ns, ka->key, ka->len);
 }
 
@@ -510,10 +510,10 @@ static int move_tree(struct store *st, MDB_txn *txn, uint32_t nsid,
 			break;
 		}
 		memcpy(copy, cur.rec.mv_data, n);
-		rc = kvi_del(txn, st->keys, nsid, cur.key, cur.keylen);
+		rc = key_del_raw(st, txn, nsid, cur.key, cur.keylen);
 		if (!rc)
-			rc = kvi_put(txn, st->keys, tonsid, nk,
-				     tlen + 1 + restlen, copy, n);
+			rc = key_put_raw(st, txn, tonsid, nk,
+					 tlen + 1 + restlen, copy, n);
 		free(copy);
 		if (!rc && r.a.expiration)
 			rc = expiry_put(st, txn, r.a.expiration, r.a.ino,
@@ -582,7 +582,7 @@ static int rename_txn(struct store *st, MDB_txn *txn, void *arg)
 		store_now(&r.a.ctime);
 		rc = key_put(st, txn, tonsid, ka->tokey, ka->tolen, &r);
 		if (!rc)
-			rc = kvi_del(txn, st->keys, nsid, ka->key, ka->len);
+			rc = key_del_raw(st, txn, nsid, ka->key, ka->len);
 		if (!rc && r.a.expiration)
 			rc = expiry_put(st, txn, r.a.expiration, r.a.ino,
 					tonsid, ka->tokey, ka->tolen);

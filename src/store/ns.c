@@ -77,7 +77,6 @@ static int ns_empty(struct store *st, MDB_txn *txn, uint32_t nsid)
 static int ns_delete_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	const char *ns = arg;
-	MDB_val k = { strlen(ns), (void *)ns };
 	uint32_t nsid;
 	int rc;
 
@@ -87,7 +86,7 @@ static int ns_delete_txn(struct store *st, MDB_txn *txn, void *arg)
 	rc = ns_empty(st, txn, nsid);
 	if (rc)
 		return rc;
-	rc = mdb_del(txn, st->ns, &k, NULL);
+	rc = ns_del(st, txn, ns);
 	if (rc)
 		return rc;
 	st->nns--;
@@ -107,7 +106,6 @@ struct ns_rename_arg {
 static int ns_rename_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	const struct ns_rename_arg *ra = arg;
-	MDB_val k = { strlen(ra->from), (void *)ra->from };
 	struct rec r, t;
 	int rc;
 
@@ -127,7 +125,7 @@ static int ns_rename_txn(struct store *st, MDB_txn *txn, void *arg)
 	} else if (rc != MDB_NOTFOUND) {
 		return rc;
 	}
-	rc = mdb_del(txn, st->ns, &k, NULL);
+	rc = ns_del(st, txn, ra->from);
 	if (rc)
 		return rc;
 	/* SPEC 2: a namespace's ctime is its creation, kept by a rename */

@@ -29,9 +29,19 @@ int ns_put(struct store *st, MDB_txn *txn, const char *ns,
 {
 	char buf[256];
 	MDB_val k = { strlen(ns), (void *)ns }, v = { rec_size(r, 0), buf };
+	int rc;
 
 	rec_encode(r, 0, buf);
-	return mdb_put(txn, st->ns, &k, &v, flags);
+	rc = mdb_put(txn, st->ns, &k, &v, flags);
+	return rc ? rc : cap_ns(st, ns, &r->a);
+}
+
+int ns_del(struct store *st, MDB_txn *txn, const char *ns)
+{
+	MDB_val k = { strlen(ns), (void *)ns };
+	int rc = mdb_del(txn, st->ns, &k, NULL);
+
+	return rc ? rc : cap_ns(st, ns, NULL);
 }
 
 int ns_find(struct store *st, MDB_txn *txn, const char *ns, uint32_t *nsid,

@@ -15,24 +15,35 @@
 static char root_name[] = "root";
 static const MDB_val root_key = { 4, root_name };
 
-int root_init(struct store *st, MDB_txn *txn, uid_t uid, gid_t gid)
+int root_set(struct store *st, MDB_txn *txn, const struct kv_attr *a)
 {
 	struct rec root;
 	MDB_val v;
 	char buf[256];
+	int rc;
 
 	memset(&root, 0, sizeof(root));
-	root.a.type = KV_DIR;
-	root.a.ino = 1;
-	root.a.mode = 0755;
-	root.a.uid = uid;
-	root.a.gid = gid;
-	store_now(&root.a.btime);
-	root.a.atime = root.a.mtime = root.a.ctime = root.a.btime;
+	root.a = *a;
 	rec_encode(&root, 0, buf);
 	v.mv_size = rec_size(&root, 0);
 	v.mv_data = buf;
-	return mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
+	rc = mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
+	return rc ? rc : cap_root(st, a);
+}
+
+int root_init(struct store *st, MDB_txn *txn, uid_t uid, gid_t gid)
+{
+	struct kv_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = KV_DIR;
+	a.ino = 1;
+	a.mode = 0755;
+	a.uid = uid;
+	a.gid = gid;
+	store_now(&a.btime);
+	a.atime = a.mtime = a.ctime = a.btime;
+	return root_set(st, txn, &a);
 }
 
 void store_root_attr(struct store *st, struct kv_attr *out)
@@ -77,7 +88,8 @@ int store_root_update(struct store *st, MDB_txn *txn, const struct kv_attr *a,
 	rec_encode(&r, 0, buf);
 	v.mv_size = rec_size(&r, 0);
 	v.mv_data = buf;
-	return mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
+	rc = mdb_put(txn, st->info, (MDB_val *)&root_key, &v, 0);
+	return rc ? rc : cap_root(st, &r.a);
 }
 
 int store_touch_root(struct store *st, MDB_txn *txn)

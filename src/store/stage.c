@@ -151,7 +151,7 @@ static int put_chunk(struct store *st, MDB_txn *txn, uint64_t gen,
 		memcpy(d.mv_data, data, len);
 	else
 		memset(d.mv_data, 0, len);
-	return 0;
+	return cap_chunk(st, gen, idx, d.mv_data, len);
 }
 
 static int flush_txn(struct store *st, MDB_txn *txn, void *arg)
@@ -417,8 +417,9 @@ struct cut_arg {
 static int cut_txn(struct store *st, MDB_txn *txn, void *arg)
 {
 	struct cut_arg *ca = arg;
+	int rc = chunks_delete(st, txn, ca->sg->gen, ca->from);
 
-	return chunks_delete(st, txn, ca->sg->gen, ca->from);
+	return rc ? rc : cap_gen(st, STORE_CHANGE_TRIM, ca->sg->gen, ca->from);
 }
 
 int store_stage_truncate(struct store_stage *sg, uint64_t size)

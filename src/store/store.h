@@ -384,4 +384,58 @@ int64_t store_next_expiry(struct store *st);
 
 void store_sweep_stats(struct store *st, struct store_sweep_stats *out);
 
+/*
+ * Replication (issue 18: a replica of a store PostgreSQL holds).  A
+ * store's replicated part is its root's attributes, its namespaces, its
+ * keys' records and its values' chunks; the expiry index, the counters
+ * and the collection queue follow from them on each store.  A change to
+ * it is one of these:
+ */
+enum store_change_kind {
+	STORE_CHANGE_ROOT = 1,	/* the root's attributes: a */
+	STORE_CHANGE_NS,	/* namespace name: a (ino carries its id) */
+	STORE_CHANGE_KEY,	/* key name in namespace nsid: its record */
+	STORE_CHANGE_CHUNK,	/* chunk idx of generation gen: data */
+	STORE_CHANGE_TRIM,	/* generation gen's chunks idx and on: gone */
+	STORE_CHANGE_DROP,	/* generation gen: no key holds it, collect */
+};
+
+struct store_change {
+	enum store_change_kind kind;
+	bool deleted;		/* NS, KEY: gone */
+	uint32_t nsid;		/* KEY */
+	const char *name;	/* NS: the namespace, KEY: the key */
+	size_t len;		/* bytes of name */
+	struct kv_attr a;	/* ROOT, NS, KEY (not deleted) */
+	bool chunked;		/* KEY: the value is chunks of a.gen */
+	const void *data;	/* KEY: the value inline (a.size bytes, */
+	size_t size;		/*   none for a directory); CHUNK: bytes */
+	const void *meta;	/* KEY: the metadata JSON (metalen bytes) */
+	size_t metalen;
+	uint64_t gen, idx;	/* CHUNK, TRIM, DROP */
+};
+
+/*
+ * Hear of every change a write transaction makes to the replicated part,
+ * in the order it made them, before it commits: fn returns 0 to let it
+ * commit, or a negative errno, which aborts it and is what each write in
+ * it returns.  fn runs under the store's write lock, one transaction at a
+ * time; what ch points to lives until fn returns.  A transaction that
+ * changes none of it does not call fn.  NULL fn: no capture (the
+ * default, which costs nothing).
+ */
+typedef int (*store_capture_fn)(void *ctx, const struct store_change *ch,
+				size_t n);
+void store_set_capture(struct store *st, store_capture_fn fn, void *ctx);
+
+/*
+ * Apply changes captured from another store, in order, in one write
+ * transaction (not captured in turn), keeping the expiry index and the
+ * counters, and collecting a dropped generation once no reader here pins
+ * it.  The store's next inode number, generation and namespace id move
+ * past those the changes carry.  -EIO on a change that does not fit (a
+ * chunk of no size, a key in no namespace's id), -ENOSPC.
+ */
+int store_apply(struct store *st, const struct store_change *ch, size_t n);
+
 #endif

@@ -36,7 +36,8 @@ static int drop_ns(struct store *st, MDB_txn *txn, uint32_t nsid,
 			 * the chunks it may have had stay unreachable */
 			kvfs_log(KVFS_WARN, "a temporary key's record cannot "
 				 "be read: deleting its entry alone");
-			rc = kvi_del(txn, st->keys, nsid, cur.key, cur.keylen);
+			rc = key_del_raw(st, txn, nsid, cur.key,
+					 cur.keylen);
 		} else {
 			rc = key_drop(st, txn, nsid, cur.key, cur.keylen, &r);
 		}

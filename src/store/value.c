@@ -344,6 +344,8 @@ static int write_chunks(struct store *st, MDB_txn *txn, struct put_arg *pa)
 		rc = mdb_put(txn, st->data, &k, &d, MDB_RESERVE);
 		if (!rc)
 			rc = src_read_full(pa->src, d.mv_data, d.mv_size, off);
+		if (!rc)
+			rc = cap_chunk(st, pa->gen, idx, d.mv_data, d.mv_size);
 		if (rc)
 			return rc;
 	}
@@ -433,7 +435,7 @@ static int switch_txn(struct store *st, MDB_txn *txn, void *arg)
 	if (!rc && oldchunked)
 		rc = value_drop(st, txn, oldgen);
 	if (!rc)
-		rc = kvi_put(txn, st->keys, nsid, pa->key, pa->len, buf, n);
+		rc = key_put_raw(st, txn, nsid, pa->key, pa->len, buf, n);
 	free(buf);
 	if (rc)
 		return rc;
