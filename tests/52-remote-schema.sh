@@ -27,8 +27,8 @@ is "$(q -c "SELECT string_agg(tablename, ',' ORDER BY tablename)
 is "$(q -c "SELECT kind, version FROM kvfs.store")" "kvfs|1" \
 	"its kind and version"
 is "$(q -c "SELECT string_agg(sequencename, ',' ORDER BY sequencename)
-	    FROM pg_sequences WHERE schemaname = 'kvfs'")" "gen,ino,rev" \
-	"its sequences"
+	    FROM pg_sequences WHERE schemaname = 'kvfs'")" "rev" \
+	"its sequence"
 is "$(rc "$A" 5 '{"max_namespaces": 7}')" \
 	"$(printf 'ok {"max_namespaces": 100}\nexit 0')" \
 	"a later open gets the store's limits, not its own"

@@ -8,13 +8,19 @@
  *               id, its limits (JSON, fixed when it was made) and
  *               'purged', the transaction before which deletions are no
  *               longer kept (a host whose feed is older copies anew);
- *   rev, ino, gen   sequences: a revision per write transaction, inode
- *               numbers, value generations;
- *   namespaces  a row per namespace, kept as a tombstone when deleted;
+ *   rev         a sequence: a revision per write transaction;
+ *   namespaces  a row per name, kept as a tombstone (deleted) when the
+ *               namespace is deleted or renamed, the id (that of its
+ *               keys) moving with it; the root's attributes under the
+ *               name '' (id 0);
  *   keys        a row per key (value, directory marker or link): its
  *               attributes, metadata, expiration, and its value inline up
- *               to 4 KiB or as the generation of its chunks; a deleted
- *               key stays as a tombstone (type 0) for the others to see;
+ *               to 4 KiB or in chunks under its generation (chunked); a
+ *               deleted key stays as a tombstone (type 0) for the others
+ *               to see.
+ *               Inode numbers, generations and namespace ids are the
+ *               writing host's, whose replica is current when it writes
+ *               (ARCHITECTURE), so hosts agree on them;
  *   chunks      the chunks of the values, of at most 1 MiB each.
  *
  * A row of namespaces or keys carries the revision of the write that made
@@ -49,11 +55,9 @@ static const char schema_sql[] =
 	" limits jsonb NOT NULL,"
 	" purged xid8 NOT NULL DEFAULT '0');"
 	"CREATE SEQUENCE kvfs.rev;"
-	"CREATE SEQUENCE kvfs.ino;"
-	"CREATE SEQUENCE kvfs.gen;"
 	"CREATE TABLE kvfs.namespaces ("
-	" id integer PRIMARY KEY,"
-	" name text NOT NULL,"
+	" name text PRIMARY KEY,"
+	" id bigint NOT NULL,"
 	" deleted boolean NOT NULL DEFAULT false,"
 	" mode integer NOT NULL,"
 	" uid bigint NOT NULL,"
@@ -65,11 +69,9 @@ static const char schema_sql[] =
 	" rev bigint NOT NULL,"
 	" xid xid8 NOT NULL DEFAULT pg_current_xact_id(),"
 	" changed timestamptz NOT NULL DEFAULT now());"
-	"CREATE UNIQUE INDEX namespaces_name ON kvfs.namespaces (name)"
-	" WHERE NOT deleted;"
 	"CREATE INDEX namespaces_xid ON kvfs.namespaces (xid);"
 	"CREATE TABLE kvfs.keys ("
-	" ns integer NOT NULL,"
+	" ns bigint NOT NULL,"
 	" key bytea NOT NULL,"
 	" type smallint NOT NULL CHECK (type BETWEEN 0 AND 3),"
 	" ino bigint NOT NULL,"
@@ -84,7 +86,8 @@ static const char schema_sql[] =
 	" expiration bigint NOT NULL DEFAULT 0,"
 	" metadata text,"
 	" value bytea CHECK (octet_length(value) <= 4096),"
-	" gen bigint,"
+	" gen bigint NOT NULL,"
+	" chunked boolean NOT NULL DEFAULT false,"
 	" rev bigint NOT NULL,"
 	" xid xid8 NOT NULL DEFAULT pg_current_xact_id(),"
 	" changed timestamptz NOT NULL DEFAULT now(),"
