@@ -9,6 +9,7 @@
 #   pg_conninfo NAME [DB]   a connection string for it (database kvfs)
 #   pg_psql NAME [DB] -c SQL...   psql on it, as kvfs, quiet, unaligned
 #   pg_stop NAME         stop it (fast), pg_restart NAME start it again
+#   pg_cmd NAME start|stop   the command line that does it, for a program
 #
 # A script on a machine without PostgreSQL's server prints "1..0 # SKIP".
 
@@ -57,16 +58,24 @@ pg_start() {
 		-U kvfs -d postgres -qAt -c "CREATE DATABASE kvfs" >/dev/null
 }
 
-pg_restart() {
+pg_cmd() {
 	d=$PG_ROOT/$1
-	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$d/data" -l "$d/log" -w \
-		-o "-p $(cat "$d/port") -k $d -c listen_addresses=127.0.0.1 -c fsync=off" \
-		start >/dev/null 2>&1
+	case $2 in
+	start)	echo "runuser -u postgres -- $PG_BIN/pg_ctl -D $d/data" \
+			"-l $d/log -w -o '-p $(cat "$d/port") -k $d" \
+			"-c listen_addresses=127.0.0.1 -c fsync=off' start" \
+			">/dev/null 2>&1" ;;
+	stop)	echo "runuser -u postgres -- $PG_BIN/pg_ctl -D $d/data" \
+			"-m fast -w stop >/dev/null 2>&1" ;;
+	esac
+}
+
+pg_restart() {
+	eval "$(pg_cmd "$1" start)"
 }
 
 pg_stop() {
-	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_ROOT/$1/data" \
-		-m fast stop >/dev/null 2>&1
+	eval "$(pg_cmd "$1" stop)"
 }
 
 pg_conninfo() {

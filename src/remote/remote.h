@@ -54,4 +54,31 @@ int remote_connect(const char *conninfo, unsigned timeout_s, PGconn **out,
 int remote_schema_open(PGconn *c, const char *limits, char **stored,
 		       char *msg, size_t len);
 
+struct store;
+struct remote;
+
+/*
+ * Make store st a replica of the shared store conninfo names (replica.c):
+ * connect, open the schema (limits as remote_schema_open), copy into st
+ * what it has not seen yet, and from then on commit every write of st in
+ * PostgreSQL first (write.c: st's capture).  *stored as for
+ * remote_schema_open.  remote_close: st writes alone again, the
+ * connection closes.
+ */
+int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
+		const char *limits, char **stored, struct remote **out,
+		char *msg, size_t len);
+void remote_close(struct remote *r);
+
+/*
+ * Apply to the replica what other hosts committed since it last did
+ * (feed.c): 0, -EIO (the server, with remote_msg saying why), or an
+ * error of the store.  Also what the store calls when a write finds it
+ * behind.
+ */
+int remote_catchup(struct remote *r);
+
+/* The message of the last failure. */
+const char *remote_msg(struct remote *r);
+
 #endif

@@ -11,11 +11,15 @@
  * deletion of what is not there does nothing, so that applying a change
  * twice is harmless.  A key renamed is a put of the new name and a
  * deletion of the old one with the same inode number: the expiry entry
- * of that number is dropped only while it is the old name's.
+ * of that number is dropped only while it is the old name's.  A feed
+ * (STORE_APPLY_FEED) carries records as they are, not the drops that
+ * went with them: the generations of the values its changes replace go
+ * once it is applied, unless one of its keys holds them.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/options.h"
@@ -33,6 +37,16 @@ static void ids_seen(struct store *st, const struct kv_attr *a)
 		st->next_ino = a->ino + 1;
 	if (a->gen >= st->next_gen)
 		st->next_gen = a->gen + 1;
+}
+
+static int apply_root(struct store *st, MDB_txn *txn,
+		      const struct store_change *c)
+{
+	struct kv_attr a = c->a;
+
+	a.type = KV_DIR;
+	a.ino = 1;
+	return root_set(st, txn, &a);
 }
 
 static int apply_ns(struct store *st, MDB_txn *txn,
@@ -58,12 +72,59 @@ static int apply_ns(struct store *st, MDB_txn *txn,
 		st->nns++;
 	memset(&r, 0, sizeof(r));
 	r.a = c->a;
-	ids_seen(st, &c->a);
+	r.a.type = KV_DIR;
+	r.a.ino = STORE_NS_INO | c->nsid;
+	ids_seen(st, &r.a);
 	return ns_put(st, txn, c->name, &r, 0);
 }
 
+struct apply_arg {
+	const struct store_change *ch;
+	size_t n;
+	const char *from, *pos;
+	unsigned flags;
+	uint64_t *gone;		/* FEED: generations replaced */
+	size_t ngone, capgone;
+};
+
+/* FEED: note that the value of generation gen was replaced. */
+static int gone_add(struct apply_arg *aa, uint64_t gen)
+{
+	if (aa->ngone == aa->capgone) {
+		size_t cap = aa->capgone ? 2 * aa->capgone : 16;
+		uint64_t *n = realloc(aa->gone, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		aa->gone = n;
+		aa->capgone = cap;
+	}
+	aa->gone[aa->ngone++] = gen;
+	return 0;
+}
+
+/* FEED: drop the replaced generations no key of the feed holds. */
+static int gone_drop(struct store *st, MDB_txn *txn, struct apply_arg *aa)
+{
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; !rc && i < aa->ngone; i++) {
+		for (j = 0; j < aa->n; j++) {
+			const struct store_change *c = &aa->ch[j];
+
+			if (c->kind == STORE_CHANGE_KEY && !c->deleted &&
+			    c->chunked && c->a.gen == aa->gone[i])
+				break;
+		}
+		if (j == aa->n)
+			rc = value_drop(st, txn, aa->gone[i]);
+	}
+	return rc;
+}
+
 static int apply_key(struct store *st, MDB_txn *txn,
-		     const struct store_change *c)
+		     const struct store_change *c, struct apply_arg *aa)
 {
 	struct rec old, r;
 	int rc;
@@ -78,6 +139,9 @@ static int apply_key(struct store *st, MDB_txn *txn,
 			rc = expiry_del_if(st, txn, old.a.expiration,
 					   old.a.ino, c->nsid, c->name,
 					   c->len);
+		if (!rc && (aa->flags & STORE_APPLY_FEED) && old.chunked &&
+		    (c->deleted || !c->chunked || c->a.gen != old.a.gen))
+			rc = gone_add(aa, old.a.gen);
 		if (rc)
 			return rc;
 		if (old.a.type != KV_DIR)
@@ -128,16 +192,18 @@ static int apply_chunk(struct store *st, MDB_txn *txn,
 	return 0;
 }
 
-struct apply_arg {
-	const struct store_change *ch;
-	size_t n;
-};
-
 static int apply_txn(struct store *st, MDB_txn *txn, void *arg)
 {
-	const struct apply_arg *aa = arg;
+	struct apply_arg *aa = arg;
 	size_t i;
 	int rc = 0;
+
+	aa->ngone = 0;
+	if (aa->from) {
+		rc = pos_is(st, txn, aa->from);
+		if (rc)
+			return rc;
+	}
 
 	st->cap.off = true;
 	for (i = 0; !rc && i < aa->n; i++) {
@@ -145,13 +211,13 @@ static int apply_txn(struct store *st, MDB_txn *txn, void *arg)
 
 		switch (c->kind) {
 		case STORE_CHANGE_ROOT:
-			rc = root_set(st, txn, &c->a);
+			rc = apply_root(st, txn, c);
 			break;
 		case STORE_CHANGE_NS:
 			rc = apply_ns(st, txn, c);
 			break;
 		case STORE_CHANGE_KEY:
-			rc = apply_key(st, txn, c);
+			rc = apply_key(st, txn, c, aa);
 			break;
 		case STORE_CHANGE_CHUNK:
 			rc = apply_chunk(st, txn, c);
@@ -166,18 +232,45 @@ static int apply_txn(struct store *st, MDB_txn *txn, void *arg)
 			rc = -EIO;
 		}
 	}
+	if (!rc)
+		rc = gone_drop(st, txn, aa);
+	if (!rc && aa->pos)
+		rc = pos_put(st, txn, aa->pos);
 	st->cap.off = false;
 	return rc;
 }
 
-int store_apply(struct store *st, const struct store_change *ch, size_t n)
+int store_apply(struct store *st, const struct store_change *ch, size_t n,
+		const char *from, const char *pos, unsigned flags)
 {
-	struct apply_arg aa = { ch, n };
+	struct apply_arg aa = { .ch = ch, .n = n, .from = from, .pos = pos,
+				.flags = flags };
 	int rc;
 
-	if (!n)
+	if (!n && !pos)
 		return 0;
 	rc = store_write_alone(st, apply_txn, &aa);
+	free(aa.gone);
 	value_collect_queued(st);
+	return store_err(rc);
+}
+
+int store_apply_pos(struct store *st, char *buf, size_t size)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	int rc;
+
+	rc = store_read_begin(st, &txn);
+	if (rc)
+		return rc;
+	rc = pos_get(st, txn, &v);
+	if (!rc && v.mv_size >= size)
+		rc = -ENAMETOOLONG;
+	if (!rc && v.mv_size)
+		memcpy(buf, v.mv_data, v.mv_size);
+	if (!rc)
+		buf[v.mv_size] = '\0';
+	store_read_end(st, txn);
 	return store_err(rc);
 }

@@ -20,12 +20,58 @@
 
 #include "store/internal.h"
 
-void store_set_capture(struct store *st, store_capture_fn fn, void *ctx)
+static char pos_name[] = "feed";
+static const MDB_val pos_key = { 4, pos_name };
+
+void store_set_capture(struct store *st, store_capture_fn fn,
+		       store_catchup_fn catchup, void *ctx)
 {
 	pthread_mutex_lock(&st->write_lock);
 	st->cap.fn = fn;
+	st->cap.catchup = catchup;
 	st->cap.ctx = ctx;
 	pthread_mutex_unlock(&st->write_lock);
+}
+
+int pos_put(struct store *st, MDB_txn *txn, const char *pos)
+{
+	MDB_val v = { strlen(pos), (void *)pos };
+
+	if (v.mv_size > STORE_POS_MAX)
+		return -ENAMETOOLONG;
+	return mdb_put(txn, st->info, (MDB_val *)&pos_key, &v, 0);
+}
+
+int pos_get(struct store *st, MDB_txn *txn, MDB_val *v)
+{
+	int rc = mdb_get(txn, st->info, (MDB_val *)&pos_key, v);
+
+	if (rc == MDB_NOTFOUND) {
+		v->mv_size = 0;
+		v->mv_data = NULL;
+		rc = 0;
+	}
+	return rc;
+}
+
+int pos_is(struct store *st, MDB_txn *txn, const char *pos)
+{
+	MDB_val v;
+	int rc = pos_get(st, txn, &v);
+
+	if (rc)
+		return rc;
+	if (v.mv_size != strlen(pos) ||
+	    (v.mv_size && memcmp(v.mv_data, pos, v.mv_size)))
+		return -EAGAIN;
+	return 0;
+}
+
+int store_capture_pos(struct store *st, const char *pos)
+{
+	if (!st->cap.txn)
+		return -EINVAL;
+	return store_err(pos_put(st, st->cap.txn, pos));
 }
 
 static bool cap_on(const struct store *st)
@@ -93,10 +139,12 @@ int cap_ns(struct store *st, const char *ns, const struct kv_attr *a)
 	memcpy(mem, ns, len + 1);
 	ch->name = mem;
 	ch->len = len;
-	if (a)
+	if (a) {
 		ch->a = *a;
-	else
+		ch->nsid = NSID(a->ino);
+	} else {
 		ch->deleted = true;
+	}
 	return 0;
 }
 
@@ -185,11 +233,16 @@ void cap_rollback(struct store *st, size_t mark)
 		free(st->cap.own[--st->cap.n]);
 }
 
-int cap_flush(struct store *st)
+int cap_flush(struct store *st, MDB_txn *txn)
 {
+	int rc;
+
 	if (!cap_on(st) || !st->cap.n)
 		return 0;
-	return st->cap.fn(st->cap.ctx, st->cap.ch, st->cap.n);
+	st->cap.txn = txn;
+	rc = st->cap.fn(st->cap.ctx, st->cap.ch, st->cap.n);
+	st->cap.txn = NULL;
+	return rc;
 }
 
 void cap_free(struct store *st)

@@ -124,6 +124,7 @@ struct group_write {
 	int rc;			/* its result, once done */
 	bool alone;		/* a large one, committed in its own transaction */
 	bool disk;		/* it failed for lack of disk space */
+	bool stale;		/* the capture found the store behind */
 	bool done;
 	struct group_write *next;
 };
@@ -186,14 +187,14 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 	size_t seen, ran, i;
 	unsigned writes;
 	MDB_txn *txn;
-	bool full;
+	bool full, stale;
 	int rc;
 
 	while (n) {
 		pthread_rwlock_rdlock(&st->map_lock);
 		seen = st->mapsize;
 		state_get(st, &before);
-		full = false;
+		full = stale = false;
 		/* no commit while no checkpoint is pinned */
 		rc = ckpt_pinned(st);
 		if (!rc)
@@ -226,8 +227,10 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 					     (MDB_val *)&state_key, &v, 0);
 			}
 			/* the capture's callback may refuse the commit */
-			if (!rc)
-				rc = cap_flush(st);
+			if (!rc) {
+				rc = cap_flush(st, txn);
+				stale = rc == -EAGAIN;
+			}
 			if (!rc) {
 				rc = mdb_txn_commit(txn);
 				if (rc == EIO && disk_full(st))
@@ -245,6 +248,7 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 				if (!w[i]->rc) {
 					w[i]->rc = rc;
 					w[i]->disk = rc == ENOSPC;
+					w[i]->stale = stale;
 				}
 		} else {
 			mdb_txn_abort(txn);
@@ -337,7 +341,7 @@ static void group_wait(struct store *st, struct group_write *me)
 
 /* One try of store_write; *disk: it failed for lack of disk space. */
 static int write_once(struct store *st, store_txn_fn fn, void *arg,
-		      bool alone, bool *disk)
+		      bool alone, bool *disk, bool *stale)
 {
 	struct group_write me = { .fn = fn, .arg = arg, .alone = alone };
 
@@ -345,8 +349,12 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg,
 	ckpt_throttle(st);
 	group_wait(st, &me);
 	*disk = me.disk;
+	*stale = me.stale;
 	return store_err(me.rc);
 }
+
+/* Times a write runs again after the capture found the store behind. */
+#define STALE_TRIES	10
 
 /*
  * On a full disk, the pages that transactions since the last checkpoint
@@ -358,11 +366,27 @@ static int write_once(struct store *st, store_txn_fn fn, void *arg,
 static int write_retry(struct store *st, store_txn_fn fn, void *arg,
 		       bool alone)
 {
-	bool disk = false;
-	int rc = write_once(st, fn, arg, alone, &disk);
+	bool disk = false, stale = false;
+	int rc = write_once(st, fn, arg, alone, &disk, &stale), tries;
 
 	if (rc == -ENOSPC && disk && ckpt_sync(st) == 0)
-		rc = write_once(st, fn, arg, alone, &disk);
+		rc = write_once(st, fn, arg, alone, &disk, &stale);
+	/* behind the store it copies: catch up, then run it again */
+	for (tries = 0; rc == -EAGAIN && stale && tries < STALE_TRIES;
+	     tries++) {
+		store_catchup_fn catchup;
+		void *ctx;
+
+		pthread_mutex_lock(&st->write_lock);
+		catchup = st->cap.catchup;
+		ctx = st->cap.ctx;
+		pthread_mutex_unlock(&st->write_lock);
+		if (!catchup)
+			break;
+		rc = catchup(ctx);
+		if (!rc)
+			rc = write_once(st, fn, arg, alone, &disk, &stale);
+	}
 	return rc;
 }
 

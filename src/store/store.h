@@ -393,7 +393,7 @@ void store_sweep_stats(struct store *st, struct store_sweep_stats *out);
  */
 enum store_change_kind {
 	STORE_CHANGE_ROOT = 1,	/* the root's attributes: a */
-	STORE_CHANGE_NS,	/* namespace name: a (ino carries its id) */
+	STORE_CHANGE_NS,	/* namespace name, id nsid: a */
 	STORE_CHANGE_KEY,	/* key name in namespace nsid: its record */
 	STORE_CHANGE_CHUNK,	/* chunk idx of generation gen: data */
 	STORE_CHANGE_TRIM,	/* generation gen's chunks idx and on: gone */
@@ -403,7 +403,7 @@ enum store_change_kind {
 struct store_change {
 	enum store_change_kind kind;
 	bool deleted;		/* NS, KEY: gone */
-	uint32_t nsid;		/* KEY */
+	uint32_t nsid;		/* NS: its id; KEY: its namespace's */
 	const char *name;	/* NS: the namespace, KEY: the key */
 	size_t len;		/* bytes of name */
 	struct kv_attr a;	/* ROOT, NS, KEY (not deleted) */
@@ -418,24 +418,50 @@ struct store_change {
 /*
  * Hear of every change a write transaction makes to the replicated part,
  * in the order it made them, before it commits: fn returns 0 to let it
- * commit, or a negative errno, which aborts it and is what each write in
- * it returns.  fn runs under the store's write lock, one transaction at a
- * time; what ch points to lives until fn returns.  A transaction that
- * changes none of it does not call fn.  NULL fn: no capture (the
- * default, which costs nothing).
+ * commit, -EAGAIN if this store is behind the one it copies (catchup is
+ * then called, outside any transaction, and the writes run again unless
+ * it fails: up to 10 times), or another negative errno, which aborts it
+ * and is what each write in it returns.  fn runs under the store's write
+ * lock, one transaction at a time; what ch points to lives until fn
+ * returns, and fn may record the position that commits with the
+ * transaction (store_capture_pos).  A transaction that changes none of
+ * it does not call fn.  NULL fn: no capture (the default, which costs
+ * nothing).  Set before other threads use the store.
  */
 typedef int (*store_capture_fn)(void *ctx, const struct store_change *ch,
 				size_t n);
-void store_set_capture(struct store *st, store_capture_fn fn, void *ctx);
+typedef int (*store_catchup_fn)(void *ctx);
+void store_set_capture(struct store *st, store_capture_fn fn,
+		       store_catchup_fn catchup, void *ctx);
+
+/*
+ * A replica's position in what it copies (an opaque string of up to
+ * STORE_POS_MAX bytes, "" for none): store_capture_pos, only inside the
+ * capture's callback, records it with the transaction being committed;
+ * store_apply records one with the changes it applies; store_apply_pos
+ * reads the last committed (-ENAMETOOLONG, -EIO).
+ */
+#define STORE_POS_MAX	4000
+int store_capture_pos(struct store *st, const char *pos);
+int store_apply_pos(struct store *st, char *buf, size_t size);
 
 /*
  * Apply changes captured from another store, in order, in one write
  * transaction (not captured in turn), keeping the expiry index and the
  * counters, and collecting a dropped generation once no reader here pins
- * it.  The store's next inode number, generation and namespace id move
- * past those the changes carry.  -EIO on a change that does not fit (a
- * chunk of no size, a key in no namespace's id), -ENOSPC.
+ * it, with pos (if not NULL) as the new position; with from not NULL,
+ * only if the store's position is still from (else -EAGAIN, nothing
+ * applied: another applied or committed meanwhile).  The store's next
+ * inode number, generation and namespace id move past those the changes
+ * carry.  With STORE_APPLY_FEED the changes are states rather than
+ * steps (a feed of the records as they are now, without the drops): the
+ * generation of a value a change replaces or deletes is dropped here,
+ * unless a key of the same changes holds it (a rename).  -EIO on a
+ * change that does not fit (a chunk of no size or too large, a key's
+ * value of the wrong size), -ENOSPC.
  */
-int store_apply(struct store *st, const struct store_change *ch, size_t n);
+#define STORE_APPLY_FEED	(1u << 0)
+int store_apply(struct store *st, const struct store_change *ch, size_t n,
+		const char *from, const char *pos, unsigned flags);
 
 #endif

@@ -1,0 +1,55 @@
+/*
+ * internal.h - what the files of src/remote share; no one outside
+ * includes it.
+ */
+#ifndef KVFS_REMOTE_INTERNAL_H
+#define KVFS_REMOTE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "remote/remote.h"
+#include "store/store.h"
+
+/* A replica bound to the shared store (replica.c). */
+struct remote {
+	PGconn *c;		/* guarded by lock */
+	pthread_mutex_t lock;
+	struct store *st;
+	char msg[REMOTE_MSG_MAX];	/* the last failure */
+};
+
+/*
+ * Snapshots as text (snap.c): snap_add writes into out (len bytes) the
+ * snapshot snap with transaction xid made visible: 0, -EINVAL (not a
+ * snapshot), -ENAMETOOLONG.
+ */
+int snap_add(const char *snap, uint64_t xid, char *out, size_t len);
+
+/*
+ * Rows (rows.c).  rows_write: write change ch into the database in the
+ * transaction open on c, with revision rev: 0 or -EIO (message in msg).
+ * The readers turn a row of the result of ROWS_NS_SELECT or
+ * ROWS_KEY_SELECT (binary format) into a change pointing into r: 0, or
+ * -EIO for a row out of range.
+ */
+int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
+	       char *msg, size_t len);
+#define ROWS_NS_SELECT	"SELECT name, id, deleted, mode, uid, gid, atime," \
+	" mtime, ctime, btime FROM kvfs.namespaces"
+#define ROWS_KEY_SELECT	"SELECT ns, key, type, ino, mode, uid, gid, size," \
+	" atime, mtime, ctime, btime, expiration, metadata, value, gen," \
+	" chunked FROM kvfs.keys"
+int rows_ns(const PGresult *r, int row, struct store_change *ch);
+int rows_key(const PGresult *r, int row, struct store_change *ch);
+/* A row of "SELECT gen, idx, data FROM kvfs.chunks" (binary). */
+int rows_chunk(const PGresult *r, int row, struct store_change *ch);
+
+/* The store's capture callback: the write committed here first. */
+int remote_capture(void *ctx, const struct store_change *ch, size_t n);
+
+/* The one-line message of a failed result or connection (rows.c). */
+void rows_say(char *msg, size_t len, const char *prefix, const PGresult *r,
+	      PGconn *c);
+
+#endif

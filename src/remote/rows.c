@@ -1,0 +1,343 @@
+/*
+ * rows.c - a store's changes as rows of the kvfs schema (schema.c), and
+ * rows read back as changes: what the write path writes and the feed
+ * reads.
+ *
+ * Namespaces are rows by name (the root is the name ''), keys rows by
+ * (namespace id, key), a deleted one a tombstone (deleted, type 0) that
+ * carries the revision and transaction of its deletion; chunks are rows
+ * by (generation, index).  Times are nanoseconds since the epoch.
+ * Numbers and names go as text (NUL-terminated strings, as libpq reads
+ * text), bytes (keys, values, chunks, metadata) in binary format.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "remote/internal.h"
+
+void rows_say(char *msg, size_t len, const char *prefix, const PGresult *r,
+	      PGconn *c)
+{
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+			  : NULL;
+	size_t n;
+
+	if (!m)
+		m = PQerrorMessage(c);
+	snprintf(msg, len, "%s%s", prefix, m ? m : "");
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (; n; n--)
+		if (msg[n - 1] == '\n')
+			msg[n - 1] = ' ';
+}
+
+/* Parameters of one statement, numbers formatted in place. */
+struct params {
+	const char *val[20];
+	int len[20], fmt[20];
+	char num[20][24];
+	int n;
+};
+
+/* A NUL-terminated string of len bytes, in text format. */
+static void p_str(struct params *p, const char *s, size_t len)
+{
+	p->val[p->n] = s;
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void p_bytes(struct params *p, const void *b, size_t len)
+{
+	p->val[p->n] = b ? b : "";
+	p->len[p->n] = (int)len;
+	p->fmt[p->n] = 1;
+	p->n++;
+}
+
+static void p_null(struct params *p)
+{
+	p->val[p->n] = NULL;
+	p->len[p->n] = 0;
+	p->fmt[p->n] = 0;
+	p->n++;
+}
+
+static void p_int(struct params *p, int64_t v)
+{
+	snprintf(p->num[p->n], sizeof(p->num[0]), "%" PRId64, v);
+	p_str(p, p->num[p->n], strlen(p->num[p->n]));
+}
+
+static int64_t ns_of(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static void p_times(struct params *p, const struct kv_attr *a)
+{
+	p_int(p, ns_of(&a->atime));
+	p_int(p, ns_of(&a->mtime));
+	p_int(p, ns_of(&a->ctime));
+	p_int(p, ns_of(&a->btime));
+}
+
+static int run(PGconn *c, const char *sql, struct params *p, char *msg,
+	       size_t len)
+{
+	PGresult *r = PQexecParams(c, sql, p->n, NULL, p->val, p->len, p->fmt,
+				   0);
+	int rc = 0;
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		rows_say(msg, len, "the remote store: ", r, c);
+		rc = -EIO;
+	}
+	PQclear(r);
+	return rc;
+}
+
+static const char ns_put_sql[] =
+	"INSERT INTO kvfs.namespaces (name, id, deleted, mode, uid, gid,"
+	" atime, mtime, ctime, btime, rev) VALUES ($1, $2, false, $3, $4, $5,"
+	" $6, $7, $8, $9, $10) ON CONFLICT (name) DO UPDATE SET"
+	" id = EXCLUDED.id, deleted = false, mode = EXCLUDED.mode,"
+	" uid = EXCLUDED.uid, gid = EXCLUDED.gid, atime = EXCLUDED.atime,"
+	" mtime = EXCLUDED.mtime, ctime = EXCLUDED.ctime,"
+	" btime = EXCLUDED.btime, rev = EXCLUDED.rev,"
+	" xid = pg_current_xact_id(), changed = now()";
+
+static const char ns_del_sql[] =
+	"UPDATE kvfs.namespaces SET deleted = true, rev = $2,"
+	" xid = pg_current_xact_id(), changed = now() WHERE name = $1";
+
+static const char key_put_sql[] =
+	"INSERT INTO kvfs.keys (ns, key, type, ino, mode, uid, gid, size,"
+	" atime, mtime, ctime, btime, expiration, metadata, value, gen,"
+	" chunked, rev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+	" $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (ns, key) DO UPDATE"
+	" SET type = EXCLUDED.type, ino = EXCLUDED.ino, mode = EXCLUDED.mode,"
+	" uid = EXCLUDED.uid, gid = EXCLUDED.gid, size = EXCLUDED.size,"
+	" atime = EXCLUDED.atime, mtime = EXCLUDED.mtime,"
+	" ctime = EXCLUDED.ctime, btime = EXCLUDED.btime,"
+	" expiration = EXCLUDED.expiration, metadata = EXCLUDED.metadata,"
+	" value = EXCLUDED.value, gen = EXCLUDED.gen,"
+	" chunked = EXCLUDED.chunked, rev = EXCLUDED.rev,"
+	" xid = pg_current_xact_id(), changed = now()";
+
+static const char key_del_sql[] =
+	"UPDATE kvfs.keys SET type = 0, metadata = NULL, value = NULL,"
+	" chunked = false, expiration = 0, rev = $3,"
+	" xid = pg_current_xact_id(), changed = now()"
+	" WHERE ns = $1 AND key = $2";
+
+static const char chunk_put_sql[] =
+	"INSERT INTO kvfs.chunks (gen, idx, data) VALUES ($1, $2, $3)"
+	" ON CONFLICT (gen, idx) DO UPDATE SET data = EXCLUDED.data";
+
+static const char chunk_trim_sql[] =
+	"DELETE FROM kvfs.chunks WHERE gen = $1 AND idx >= $2";
+
+static const char chunk_drop_sql[] = "DELETE FROM kvfs.chunks WHERE gen = $1";
+
+static int write_ns(PGconn *c, const char *name, size_t namelen,
+		    const struct store_change *ch, const char *rev, char *msg,
+		    size_t len)
+{
+	struct params p = { .n = 0 };
+	const struct kv_attr *a = &ch->a;
+
+	p_str(&p, name, namelen);
+	if (ch->deleted) {
+		p_str(&p, rev, strlen(rev));
+		return run(c, ns_del_sql, &p, msg, len);
+	}
+	p_int(&p, ch->kind == STORE_CHANGE_ROOT ? 0 : (int64_t)ch->nsid);
+	p_int(&p, a->mode);
+	p_int(&p, a->uid);
+	p_int(&p, a->gid);
+	p_times(&p, a);
+	p_str(&p, rev, strlen(rev));
+	return run(c, ns_put_sql, &p, msg, len);
+}
+
+static int write_key(PGconn *c, const struct store_change *ch,
+		     const char *rev, char *msg, size_t len)
+{
+	struct params p = { .n = 0 };
+	const struct kv_attr *a = &ch->a;
+
+	p_int(&p, ch->nsid);
+	p_bytes(&p, ch->name, ch->len);
+	if (ch->deleted) {
+		p_str(&p, rev, strlen(rev));
+		return run(c, key_del_sql, &p, msg, len);
+	}
+	p_int(&p, a->type);
+	p_int(&p, (int64_t)a->ino);
+	p_int(&p, a->mode);
+	p_int(&p, a->uid);
+	p_int(&p, a->gid);
+	p_int(&p, (int64_t)a->size);
+	p_times(&p, a);
+	p_int(&p, a->expiration);
+	if (ch->meta)
+		p_bytes(&p, ch->meta, ch->metalen);	/* text, as bytes */
+	else
+		p_null(&p);
+	if (a->type != KV_DIR && !ch->chunked)
+		p_bytes(&p, ch->data, ch->size);
+	else
+		p_null(&p);
+	p_int(&p, (int64_t)a->gen);
+	p_str(&p, ch->chunked ? "true" : "false", ch->chunked ? 4 : 5);
+	p_str(&p, rev, strlen(rev));
+	return run(c, key_put_sql, &p, msg, len);
+}
+
+int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
+	       char *msg, size_t len)
+{
+	struct params p = { .n = 0 };
+
+	switch (ch->kind) {
+	case STORE_CHANGE_ROOT:
+		return write_ns(c, "", 0, ch, rev, msg, len);
+	case STORE_CHANGE_NS:
+		return write_ns(c, ch->name, ch->len, ch, rev, msg, len);
+	case STORE_CHANGE_KEY:
+		return write_key(c, ch, rev, msg, len);
+	case STORE_CHANGE_CHUNK:
+		p_int(&p, (int64_t)ch->gen);
+		p_int(&p, (int64_t)ch->idx);
+		p_bytes(&p, ch->data, ch->size);
+		return run(c, chunk_put_sql, &p, msg, len);
+	case STORE_CHANGE_TRIM:
+		p_int(&p, (int64_t)ch->gen);
+		p_int(&p, (int64_t)ch->idx);
+		return run(c, chunk_trim_sql, &p, msg, len);
+	case STORE_CHANGE_DROP:
+		p_int(&p, (int64_t)ch->gen);
+		return run(c, chunk_drop_sql, &p, msg, len);
+	}
+	snprintf(msg, len, "the remote store: a change of no known kind");
+	return -EIO;
+}
+
+/* Binary results: big-endian integers of 1, 4 or 8 bytes. */
+static int64_t get_int(const PGresult *r, int row, int col)
+{
+	const unsigned char *p = (const unsigned char *)PQgetvalue(r, row, col);
+	int len = PQgetlength(r, row, col), i;
+	uint64_t v = 0;
+
+	for (i = 0; i < len; i++)
+		v = v << 8 | p[i];
+	if (len == 4)
+		return (int32_t)(uint32_t)v;
+	return (int64_t)v;
+}
+
+static void get_time(const PGresult *r, int row, int col, struct timespec *ts)
+{
+	int64_t ns = get_int(r, row, col);
+
+	ts->tv_sec = (time_t)(ns / 1000000000);
+	ts->tv_nsec = (long)(ns % 1000000000);
+	if (ts->tv_nsec < 0) {
+		ts->tv_nsec += 1000000000;
+		ts->tv_sec--;
+	}
+}
+
+static void get_attr(const PGresult *r, int row, int col,
+		     struct kv_attr *a)
+{
+	a->mode = (uint32_t)get_int(r, row, col);
+	a->uid = (uint32_t)get_int(r, row, col + 1);
+	a->gid = (uint32_t)get_int(r, row, col + 2);
+}
+
+int rows_ns(const PGresult *r, int row, struct store_change *ch)
+{
+	struct kv_attr *a = &ch->a;
+	int64_t id;
+
+	memset(ch, 0, sizeof(*ch));
+	ch->name = PQgetvalue(r, row, 0);
+	ch->len = (size_t)PQgetlength(r, row, 0);
+	id = get_int(r, row, 1);
+	ch->kind = ch->len ? STORE_CHANGE_NS : STORE_CHANGE_ROOT;
+	ch->deleted = get_int(r, row, 2) != 0;
+	if (ch->deleted && !ch->len)
+		return -EIO;		/* the root is never deleted */
+	if (id < 0 || id > 0xffffffffll)
+		return -EIO;
+	ch->nsid = (uint32_t)id;
+	a->type = KV_DIR;
+	get_attr(r, row, 3, a);
+	get_time(r, row, 6, &a->atime);
+	get_time(r, row, 7, &a->mtime);
+	get_time(r, row, 8, &a->ctime);
+	get_time(r, row, 9, &a->btime);
+	return 0;
+}
+
+int rows_chunk(const PGresult *r, int row, struct store_change *ch)
+{
+	int64_t gen = get_int(r, row, 0), idx = get_int(r, row, 1);
+
+	memset(ch, 0, sizeof(*ch));
+	if (gen < 0 || idx < 0)
+		return -EIO;
+	ch->kind = STORE_CHANGE_CHUNK;
+	ch->gen = (uint64_t)gen;
+	ch->idx = (uint64_t)idx;
+	ch->data = PQgetvalue(r, row, 2);
+	ch->size = (size_t)PQgetlength(r, row, 2);
+	return 0;
+}
+
+int rows_key(const PGresult *r, int row, struct store_change *ch)
+{
+	struct kv_attr *a = &ch->a;
+	int64_t ns = get_int(r, row, 0), type = get_int(r, row, 2);
+
+	memset(ch, 0, sizeof(*ch));
+	ch->kind = STORE_CHANGE_KEY;
+	if (ns < 0 || ns > 0xffffffffll || type < 0 || type > KV_LINK)
+		return -EIO;
+	ch->nsid = (uint32_t)ns;
+	ch->name = PQgetvalue(r, row, 1);
+	ch->len = (size_t)PQgetlength(r, row, 1);
+	ch->deleted = type == 0;
+	if (ch->deleted)
+		return 0;
+	a->type = (uint32_t)type;
+	a->ino = (uint64_t)get_int(r, row, 3);
+	get_attr(r, row, 4, a);
+	a->size = (uint64_t)get_int(r, row, 7);
+	get_time(r, row, 8, &a->atime);
+	get_time(r, row, 9, &a->mtime);
+	get_time(r, row, 10, &a->ctime);
+	get_time(r, row, 11, &a->btime);
+	a->expiration = get_int(r, row, 12);
+	if (!PQgetisnull(r, row, 13)) {
+		ch->meta = PQgetvalue(r, row, 13);
+		ch->metalen = (size_t)PQgetlength(r, row, 13);
+	}
+	if (!PQgetisnull(r, row, 14)) {
+		ch->data = PQgetvalue(r, row, 14);
+		ch->size = (size_t)PQgetlength(r, row, 14);
+	}
+	a->gen = (uint64_t)get_int(r, row, 15);
+	ch->chunked = get_int(r, row, 16) != 0;
+	return 0;
+}

@@ -1,0 +1,223 @@
+/*
+ * unit_remote.c - replicas through PostgreSQL (src/remote): stores A and
+ * B, each bound to the shared store CONNINFO names (an empty database),
+ * take random operations in turn and from threads at once, each write
+ * committed there first and a replica that is behind catching up; after
+ * each round both are the same; a transaction that commits after a later
+ * one is not skipped; a new store copies the whole; a replica reopened
+ * catches up; with the server stopped, a write fails with EIO and
+ * changes nothing, reads go on, and once it is back the write goes
+ * through and the other replica sees it.
+ *
+ *   unit_remote CONNINFO STOP_CMD START_CMD
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "remote/remote.h"
+#include "store/store.h"
+#include "storeops.h"
+#include "tap.h"
+
+static const struct store_limits lim = { .max_key_size = 4096,
+					 .max_namespaces = 100 };
+static const char *conninfo;
+
+static int bind(const char *dir, struct store **st, struct remote **r)
+{
+	char msg[REMOTE_MSG_MAX], *stored;
+	int rc;
+
+	rc = store_open(dir, &lim, NULL, 0, 0, st);
+	if (rc)
+		return rc;
+	rc = remote_open(conninfo, 5, *st, "{}", &stored, r, msg,
+			 sizeof(msg));
+	if (rc)
+		printf("# %s\n", msg);
+	free(stored);
+	return rc;
+}
+
+struct stepper {
+	struct store *st;
+	unsigned seed;
+	int steps;
+};
+
+static void *stepper(void *arg)
+{
+	struct stepper *s = arg;
+	int i;
+
+	ops_seed = s->seed;
+	for (i = 0; i < s->steps; i++)
+		ops_step(s->st);
+	return NULL;
+}
+
+/* Run a statement on c; 0 if it did what it should. */
+static int sql(PGconn *c, const char *q)
+{
+	PGresult *r = PQexec(c, q);
+	int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+		 PQresultStatus(r) == PGRES_TUPLES_OK;
+
+	if (!ok)
+		printf("# %s: %s", q, PQerrorMessage(c));
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	char da[] = "/tmp/unit_remote_a.XXXXXX";
+	char db[] = "/tmp/unit_remote_b.XXXXXX";
+	char dc[] = "/tmp/unit_remote_c.XXXXXX";
+	struct store *A, *B, *C;
+	struct remote *ra, *rb, *rc;
+	struct kv_attr a, out;
+	char cmd[160], buf[16];
+	int i, diverged = -1;
+	size_t j;
+	PGconn *held;
+
+	if (argc != 4)
+		return 2;
+	conninfo = argv[1];
+	ops_big = malloc(OPS_BIG_MAX + 1000);
+	if (!ops_big || !mkdtemp(da) || !mkdtemp(db) || !mkdtemp(dc))
+		return 1;
+	for (j = 0; j < OPS_BIG_MAX + 1000; j++)
+		ops_big[j] = (char)ops_rnd(256);
+	is_int(bind(da, &A, &ra), 0, "A is bound to the shared store");
+	is_int(bind(db, &B, &rb), 0, "B too");
+
+	memset(&a, 0, sizeof(a));
+	a.mode = 0755;
+	is_int(store_ns_create(A, "alpha1", &a), 0, "a namespace on A");
+	is_int(remote_catchup(rb), 0, "B catches up");
+	ok(ops_same(A, B), "B has it");
+	a.mode = 0700;
+	is_int(store_ns_create(B, "beta22", &a), 0,
+	       "a namespace on B, which was current");
+	is_int(store_ns_create(A, "gamma3", &a), 0,
+	       "one on A, which was behind: caught up and written");
+	is_int(store_ns_stat(A, "beta22", &out), 0, "A has B's now");
+
+	/* in turn, compared every 25 steps */
+	for (i = 0; i < 600; i++) {
+		ops_step(i % 2 ? A : B);
+		if (i % 25 == 24) {
+			if (remote_catchup(ra) || remote_catchup(rb))
+				printf("# catchup: %s %s\n", remote_msg(ra),
+				       remote_msg(rb));
+			if (diverged < 0 && !ops_same(A, B))
+				diverged = i;
+		}
+	}
+	is_int(diverged, -1, "A and B the same through 600 steps in turn");
+
+	/* two threads on each at once */
+	{
+		struct stepper s[4] = { { A, 11, 150 }, { A, 12, 150 },
+					{ B, 13, 150 }, { B, 14, 150 } };
+		pthread_t t[4];
+
+		for (i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, stepper, &s[i]);
+		for (i = 0; i < 4; i++)
+			pthread_join(t[i], NULL);
+		ok(remote_catchup(ra) == 0 && remote_catchup(rb) == 0,
+		   "both catch up");
+		ok(ops_same(A, B), "and are the same after 2 threads on each");
+	}
+
+	/* a transaction that drew its revision first commits last */
+	store_ns_create(A, "alpha1", &a);
+	held = PQconnectdb(conninfo);
+	ok(PQstatus(held) == CONNECTION_OK &&
+	   sql(held, "BEGIN") == 0 &&
+	   sql(held, "INSERT INTO kvfs.keys (ns, key, type, ino, mode, uid,"
+	       " gid, size, atime, mtime, ctime, btime, value, gen, rev)"
+	       " SELECT id, 'held', 1, 4000000000, 420, 0, 0, 5, 0, 0, 0, 0,"
+	       " 'held!', 4000000000, nextval('kvfs.rev') FROM"
+	       " kvfs.namespaces WHERE name = 'alpha1'") == 0,
+	   "a transaction writes key held with an early revision, open");
+	a.type = KV_FILE;
+	a.mode = 0644;
+	store_unlink(A, "alpha1", "later", 5);
+	is_int(store_create(A, "alpha1", "later", 5, &a, &out), 0,
+	       "A writes key later meanwhile, committed first");
+	is_int(remote_catchup(rb), 0, "B catches up");
+	ok(store_stat(B, "alpha1", "later", 5, &out) == 0 &&
+	   store_stat(B, "alpha1", "held", 4, &out) == -ENOENT,
+	   "B has later, not held yet");
+	ok(sql(held, "COMMIT") == 0, "the early transaction commits");
+	PQfinish(held);
+	is_int(remote_catchup(rb), 0, "B catches up again");
+	{
+		struct store_value *v;
+		ssize_t n = -1;
+
+		if (store_value_open(B, "alpha1", "held", 4, &v, &out) == 0) {
+			n = store_value_read(B, v, buf, sizeof(buf), 0);
+			store_value_close(B, v);
+		}
+		ok(n == 5 && !memcmp(buf, "held!", 5),
+		   "B has held, as it was written");
+	}
+	ok(remote_catchup(ra) == 0 && ops_same(A, B), "and A too");
+
+	/* a new replica copies the whole; one reopened catches up */
+	is_int(bind(dc, &C, &rc), 0, "a new store C is bound");
+	ok(ops_same(A, C), "and is a copy of A");
+	remote_close(rb);
+	store_close(B);
+	for (i = 0; i < 50; i++)
+		ops_step(A);
+	is_int(bind(db, &B, &rb), 0, "B, closed while A wrote, is bound again");
+	ok(ops_same(A, B), "and has caught up");
+	ok(remote_catchup(rc) == 0 && ops_same(A, C), "so does C");
+
+	/* the server stopped: writes fail and change nothing, reads go on */
+	a.type = KV_FILE;
+	a.mode = 0644;
+	store_unlink(A, "alpha1", "down", 4);
+	ok(remote_catchup(rb) == 0 && system(argv[2]) == 0,
+	   "the server stops");
+	is_int(store_create(A, "alpha1", "down", 4, &a, &out), -EIO,
+	       "a create on A fails with EIO");
+	is_int(store_stat(A, "alpha1", "down", 4, &out), -ENOENT,
+	       "and A has no such key");
+	is_int(store_stat(A, "alpha1", "later", 5, &out), 0,
+	       "A still answers a stat");
+	is_int(remote_catchup(rb), -EIO, "B cannot catch up: EIO");
+	ok(system(argv[3]) == 0, "the server starts again");
+	is_int(store_create(A, "alpha1", "down", 4, &a, &out), 0,
+	       "the create on A goes through");
+	ok(remote_catchup(rb) == 0 &&
+	   store_stat(B, "alpha1", "down", 4, &out) == 0,
+	   "and B has the key");
+
+	remote_close(ra);
+	remote_close(rb);
+	remote_close(rc);
+	store_close(A);
+	store_close(B);
+	store_close(C);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s %s %s", da, db, dc);
+	if (system(cmd))
+		return 1;
+	free(ops_big);
+	return tap_done();
+}
