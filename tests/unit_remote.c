@@ -178,6 +178,79 @@ int main(int argc, char **argv)
 	}
 	ok(remote_catchup(ra) == 0 && ops_same(A, B), "and A too");
 
+	/* a replica's own writes do not find it behind */
+	{
+		unsigned long before = remote_catchups(ra);
+		char name[8];
+
+		ok(remote_catchup(ra) == 0, "A is current");
+		before = remote_catchups(ra);
+		for (i = 0; i < 5; i++) {
+			snprintf(name, sizeof(name), "own%d", i);
+			store_unlink(A, "alpha1", name, 4);
+			store_create(A, "alpha1", name, 4, &a, &out);
+		}
+		is_int(remote_catchups(ra) - before, 0,
+		       "10 writes in a row on A: no catching up");
+	}
+
+	/* a stage on A and a value on B at once take different
+	 * generations, though the stage's chunks show in no row yet */
+	{
+		struct ops_mem m = { ops_big + 3 };
+		struct store_src src = { ops_mem_read, &m, 3u << 20 };
+		struct kv_attr sa, sb, ka, kb;
+		struct store_stage *sg;
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		store_unlink(A, "alpha1", "sa", 2);
+		store_unlink(A, "alpha1", "sb", 2);
+		ok(store_create(A, "alpha1", "sa", 2, &a, &sa) == 0 &&
+		   store_create(A, "alpha1", "sb", 2, &a, &sb) == 0 &&
+		   remote_catchup(rb) == 0, "keys sa and sb");
+		ok(store_stage_open(A, &sg) == 0 &&
+		   store_stage_write(sg, ops_big, 6u << 20, 0) == 0,
+		   "A stages 6 MiB for sa, chunks sent");
+		is_int(store_value_put(B, "alpha1", "sb", 2, sb.ino, &src,
+				       &now, 0, &kb), 0,
+		       "B puts 3 MiB in sb meanwhile");
+		is_int(store_value_put_stage(A, "alpha1", "sa", 2, sa.ino, sg,
+					     &now, 0, &ka, NULL), 0,
+		       "A switches sa to its stage");
+		store_stage_close(sg);
+		ok(store_stat(A, "alpha1", "sb", 2, &kb) == 0 &&
+		   ka.gen != kb.gen, "sa and sb hold different generations "
+		   "(%llu, %llu)", (unsigned long long)ka.gen,
+		   (unsigned long long)kb.gen);
+		ok(remote_catchup(ra) == 0 && remote_catchup(rb) == 0 &&
+		   ops_same(A, B), "both replicas read both values the same");
+		is_int(store_unlink(B, "alpha1", "sa", 2), 0,
+		       "B deletes sa");
+		ok(remote_catchup(ra) == 0 && remote_catchup(rb) == 0 &&
+		   ops_same(A, B), "sb is whole on both still");
+	}
+
+	/* a store of its own cannot become a replica */
+	{
+		char dd[] = "/tmp/unit_remote_d.XXXXXX";
+		char msg[REMOTE_MSG_MAX], *stored;
+		struct remote *rd;
+		struct store *D = NULL;
+
+		ok(mkdtemp(dd) && store_open(dd, &lim, "default", 0, 0, &D) == 0,
+		   "a store with a namespace of its own");
+		if (D) {
+			is_int(remote_open(conninfo, 5, D, "{}", &stored, &rd,
+					   msg, sizeof(msg)), -EEXIST,
+			       "is refused as a replica: %s", msg);
+			store_close(D);
+		}
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dd);
+		if (system(cmd))
+			return 1;
+	}
+
 	/* a new replica copies the whole; one reopened catches up */
 	is_int(bind(dc, &C, &rc), 0, "a new store C is bound");
 	ok(ops_same(A, C), "and is a copy of A");

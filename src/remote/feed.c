@@ -10,7 +10,8 @@
  * them as a feed (states, dropping what they replace) with the new
  * snapshot as its position, if its position is still the one read
  * (else a write or another round came first, and this one starts
- * again).  A transaction that drew a revision early and commits late is
+ * again).  With them come the store's next identifiers, which a stage
+ * elsewhere may have moved before any row shows its generation.  A transaction that drew a revision early and commits late is
  * read when it commits: its transaction was not shown by the position,
  * whatever the revisions around it.  A replica with no position reads
  * every row.
@@ -30,7 +31,7 @@
 
 /* What one round read. */
 struct round {
-	PGresult *ns, *keys, *chunks;
+	PGresult *ns, *keys, *chunks, *ids;
 	char snap[STORE_POS_MAX + 1];
 };
 
@@ -39,6 +40,7 @@ static void round_free(struct round *rd)
 	PQclear(rd->ns);
 	PQclear(rd->keys);
 	PQclear(rd->chunks);
+	PQclear(rd->ids);
 	memset(rd, 0, sizeof(*rd));
 }
 
@@ -112,8 +114,17 @@ static int round_read(struct remote *r, const char *pos, struct round *rd)
 	res = query(r, "SELECT pg_current_snapshot()::text", 0, NULL, 0);
 	if (!res)
 		goto out;
-	snprintf(rd->snap, sizeof(rd->snap), "%s", PQgetvalue(res, 0, 0));
+	if (strlen(PQgetvalue(res, 0, 0)) >= sizeof(rd->snap)) {
+		snprintf(r->msg, sizeof(r->msg), "the remote store: a "
+			 "snapshot longer than a position holds");
+		PQclear(res);
+		goto out;
+	}
+	strcpy(rd->snap, PQgetvalue(res, 0, 0));
 	PQclear(res);
+	rd->ids = query(r, ROWS_IDS_SELECT, 0, NULL, 1);
+	if (!rd->ids || PQntuples(rd->ids) != 1)
+		goto out;
 	if (*pos) {
 		rd->ns = query(r, ROWS_NS_SELECT SINCE, 1, params, 1);
 		if (rd->ns)
@@ -148,13 +159,14 @@ static int round_changes(struct remote *r, const struct round *rd,
 			 struct store_change **out, size_t *n)
 {
 	size_t cap = (size_t)PQntuples(rd->ns) + PQntuples(rd->keys) +
-		     PQntuples(rd->chunks);
+		     PQntuples(rd->chunks) + 1;
 	struct store_change *ch = calloc(cap ? cap : 1, sizeof(*ch));
 	int i, rc = 0;
 
 	if (!ch)
 		return -ENOMEM;
 	*n = 0;
+	rc = rows_ids(rd->ids, 0, &ch[(*n)++]);
 	for (i = 0; !rc && i < PQntuples(rd->ns); i++)
 		rc = rows_ns(rd->ns, i, &ch[(*n)++]);
 	for (i = 0; !rc && i < PQntuples(rd->chunks); i++)
@@ -186,21 +198,15 @@ int remote_catchup(struct remote *r)
 		if (rc)
 			return rc;
 		pthread_mutex_lock(&r->lock);
-		rc = PQstatus(r->c) == CONNECTION_OK ? 0 : -EIO;
-		if (rc) {
-			PQreset(r->c);
-			rc = PQstatus(r->c) == CONNECTION_OK ? 0 : -EIO;
-			if (rc)
-				rows_say(r->msg,
-					 sizeof(r->msg),
-					 "the remote store: ", NULL, r->c);
-		}
+		rc = remote_usable(r);
 		if (!rc)
 			rc = round_read(r, pos, &rd);
 		pthread_mutex_unlock(&r->lock);
-		if (!rc && !PQntuples(rd.ns) && !PQntuples(rd.keys)) {
+		/* nothing new, not even the position: no write */
+		if (!rc && !PQntuples(rd.ns) && !PQntuples(rd.keys) &&
+		    !strcmp(pos, rd.snap)) {
 			round_free(&rd);
-			return 0;	/* nothing new */
+			return 0;
 		}
 		if (!rc)
 			rc = round_changes(r, &rd, &ch, &n);
@@ -208,6 +214,11 @@ int remote_catchup(struct remote *r)
 			rc = store_apply(r->st, ch, n, pos, rd.snap,
 					 STORE_APPLY_FEED);
 			free(ch);
+		}
+		if (!rc) {
+			pthread_mutex_lock(&r->lock);
+			r->catchups++;
+			pthread_mutex_unlock(&r->lock);
 		}
 		round_free(&rd);
 		if (rc != -EAGAIN)

@@ -16,8 +16,16 @@ struct remote {
 	PGconn *c;		/* guarded by lock */
 	pthread_mutex_t lock;
 	struct store *st;
+	unsigned timeout_s;
+	unsigned long catchups;	/* rounds of the feed applied */
 	char msg[REMOTE_MSG_MAX];	/* the last failure */
 };
+
+/*
+ * Under r->lock: the connection, made again if it broke, with its
+ * session's settings (statement_timeout): 0 or -EIO (replica.c).
+ */
+int remote_usable(struct remote *r);
 
 /*
  * Snapshots as text (snap.c): snap_add writes into out (len bytes) the
@@ -44,6 +52,9 @@ int rows_ns(const PGresult *r, int row, struct store_change *ch);
 int rows_key(const PGresult *r, int row, struct store_change *ch);
 /* A row of "SELECT gen, idx, data FROM kvfs.chunks" (binary). */
 int rows_chunk(const PGresult *r, int row, struct store_change *ch);
+/* The row of ROWS_IDS_SELECT (binary): the next identifiers. */
+#define ROWS_IDS_SELECT	"SELECT next_ino, next_gen, next_nsid FROM kvfs.store"
+int rows_ids(const PGresult *r, int row, struct store_change *ch);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);

@@ -62,7 +62,8 @@ struct remote;
  * connect, open the schema (limits as remote_schema_open), copy into st
  * what it has not seen yet, and from then on commit every write of st in
  * PostgreSQL first (write.c: st's capture).  *stored as for
- * remote_schema_open.  remote_close: st writes alone again, the
+ * remote_schema_open.  st must be a replica already, or empty (no
+ * namespace): -EEXIST.  remote_close: st writes alone again, the
  * connection closes.
  */
 int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
@@ -80,5 +81,8 @@ int remote_catchup(struct remote *r);
 
 /* The message of the last failure. */
 const char *remote_msg(struct remote *r);
+
+/* How many rounds of the feed brought something to the replica. */
+unsigned long remote_catchups(struct remote *r);
 
 #endif

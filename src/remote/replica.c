@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +17,78 @@ static int catchup(void *ctx)
 	return remote_catchup(ctx);
 }
 
+/* The session's settings: a statement waits no longer than a connect. */
+static int session(struct remote *r)
+{
+	char sql[64];
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %u",
+		 r->timeout_s * 1000);
+	res = PQexec(r->c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+			 r->c);
+		rc = -EIO;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int remote_usable(struct remote *r)
+{
+	if (PQstatus(r->c) == CONNECTION_OK &&
+	    PQtransactionStatus(r->c) == PQTRANS_IDLE)
+		return 0;
+	PQreset(r->c);
+	if (PQstatus(r->c) != CONNECTION_OK) {
+		rows_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
+			 r->c);
+		return -EIO;
+	}
+	return session(r);
+}
+
+static int any_ns(void *ctx, const char *name, size_t len,
+		  const struct kv_attr *attr, const char *pos, size_t poslen)
+{
+	(void)name;
+	(void)len;
+	(void)attr;
+	(void)pos;
+	(void)poslen;
+	*(bool *)ctx = true;
+	return 1;
+}
+
+/* A replica, or an empty store that becomes one: 0, or -EEXIST. */
+static int replica_or_empty(struct store *st, char *msg, size_t len)
+{
+	char pos[STORE_POS_MAX + 1];
+	bool some = false;
+	int rc;
+
+	rc = store_apply_pos(st, pos, sizeof(pos));
+	if (!rc && !pos[0])
+		rc = store_ns_list(st, "", any_ns, &some);
+	if (rc < 0) {
+		snprintf(msg, len, "the local store: %s", strerror(-rc));
+		return rc;
+	}
+	if (!pos[0] && some) {
+		snprintf(msg, len, "the local store has namespaces of its own "
+			 "and is no replica: a replica starts empty");
+		return -EEXIST;
+	}
+	return 0;
+}
+
 int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		const char *limits, char **stored, struct remote **out,
 		char *msg, size_t len)
 {
 	struct remote *r = calloc(1, sizeof(*r));
-	char sql[64];
 	int rc;
 
 	*stored = NULL;
@@ -29,16 +96,20 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;
 	}
+	rc = replica_or_empty(st, msg, len);
+	if (rc) {
+		free(r);
+		return rc;
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	r->st = st;
+	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
 	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
+	if (!rc && (rc = session(r)))
+		snprintf(msg, len, "%s", r->msg);
 	if (!rc) {
-		/* a statement waits no longer than a connection */
-		snprintf(sql, sizeof(sql), "SET statement_timeout = %u",
-			 (timeout_s < 2 ? 2 : timeout_s) * 1000);
-		PQclear(PQexec(r->c, sql));
 		rc = remote_catchup(r);
 		if (rc)
 			snprintf(msg, len, "%s", r->msg[0] ?
@@ -70,4 +141,14 @@ void remote_close(struct remote *r)
 const char *remote_msg(struct remote *r)
 {
 	return r->msg;
+}
+
+unsigned long remote_catchups(struct remote *r)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&r->lock);
+	n = r->catchups;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }

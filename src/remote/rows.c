@@ -147,6 +147,11 @@ static const char chunk_trim_sql[] =
 
 static const char chunk_drop_sql[] = "DELETE FROM kvfs.chunks WHERE gen = $1";
 
+static const char ids_sql[] =
+	"UPDATE kvfs.store SET next_ino = GREATEST(next_ino, $1),"
+	" next_gen = GREATEST(next_gen, $2),"
+	" next_nsid = GREATEST(next_nsid, $3)";
+
 static int write_ns(PGconn *c, const char *name, size_t namelen,
 		    const struct store_change *ch, const char *rev, char *msg,
 		    size_t len)
@@ -226,6 +231,11 @@ int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 	case STORE_CHANGE_DROP:
 		p_int(&p, (int64_t)ch->gen);
 		return run(c, chunk_drop_sql, &p, msg, len);
+	case STORE_CHANGE_IDS:
+		p_int(&p, (int64_t)ch->ids.ino);
+		p_int(&p, (int64_t)ch->ids.gen);
+		p_int(&p, (int64_t)ch->ids.nsid);
+		return run(c, ids_sql, &p, msg, len);
 	}
 	snprintf(msg, len, "the remote store: a change of no known kind");
 	return -EIO;
@@ -287,6 +297,21 @@ int rows_ns(const PGresult *r, int row, struct store_change *ch)
 	get_time(r, row, 7, &a->mtime);
 	get_time(r, row, 8, &a->ctime);
 	get_time(r, row, 9, &a->btime);
+	return 0;
+}
+
+int rows_ids(const PGresult *r, int row, struct store_change *ch)
+{
+	int64_t ino = get_int(r, row, 0), gen = get_int(r, row, 1),
+		nsid = get_int(r, row, 2);
+
+	memset(ch, 0, sizeof(*ch));
+	if (ino < 0 || gen < 0 || nsid < 0)
+		return -EIO;
+	ch->kind = STORE_CHANGE_IDS;
+	ch->ids.ino = (uint64_t)ino;
+	ch->ids.gen = (uint64_t)gen;
+	ch->ids.nsid = (uint64_t)nsid;
 	return 0;
 }
 

@@ -5,9 +5,12 @@
  * Everything lives in the PostgreSQL schema "kvfs":
  *
  *   store       one row: kind 'kvfs', the schema's version, the store's
- *               id, its limits (JSON, fixed when it was made) and
+ *               id, its limits (JSON, fixed when it was made),
  *               'purged', the transaction before which deletions are no
- *               longer kept (a host whose feed is older copies anew);
+ *               longer kept (a host whose feed is older copies anew), and
+ *               the next inode number, generation and namespace id any
+ *               host may give (a stage's chunks carry a generation before
+ *               any key row does); its lock orders the writes;
  *   rev         a sequence: a revision per write transaction;
  *   namespaces  a row per name, kept as a tombstone (deleted) when the
  *               namespace is deleted or renamed, the id (that of its
@@ -19,8 +22,8 @@
  *               deleted key stays as a tombstone (type 0) for the others
  *               to see.
  *               Inode numbers, generations and namespace ids are the
- *               writing host's, whose replica is current when it writes
- *               (ARCHITECTURE), so hosts agree on them;
+ *               writing host's, whose replica is current, ids included,
+ *               when it writes (ARCHITECTURE), so hosts agree on them;
  *   chunks      the chunks of the values, of at most 1 MiB each.
  *
  * A row of namespaces or keys carries the revision of the write that made
@@ -53,7 +56,10 @@ static const char schema_sql[] =
 	" id uuid NOT NULL DEFAULT gen_random_uuid(),"
 	" created timestamptz NOT NULL DEFAULT now(),"
 	" limits jsonb NOT NULL,"
-	" purged xid8 NOT NULL DEFAULT '0');"
+	" purged xid8 NOT NULL DEFAULT '0',"
+	" next_ino bigint NOT NULL DEFAULT 0,"
+	" next_gen bigint NOT NULL DEFAULT 0,"
+	" next_nsid bigint NOT NULL DEFAULT 0);"
 	"CREATE SEQUENCE kvfs.rev;"
 	"CREATE TABLE kvfs.namespaces ("
 	" name text PRIMARY KEY,"

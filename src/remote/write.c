@@ -5,13 +5,17 @@
  * Under the store's write lock, with the write's changes in hand: begin,
  * take the shared store's write lock (its row in kvfs.store, FOR UPDATE,
  * so that the writes of all hosts take turns), and check that the
- * replica has seen every change committed there (no row written by a
- * transaction its position does not show).  If it has not, the write
- * was decided on an old state: roll back and answer -EAGAIN, and the
- * store catches up and runs it again.  Else write the rows under one new
- * revision, notify the listeners, commit, and record with the store's
- * commit the position that shows this transaction too.  Any failure of
- * the server is -EIO, the write not committed anywhere.
+ * replica is current: its next identifiers are not behind the store's
+ * (a stage elsewhere may have taken a generation no row shows yet), and
+ * no row was written by a transaction its position does not show.  If
+ * it is behind, the write was decided on an old state: roll back and
+ * answer -EAGAIN, and the store catches up and runs it again.  Else
+ * write the rows under one new revision and the identifiers given out,
+ * notify the listeners, record in the store's transaction the position
+ * that shows this one too, and commit: after that commit nothing here
+ * can fail.  Any failure of the server is -EIO, the write committed
+ * nowhere.  (A commit whose answer is lost may have been made: the feed
+ * then brings it.)
  */
 #include "config.h"
 
@@ -22,7 +26,8 @@
 
 #include "remote/internal.h"
 
-/* Has a transaction that pos does not show written a row? */
+/* The transaction, a snapshot, a revision; has a row been written by a
+ * transaction that the position $1 does not show? */
 static const char stale_sql[] =
 	"SELECT pg_current_xact_id()::text, pg_current_snapshot()::text,"
 	" nextval('kvfs.rev')::text,"
@@ -44,86 +49,109 @@ static int simple(struct remote *r, const char *sql, ExecStatusType want)
 	int rc = 0;
 
 	if (PQresultStatus(res) != want) {
-		rows_say(r->msg, sizeof(r->msg),
-			 "the remote store: ", res, r->c);
+		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+			 r->c);
 		rc = -EIO;
 	}
 	PQclear(res);
 	return rc;
 }
 
-/* Begin, lock, check: 0 (*xid, snap and rev filled), -EAGAIN, -EIO. */
-static int begin_locked(struct remote *r, const char *pos, uint64_t *xid,
-			char *snap, size_t snaplen, char *rev, size_t revlen)
+/* Copy a value of res into buf: 0, or -ENAMETOOLONG if it does not fit. */
+static int copy_value(const PGresult *res, int col, char *buf, size_t len)
+{
+	const char *v = PQgetvalue(res, 0, col);
+	size_t n = strlen(v);
+
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, v, n + 1);
+	return 0;
+}
+
+/* The write's transaction, as far as its first row. */
+struct begun {
+	uint64_t xid;
+	char snap[STORE_POS_MAX + 1];
+	char rev[24];
+};
+
+/* Begin, lock, check: 0, -EAGAIN (behind), -EIO, -ENAMETOOLONG. */
+static int begin_locked(struct remote *r, const char *pos,
+			const struct store_ids *before, struct begun *b)
 {
 	const char *params[] = { pos };
+	struct store_change ids;
 	PGresult *res;
 	int rc;
 
 	rc = simple(r, "BEGIN", PGRES_COMMAND_OK);
-	if (!rc)
-		rc = simple(r, "SELECT 1 FROM kvfs.store FOR UPDATE",
-			    PGRES_TUPLES_OK);
 	if (rc)
 		return rc;
-	res = PQexecParams(r->c, stale_sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		rows_say(r->msg, sizeof(r->msg),
-			 "the remote store: ", res, r->c);
+	res = PQexecParams(r->c, ROWS_IDS_SELECT " FOR UPDATE", 0, NULL,
+			   NULL, NULL, NULL, 1);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
+	    rows_ids(res, 0, &ids)) {
+		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+			 r->c);
 		PQclear(res);
 		return -EIO;
 	}
-	*xid = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	snprintf(snap, snaplen, "%s", PQgetvalue(res, 0, 1));
-	snprintf(rev, revlen, "%s", PQgetvalue(res, 0, 2));
-	rc = !strcmp(PQgetvalue(res, 0, 3), "t") ? -EAGAIN : 0;
+	PQclear(res);
+	if (ids.ids.ino > before->ino || ids.ids.gen > before->gen ||
+	    ids.ids.nsid > before->nsid)
+		return -EAGAIN;
+	res = PQexecParams(r->c, stale_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+			 r->c);
+		PQclear(res);
+		return -EIO;
+	}
+	b->xid = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	rc = copy_value(res, 1, b->snap, sizeof(b->snap));
+	if (!rc)
+		rc = copy_value(res, 2, b->rev, sizeof(b->rev));
+	if (!rc && !strcmp(PQgetvalue(res, 0, 3), "t"))
+		rc = -EAGAIN;
 	PQclear(res);
 	return rc;
-}
-
-/* A connection that broke is made again once, between transactions. */
-static int usable(struct remote *r)
-{
-	if (PQstatus(r->c) == CONNECTION_OK &&
-	    PQtransactionStatus(r->c) == PQTRANS_IDLE)
-		return 0;
-	PQreset(r->c);
-	if (PQstatus(r->c) == CONNECTION_OK)
-		return 0;
-	rows_say(r->msg, sizeof(r->msg),
-		 "the remote store: ", NULL, r->c);
-	return -EIO;
 }
 
 int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 {
 	struct remote *r = ctx;
-	char pos[STORE_POS_MAX + 1], snap[STORE_POS_MAX + 1], rev[24];
-	uint64_t xid;
+	char pos[STORE_POS_MAX + 1];
+	struct store_change ids = { .kind = STORE_CHANGE_IDS };
+	struct store_ids before;
+	struct begun b;
 	size_t i;
 	int rc;
 
-	rc = store_apply_pos(r->st, pos, sizeof(pos));
+	rc = store_capture_pos_get(r->st, pos, sizeof(pos));
 	if (rc)
 		return rc;
+	store_capture_ids(r->st, &before, &ids.ids);
 	pthread_mutex_lock(&r->lock);
-	rc = usable(r);
+	rc = remote_usable(r);
 	if (!rc)
-		rc = begin_locked(r, pos, &xid, snap, sizeof(snap), rev,
-				  sizeof(rev));
+		rc = begin_locked(r, pos, &before, &b);
 	for (i = 0; !rc && i < n; i++)
-		rc = rows_write(r->c, &ch[i], rev, r->msg,
-				sizeof(r->msg));
+		rc = rows_write(r->c, &ch[i], b.rev, r->msg, sizeof(r->msg));
+	if (!rc)
+		rc = rows_write(r->c, &ids, b.rev, r->msg, sizeof(r->msg));
 	if (!rc)
 		rc = simple(r, "SELECT pg_notify('kvfs', '')", PGRES_TUPLES_OK);
+	/* the position that shows this transaction, in the store's */
+	if (!rc)
+		rc = snap_add(b.snap, b.xid, pos, sizeof(pos));
+	if (!rc)
+		rc = store_capture_pos(r->st, pos);
 	if (!rc)
 		rc = simple(r, "COMMIT", PGRES_COMMAND_OK);
-	else if (PQstatus(r->c) == CONNECTION_OK)
+	else if (PQstatus(r->c) == CONNECTION_OK &&
+		 PQtransactionStatus(r->c) != PQTRANS_IDLE)
 		PQclear(PQexec(r->c, "ROLLBACK"));
 	pthread_mutex_unlock(&r->lock);
-	if (rc)
-		return rc;
-	/* committed there: the replica's position shows it, with it */
-	rc = snap_add(snap, xid, pos, sizeof(pos));
-	return rc ? rc : store_capture_pos(r->st, pos);
+	return rc;
 }

@@ -39,6 +39,16 @@ static void ids_seen(struct store *st, const struct kv_attr *a)
 		st->next_gen = a->gen + 1;
 }
 
+static void apply_ids(struct store *st, const struct store_ids *ids)
+{
+	if (ids->ino > st->next_ino)
+		st->next_ino = ids->ino;
+	if (ids->gen > st->next_gen)
+		st->next_gen = ids->gen;
+	if (ids->nsid > st->next_nsid)
+		st->next_nsid = ids->nsid;
+}
+
 static int apply_root(struct store *st, MDB_txn *txn,
 		      const struct store_change *c)
 {
@@ -174,7 +184,7 @@ static int apply_key(struct store *st, MDB_txn *txn,
 }
 
 static int apply_chunk(struct store *st, MDB_txn *txn,
-		       const struct store_change *c)
+		       const struct store_change *c, unsigned flags)
 {
 	unsigned char kb[12];
 	MDB_val k = { sizeof(kb), kb }, d = { c->size, NULL };
@@ -183,7 +193,10 @@ static int apply_chunk(struct store *st, MDB_txn *txn,
 	if (!c->size || c->size > st->chunk)
 		return -EIO;
 	chunk_key(kb, c->gen, c->idx);
-	rc = mdb_put(txn, st->data, &k, &d, MDB_RESERVE);
+	rc = mdb_put(txn, st->data, &k, &d, MDB_RESERVE |
+		     ((flags & STORE_APPLY_FEED) ? MDB_NOOVERWRITE : 0));
+	if (rc == MDB_KEYEXIST)
+		return 0;
 	if (rc)
 		return rc;
 	memcpy(d.mv_data, c->data, c->size);
@@ -220,7 +233,10 @@ static int apply_txn(struct store *st, MDB_txn *txn, void *arg)
 			rc = apply_key(st, txn, c, aa);
 			break;
 		case STORE_CHANGE_CHUNK:
-			rc = apply_chunk(st, txn, c);
+			rc = apply_chunk(st, txn, c, aa->flags);
+			break;
+		case STORE_CHANGE_IDS:
+			apply_ids(st, &c->ids);
 			break;
 		case STORE_CHANGE_TRIM:
 			rc = chunks_delete(st, txn, c->gen, c->idx);

@@ -74,6 +74,32 @@ int store_capture_pos(struct store *st, const char *pos)
 	return store_err(pos_put(st, st->cap.txn, pos));
 }
 
+int store_capture_pos_get(struct store *st, char *buf, size_t size)
+{
+	MDB_val v;
+	int rc;
+
+	if (!st->cap.txn)
+		return -EINVAL;
+	rc = pos_get(st, st->cap.txn, &v);
+	if (!rc && v.mv_size >= size)
+		rc = -ENAMETOOLONG;
+	if (!rc && v.mv_size)
+		memcpy(buf, v.mv_data, v.mv_size);
+	if (!rc)
+		buf[v.mv_size] = '\0';
+	return store_err(rc);
+}
+
+void store_capture_ids(struct store *st, struct store_ids *before,
+		       struct store_ids *after)
+{
+	*before = st->cap.before;
+	after->ino = st->next_ino;
+	after->gen = st->next_gen;
+	after->nsid = st->next_nsid;
+}
+
 static bool cap_on(const struct store *st)
 {
 	return st->cap.fn && !st->cap.off;
@@ -233,12 +259,13 @@ void cap_rollback(struct store *st, size_t mark)
 		free(st->cap.own[--st->cap.n]);
 }
 
-int cap_flush(struct store *st, MDB_txn *txn)
+int cap_flush(struct store *st, MDB_txn *txn, const struct store_ids *before)
 {
 	int rc;
 
 	if (!cap_on(st) || !st->cap.n)
 		return 0;
+	st->cap.before = *before;
 	st->cap.txn = txn;
 	rc = st->cap.fn(st->cap.ctx, st->cap.ch, st->cap.n);
 	st->cap.txn = NULL;

@@ -187,14 +187,14 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 	size_t seen, ran, i;
 	unsigned writes;
 	MDB_txn *txn;
-	bool full, stale;
+	bool full, stale, captured;
 	int rc;
 
 	while (n) {
 		pthread_rwlock_rdlock(&st->map_lock);
 		seen = st->mapsize;
 		state_get(st, &before);
-		full = stale = false;
+		full = stale = captured = false;
 		/* no commit while no checkpoint is pinned */
 		rc = ckpt_pinned(st);
 		if (!rc)
@@ -228,13 +228,22 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 			}
 			/* the capture's callback may refuse the commit */
 			if (!rc) {
-				rc = cap_flush(st, txn);
+				struct store_ids ids = { before.next_ino,
+							 before.next_gen,
+							 before.next_nsid };
+
+				captured = st->cap.n != 0;
+				rc = cap_flush(st, txn, &ids);
 				stale = rc == -EAGAIN;
 			}
 			if (!rc) {
 				rc = mdb_txn_commit(txn);
 				if (rc == EIO && disk_full(st))
 					rc = ENOSPC;
+				/* committed where the capture sent it: never
+				 * run again, the feed brings it here */
+				if (rc == MDB_MAP_FULL && captured)
+					rc = EIO;
 			} else {
 				mdb_txn_abort(txn);
 			}

@@ -62,6 +62,7 @@ struct capture {
 	store_catchup_fn catchup;
 	void *ctx;
 	MDB_txn *txn;			/* being committed, in fn */
+	struct store_ids before;	/* the next ids when it began */
 	struct store_change *ch;
 	void **own;
 	size_t n, cap;
@@ -176,7 +177,8 @@ int store_write_alone(struct store *st, store_txn_fn fn, void *arg);
  * (NULL rec: deleted); cap_gen: STORE_CHANGE_TRIM or _DROP.  0 or
  * -ENOMEM (-EIO for a record that does not decode).  cap_mark and
  * cap_rollback take back what was noted since the mark; cap_flush hands
- * the list to the callback (its result) before txn commits; cap_free
+ * the list to the callback (its result) before txn commits, which began
+ * with the next identifiers before (0: nothing handed); cap_free
  * empties it.  pos_put, pos_get: a replica's position in txn (none:
  * empty); pos_is: 0 if it is pos, -EAGAIN if not.
  */
@@ -190,7 +192,8 @@ int cap_gen(struct store *st, enum store_change_kind kind, uint64_t gen,
 	    uint64_t idx);
 size_t cap_mark(const struct store *st);
 void cap_rollback(struct store *st, size_t mark);
-int cap_flush(struct store *st, MDB_txn *txn);
+int cap_flush(struct store *st, MDB_txn *txn,
+	      const struct store_ids *before);
 int pos_put(struct store *st, MDB_txn *txn, const char *pos);
 int pos_get(struct store *st, MDB_txn *txn, MDB_val *v);
 int pos_is(struct store *st, MDB_txn *txn, const char *pos);

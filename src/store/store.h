@@ -398,6 +398,12 @@ enum store_change_kind {
 	STORE_CHANGE_CHUNK,	/* chunk idx of generation gen: data */
 	STORE_CHANGE_TRIM,	/* generation gen's chunks idx and on: gone */
 	STORE_CHANGE_DROP,	/* generation gen: no key holds it, collect */
+	STORE_CHANGE_IDS,	/* the next identifiers are at least ids */
+};
+
+/* The next inode number, value generation and namespace id. */
+struct store_ids {
+	uint64_t ino, gen, nsid;
 };
 
 struct store_change {
@@ -413,6 +419,7 @@ struct store_change {
 	const void *meta;	/* KEY: the metadata JSON (metalen bytes) */
 	size_t metalen;
 	uint64_t gen, idx;	/* CHUNK, TRIM, DROP */
+	struct store_ids ids;	/* IDS (store_apply only) */
 };
 
 /*
@@ -446,6 +453,15 @@ int store_capture_pos(struct store *st, const char *pos);
 int store_apply_pos(struct store *st, char *buf, size_t size);
 
 /*
+ * Only inside the capture's callback: the position recorded before this
+ * transaction (as store_apply_pos), and the next identifiers before and
+ * after it: those it may have given out lie between.
+ */
+int store_capture_pos_get(struct store *st, char *buf, size_t size);
+void store_capture_ids(struct store *st, struct store_ids *before,
+		       struct store_ids *after);
+
+/*
  * Apply changes captured from another store, in order, in one write
  * transaction (not captured in turn), keeping the expiry index and the
  * counters, and collecting a dropped generation once no reader here pins
@@ -456,7 +472,9 @@ int store_apply_pos(struct store *st, char *buf, size_t size);
  * carry.  With STORE_APPLY_FEED the changes are states rather than
  * steps (a feed of the records as they are now, without the drops): the
  * generation of a value a change replaces or deletes is dropped here,
- * unless a key of the same changes holds it (a rename).  -EIO on a
+ * unless a key of the same changes holds it (a rename), and a chunk
+ * already here is kept (a published chunk never changes, and a reader
+ * may be reading its pages).  -EIO on a
  * change that does not fit (a chunk of no size or too large, a key's
  * value of the wrong size), -ENOSPC.
  */
