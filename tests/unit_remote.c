@@ -65,6 +65,36 @@ static void *stepper(void *arg)
 	return NULL;
 }
 
+/*
+ * A source that, when first read (inside the transactions of a put on
+ * one store), puts 2 MiB into key ry on another: both take a generation
+ * at once.
+ */
+struct racing {
+	struct ops_mem m;
+	struct store *other;
+	uint64_t ino;
+	int done, rc;
+	struct kv_attr out;
+};
+
+static ssize_t racing_read(void *ctx, void *buf, size_t len, off_t off)
+{
+	struct racing *rs = ctx;
+
+	if (!rs->done) {
+		struct ops_mem m = { ops_big + 11 };
+		struct store_src src = { ops_mem_read, &m, 2u << 20 };
+		struct timespec now;
+
+		rs->done = 1;
+		clock_gettime(CLOCK_REALTIME, &now);
+		rs->rc = store_value_put(rs->other, "alpha1", "ry", 2, rs->ino,
+					 &src, &now, 0, &rs->out);
+	}
+	return ops_mem_read(&rs->m, buf, len, off);
+}
+
 /* Run a statement on c; 0 if it did what it should. */
 static int sql(PGconn *c, const char *q)
 {
@@ -229,6 +259,35 @@ int main(int argc, char **argv)
 		       "B deletes sa");
 		ok(remote_catchup(ra) == 0 && remote_catchup(rb) == 0 &&
 		   ops_same(A, B), "sb is whole on both still");
+	}
+
+	/* a put of 6 MiB on B takes its generation in a transaction of its
+	 * own; a put on A while B writes its chunks takes another */
+	{
+		struct racing rs = { .m = { ops_big + 5 } };
+		struct store_src src = { racing_read, &rs, 6u << 20 };
+		struct kv_attr x, y;
+		struct timespec now;
+
+		store_unlink(A, "alpha1", "rx", 2);
+		store_unlink(A, "alpha1", "ry", 2);
+		ok(store_create(A, "alpha1", "rx", 2, &a, &x) == 0 &&
+		   store_create(A, "alpha1", "ry", 2, &a, &y) == 0 &&
+		   remote_catchup(rb) == 0, "keys rx and ry");
+		rs.other = A;
+		rs.ino = y.ino;
+		clock_gettime(CLOCK_REALTIME, &now);
+		is_int(store_value_put(B, "alpha1", "rx", 2, x.ino, &src, &now,
+				       0, &x), 0, "B puts 6 MiB in rx");
+		is_int(rs.rc, 0, "A put 2 MiB in ry meanwhile");
+		ok(x.gen != rs.out.gen, "rx and ry hold different generations "
+		   "(%llu, %llu)", (unsigned long long)x.gen,
+		   (unsigned long long)rs.out.gen);
+		ok(remote_catchup(ra) == 0 && remote_catchup(rb) == 0 &&
+		   ops_same(A, B), "both replicas read both values the same");
+		ok(store_unlink(A, "alpha1", "rx", 2) == 0 &&
+		   remote_catchup(ra) == 0 && remote_catchup(rb) == 0 &&
+		   ops_same(A, B), "rx deleted, ry is whole on both");
 	}
 
 	/* a store of its own cannot become a replica */

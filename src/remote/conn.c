@@ -1,6 +1,7 @@
 /*
- * conn.c - connecting to the shared store's PostgreSQL, and the one-line
- * messages of what went wrong.
+ * conn.c - connecting to the shared store's PostgreSQL, connecting again
+ * with the session's settings when the connection broke, and the
+ * one-line messages of what went wrong.
  *
  * The connection string is the user's (a libpq string or URI, several
  * hosts and target_session_attrs allowed, the password from it, .pgpass
@@ -15,7 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "remote/remote.h"
+#include "remote/internal.h"
 
 /*
  * Where the password lies in conninfo, if it holds one: after the
@@ -152,4 +153,56 @@ int remote_connect(const char *conninfo, unsigned timeout_s, PGconn **out,
 	}
 	*out = c;
 	return 0;
+}
+
+void remote_say(char *msg, size_t len, const char *prefix, const PGresult *r,
+		PGconn *c)
+{
+	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+			  : NULL;
+	size_t n;
+
+	if (!m)
+		m = PQerrorMessage(c);
+	snprintf(msg, len, "%s%s", prefix, m ? m : "");
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (; n; n--)
+		if (msg[n - 1] == '\n')
+			msg[n - 1] = ' ';
+}
+
+/* The session's settings: a statement waits no longer than a connect. */
+int remote_session(struct remote *r)
+{
+	char sql[64];
+	PGresult *res;
+	int rc = 0;
+
+	snprintf(sql, sizeof(sql), "SET statement_timeout = %u",
+		 r->timeout_s * 1000);
+	res = PQexec(r->c, sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+			 r->c);
+		rc = -EIO;
+	}
+	PQclear(res);
+	r->session_ok = rc == 0;
+	return rc;
+}
+
+int remote_usable(struct remote *r)
+{
+	if (PQstatus(r->c) == CONNECTION_OK &&
+	    PQtransactionStatus(r->c) == PQTRANS_IDLE)
+		return r->session_ok ? 0 : remote_session(r);
+	PQreset(r->c);
+	if (PQstatus(r->c) != CONNECTION_OK) {
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
+			   r->c);
+		return -EIO;
+	}
+	return remote_session(r);
 }

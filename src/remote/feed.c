@@ -51,7 +51,7 @@ static PGresult *query(struct remote *r, const char *sql, int n,
 				     binary);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		rows_say(r->msg, sizeof(r->msg),
+		remote_say(r->msg, sizeof(r->msg),
 			 "the remote store: ", res, r->c);
 		PQclear(res);
 		return NULL;
@@ -105,7 +105,7 @@ static int round_read(struct remote *r, const char *pos, struct round *rd)
 
 	res = PQexec(r->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rows_say(r->msg, sizeof(r->msg),
+		remote_say(r->msg, sizeof(r->msg),
 			 "the remote store: ", res, r->c);
 		PQclear(res);
 		return -EIO;

@@ -6,6 +6,7 @@
 #define KVFS_REMOTE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "remote/remote.h"
@@ -18,13 +19,16 @@ struct remote {
 	struct store *st;
 	unsigned timeout_s;
 	unsigned long catchups;	/* rounds of the feed applied */
+	bool session_ok;	/* the session's settings are made */
 	char msg[REMOTE_MSG_MAX];	/* the last failure */
 };
 
 /*
- * Under r->lock: the connection, made again if it broke, with its
- * session's settings (statement_timeout): 0 or -EIO (replica.c).
+ * Under r->lock (conn.c): remote_session makes the session's settings
+ * (statement_timeout = the timeout); remote_usable gives the
+ * connection, made again if it broke, with them: 0 or -EIO.
  */
+int remote_session(struct remote *r);
 int remote_usable(struct remote *r);
 
 /*
@@ -59,8 +63,11 @@ int rows_ids(const PGresult *r, int row, struct store_change *ch);
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);
 
-/* The one-line message of a failed result or connection (rows.c). */
-void rows_say(char *msg, size_t len, const char *prefix, const PGresult *r,
-	      PGconn *c);
+/*
+ * A one-line message into msg: prefix, then PostgreSQL's primary message
+ * of the failed result r, or the connection's (conn.c).
+ */
+void remote_say(char *msg, size_t len, const char *prefix, const PGresult *r,
+		PGconn *c);
 
 #endif

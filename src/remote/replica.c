@@ -17,39 +17,6 @@ static int catchup(void *ctx)
 	return remote_catchup(ctx);
 }
 
-/* The session's settings: a statement waits no longer than a connect. */
-static int session(struct remote *r)
-{
-	char sql[64];
-	PGresult *res;
-	int rc = 0;
-
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %u",
-		 r->timeout_s * 1000);
-	res = PQexec(r->c, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
-			 r->c);
-		rc = -EIO;
-	}
-	PQclear(res);
-	return rc;
-}
-
-int remote_usable(struct remote *r)
-{
-	if (PQstatus(r->c) == CONNECTION_OK &&
-	    PQtransactionStatus(r->c) == PQTRANS_IDLE)
-		return 0;
-	PQreset(r->c);
-	if (PQstatus(r->c) != CONNECTION_OK) {
-		rows_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
-			 r->c);
-		return -EIO;
-	}
-	return session(r);
-}
-
 static int any_ns(void *ctx, const char *name, size_t len,
 		  const struct kv_attr *attr, const char *pos, size_t poslen)
 {
@@ -107,7 +74,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
-	if (!rc && (rc = session(r)))
+	if (!rc && (rc = remote_session(r)))
 		snprintf(msg, len, "%s", r->msg);
 	if (!rc) {
 		rc = remote_catchup(r);

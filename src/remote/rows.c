@@ -19,24 +19,6 @@
 
 #include "remote/internal.h"
 
-void rows_say(char *msg, size_t len, const char *prefix, const PGresult *r,
-	      PGconn *c)
-{
-	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-			  : NULL;
-	size_t n;
-
-	if (!m)
-		m = PQerrorMessage(c);
-	snprintf(msg, len, "%s%s", prefix, m ? m : "");
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (; n; n--)
-		if (msg[n - 1] == '\n')
-			msg[n - 1] = ' ';
-}
-
 /* Parameters of one statement, numbers formatted in place. */
 struct params {
 	const char *val[20];
@@ -97,7 +79,7 @@ static int run(PGconn *c, const char *sql, struct params *p, char *msg,
 	int rc = 0;
 
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		rows_say(msg, len, "the remote store: ", r, c);
+		remote_say(msg, len, "the remote store: ", r, c);
 		rc = -EIO;
 	}
 	PQclear(r);
@@ -145,7 +127,10 @@ static const char chunk_put_sql[] =
 static const char chunk_trim_sql[] =
 	"DELETE FROM kvfs.chunks WHERE gen = $1 AND idx >= $2";
 
-static const char chunk_drop_sql[] = "DELETE FROM kvfs.chunks WHERE gen = $1";
+/* never the chunks of a value a key holds (a drop after a failure) */
+static const char chunk_drop_sql[] =
+	"DELETE FROM kvfs.chunks WHERE gen = $1 AND NOT EXISTS"
+	" (SELECT 1 FROM kvfs.keys WHERE gen = $1 AND chunked AND type = 1)";
 
 static const char ids_sql[] =
 	"UPDATE kvfs.store SET next_ino = GREATEST(next_ino, $1),"

@@ -40,7 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "remote/remote.h"
+#include "remote/internal.h"
 
 /* The advisory lock two hosts making the schema at once take in turn. */
 #define SCHEMA_LOCK	"7022963729735102561"	/* "a kvfs" as a number */
@@ -99,6 +99,7 @@ static const char schema_sql[] =
 	" changed timestamptz NOT NULL DEFAULT now(),"
 	" PRIMARY KEY (ns, key));"
 	"CREATE INDEX keys_xid ON kvfs.keys (xid);"
+	"CREATE INDEX keys_gen ON kvfs.keys (gen) WHERE chunked;"
 	"CREATE INDEX keys_expiration ON kvfs.keys (expiration)"
 	" WHERE expiration <> 0 AND type <> 0;"
 	"CREATE TABLE kvfs.chunks ("
@@ -114,25 +115,6 @@ static const char user_relations_sql[] =
 	" WHERE n.nspname <> 'information_schema'"
 	" AND n.nspname !~ '^pg_'";
 
-/* Copy a one-line message: prefix, then PostgreSQL's primary message. */
-static void say(char *msg, size_t len, const char *prefix, const PGresult *r,
-		PGconn *c)
-{
-	const char *m = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
-			  : NULL;
-	size_t n;
-
-	if (!m)
-		m = PQerrorMessage(c);
-	snprintf(msg, len, "%s%s", prefix, m ? m : "");
-	n = strlen(msg);
-	while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-		msg[--n] = '\0';
-	for (; n; n--)
-		if (msg[n - 1] == '\n')
-			msg[n - 1] = ' ';
-}
-
 /* Run sql, expecting status want: 0, or -EIO with the message. */
 static int run(PGconn *c, const char *sql, ExecStatusType want,
 	       PGresult **out, char *msg, size_t len)
@@ -140,7 +122,7 @@ static int run(PGconn *c, const char *sql, ExecStatusType want,
 	PGresult *r = PQexec(c, sql);
 
 	if (PQresultStatus(r) != want) {
-		say(msg, len, "the remote store: ", r, c);
+		remote_say(msg, len, "the remote store: ", r, c);
 		PQclear(r);
 		return -EIO;
 	}
@@ -169,7 +151,7 @@ static int check_store(PGconn *c, char **stored, char *msg, size_t len)
 				 "\"kvfs\" that is not a kvfs store");
 			rc = -EPROTO;
 		} else {
-			say(msg, len, "the remote store: ", r, c);
+			remote_say(msg, len, "the remote store: ", r, c);
 			rc = -EIO;
 		}
 	} else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0) ||
@@ -221,7 +203,7 @@ static int create_store(PGconn *c, const char *limits, char **stored,
 			 " RETURNING limits::text", 2, NULL, params, NULL,
 			 NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		say(msg, len, "the remote store's limits: ", r, c);
+		remote_say(msg, len, "the remote store's limits: ", r, c);
 		PQclear(r);
 		return -EIO;
 	}

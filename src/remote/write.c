@@ -49,7 +49,7 @@ static int simple(struct remote *r, const char *sql, ExecStatusType want)
 	int rc = 0;
 
 	if (PQresultStatus(res) != want) {
-		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
 			 r->c);
 		rc = -EIO;
 	}
@@ -92,7 +92,7 @@ static int begin_locked(struct remote *r, const char *pos,
 			   NULL, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
 	    rows_ids(res, 0, &ids)) {
-		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
 			 r->c);
 		PQclear(res);
 		return -EIO;
@@ -103,7 +103,7 @@ static int begin_locked(struct remote *r, const char *pos,
 		return -EAGAIN;
 	res = PQexecParams(r->c, stale_sql, 1, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		rows_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
 			 r->c);
 		PQclear(res);
 		return -EIO;
@@ -142,9 +142,10 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		rc = rows_write(r->c, &ids, b.rev, r->msg, sizeof(r->msg));
 	if (!rc)
 		rc = simple(r, "SELECT pg_notify('kvfs', '')", PGRES_TUPLES_OK);
-	/* the position that shows this transaction, in the store's */
-	if (!rc)
-		rc = snap_add(b.snap, b.xid, pos, sizeof(pos));
+	/* the position that shows this transaction, in the store's; if
+	 * that does not fit, the snapshot (a catch-up brings this one) */
+	if (!rc && snap_add(b.snap, b.xid, pos, sizeof(pos)))
+		strcpy(pos, b.snap);
 	if (!rc)
 		rc = store_capture_pos(r->st, pos);
 	if (!rc)

@@ -172,6 +172,10 @@ static int apply_key(struct store *st, MDB_txn *txn,
 	r.meta = c->meta;
 	r.metalen = c->metalen;
 	rc = key_put(st, txn, c->nsid, c->name, c->len, &r);
+	/* a value a key holds is not collected, whoever queued it (a
+	 * write here that failed after the shared store committed it) */
+	if (!rc && c->chunked && (aa->flags & STORE_APPLY_FEED))
+		rc = gc_forget(st, txn, c->a.gen);
 	if (!rc && c->a.expiration)
 		rc = expiry_put(st, txn, c->a.expiration, c->a.ino, c->nsid,
 				c->name, c->len);
@@ -252,7 +256,8 @@ static int apply_txn(struct store *st, MDB_txn *txn, void *arg)
 		rc = gone_drop(st, txn, aa);
 	if (!rc && aa->pos)
 		rc = pos_put(st, txn, aa->pos);
-	st->cap.off = false;
+	/* cap.off stays until the commit (env.c clears it): the ids this
+	 * moved are another store's, not to be told back */
 	return rc;
 }
 
@@ -274,19 +279,12 @@ int store_apply(struct store *st, const struct store_change *ch, size_t n,
 int store_apply_pos(struct store *st, char *buf, size_t size)
 {
 	MDB_txn *txn;
-	MDB_val v;
 	int rc;
 
 	rc = store_read_begin(st, &txn);
 	if (rc)
 		return rc;
-	rc = pos_get(st, txn, &v);
-	if (!rc && v.mv_size >= size)
-		rc = -ENAMETOOLONG;
-	if (!rc && v.mv_size)
-		memcpy(buf, v.mv_data, v.mv_size);
-	if (!rc)
-		buf[v.mv_size] = '\0';
+	rc = pos_copy(st, txn, buf, size);
 	store_read_end(st, txn);
 	return store_err(rc);
 }

@@ -42,7 +42,7 @@ int pos_put(struct store *st, MDB_txn *txn, const char *pos)
 	return mdb_put(txn, st->info, (MDB_val *)&pos_key, &v, 0);
 }
 
-int pos_get(struct store *st, MDB_txn *txn, MDB_val *v)
+static int pos_get(struct store *st, MDB_txn *txn, MDB_val *v)
 {
 	int rc = mdb_get(txn, st->info, (MDB_val *)&pos_key, v);
 
@@ -51,6 +51,20 @@ int pos_get(struct store *st, MDB_txn *txn, MDB_val *v)
 		v->mv_data = NULL;
 		rc = 0;
 	}
+	return rc;
+}
+
+int pos_copy(struct store *st, MDB_txn *txn, char *buf, size_t size)
+{
+	MDB_val v;
+	int rc = pos_get(st, txn, &v);
+
+	if (!rc && v.mv_size >= size)
+		rc = -ENAMETOOLONG;
+	if (!rc && v.mv_size)
+		memcpy(buf, v.mv_data, v.mv_size);
+	if (!rc)
+		buf[v.mv_size] = '\0';
 	return rc;
 }
 
@@ -76,19 +90,9 @@ int store_capture_pos(struct store *st, const char *pos)
 
 int store_capture_pos_get(struct store *st, char *buf, size_t size)
 {
-	MDB_val v;
-	int rc;
-
 	if (!st->cap.txn)
 		return -EINVAL;
-	rc = pos_get(st, st->cap.txn, &v);
-	if (!rc && v.mv_size >= size)
-		rc = -ENAMETOOLONG;
-	if (!rc && v.mv_size)
-		memcpy(buf, v.mv_data, v.mv_size);
-	if (!rc)
-		buf[v.mv_size] = '\0';
-	return store_err(rc);
+	return store_err(pos_copy(st, st->cap.txn, buf, size));
 }
 
 void store_capture_ids(struct store *st, struct store_ids *before,
@@ -259,12 +263,19 @@ void cap_rollback(struct store *st, size_t mark)
 		free(st->cap.own[--st->cap.n]);
 }
 
-int cap_flush(struct store *st, MDB_txn *txn, const struct store_ids *before)
+int cap_flush(struct store *st, MDB_txn *txn, const struct store_ids *before,
+	      bool *called)
 {
 	int rc;
 
-	if (!cap_on(st) || !st->cap.n)
+	/* a transaction that only took identifiers (a put's generation)
+	 * is told too: another store must not take them */
+	*called = false;
+	if (!cap_on(st) || (!st->cap.n && before->ino == st->next_ino &&
+			    before->gen == st->next_gen &&
+			    before->nsid == st->next_nsid))
 		return 0;
+	*called = true;
 	st->cap.before = *before;
 	st->cap.txn = txn;
 	rc = st->cap.fn(st->cap.ctx, st->cap.ch, st->cap.n);

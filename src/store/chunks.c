@@ -115,7 +115,7 @@ int value_drop(struct store *st, MDB_txn *txn, uint64_t gen)
 	MDB_val k = { sizeof(kb), kb }, v = { 0, NULL };
 
 	/* store_apply's drops are marked, so that their collection is not
-	 * captured back (cap.off is set only while it writes) */
+	 * captured back (cap.off is set only in its transaction) */
 	if (st->cap.off)
 		v = (MDB_val){ 1, (void *)"a" };
 
@@ -127,6 +127,17 @@ int value_drop(struct store *st, MDB_txn *txn, uint64_t gen)
 	be64(kb, gen);
 	__atomic_store_n(&st->gc_queued, true, __ATOMIC_RELEASE);
 	return mdb_put(txn, st->gc, &k, &v, 0);
+}
+
+int gc_forget(struct store *st, MDB_txn *txn, uint64_t gen)
+{
+	unsigned char kb[8];
+	MDB_val k = { sizeof(kb), kb };
+	int rc;
+
+	be64(kb, gen);
+	rc = mdb_del(txn, st->gc, &k, NULL);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 void value_collect_queued(struct store *st)

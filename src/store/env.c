@@ -187,14 +187,14 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 	size_t seen, ran, i;
 	unsigned writes;
 	MDB_txn *txn;
-	bool full, stale, captured;
+	bool full, stale, captured, grow;
 	int rc;
 
 	while (n) {
 		pthread_rwlock_rdlock(&st->map_lock);
 		seen = st->mapsize;
 		state_get(st, &before);
-		full = stale = captured = false;
+		full = stale = captured = grow = false;
 		/* no commit while no checkpoint is pinned */
 		rc = ckpt_pinned(st);
 		if (!rc)
@@ -232,18 +232,20 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 							 before.next_gen,
 							 before.next_nsid };
 
-				captured = st->cap.n != 0;
-				rc = cap_flush(st, txn, &ids);
+				rc = cap_flush(st, txn, &ids, &captured);
 				stale = rc == -EAGAIN;
 			}
 			if (!rc) {
 				rc = mdb_txn_commit(txn);
-				if (rc == EIO && disk_full(st))
-					rc = ENOSPC;
-				/* committed where the capture sent it: never
-				 * run again, the feed brings it here */
-				if (rc == MDB_MAP_FULL && captured)
+				if (rc && captured) {
+					/* committed where the capture sent
+					 * it: never run again (the feed
+					 * brings it here), but the map grows */
+					grow = rc == MDB_MAP_FULL;
 					rc = EIO;
+				} else if (rc == EIO && disk_full(st)) {
+					rc = ENOSPC;
+				}
 			} else {
 				mdb_txn_abort(txn);
 			}
@@ -265,10 +267,11 @@ static void group_commit(struct store *st, struct group_write **w, size_t n)
 		if (rc || !writes)
 			state_set(st, &before);
 		cap_rollback(st, 0);
+		st->cap.off = false;	/* store_apply's transaction is over */
 		pthread_rwlock_unlock(&st->map_lock);
-		if (full) {
+		if (full || grow) {
 			rc = grow_map(st, seen);
-			if (rc) {
+			if (rc && full) {
 				/* the map cannot grow: the first write fails */
 				w[0]->rc = rc;
 				w[0]->disk = rc == -ENOSPC;

@@ -66,7 +66,7 @@ struct capture {
 	struct store_change *ch;
 	void **own;
 	size_t n, cap;
-	bool off;			/* store_apply is writing */
+	bool off;			/* store_apply's transaction */
 };
 
 struct store {
@@ -178,9 +178,11 @@ int store_write_alone(struct store *st, store_txn_fn fn, void *arg);
  * -ENOMEM (-EIO for a record that does not decode).  cap_mark and
  * cap_rollback take back what was noted since the mark; cap_flush hands
  * the list to the callback (its result) before txn commits, which began
- * with the next identifiers before (0: nothing handed); cap_free
- * empties it.  pos_put, pos_get: a replica's position in txn (none:
- * empty); pos_is: 0 if it is pos, -EAGAIN if not.
+ * with the next identifiers before, if it changed any or took one
+ * (*called); cap_free
+ * empties it.  pos_put, pos_copy: a replica's position in txn (none:
+ * empty; -ENAMETOOLONG past size - 1 bytes); pos_is: 0 if it is pos,
+ * -EAGAIN if not.
  */
 int cap_root(struct store *st, const struct kv_attr *a);
 int cap_ns(struct store *st, const char *ns, const struct kv_attr *a);
@@ -193,9 +195,9 @@ int cap_gen(struct store *st, enum store_change_kind kind, uint64_t gen,
 size_t cap_mark(const struct store *st);
 void cap_rollback(struct store *st, size_t mark);
 int cap_flush(struct store *st, MDB_txn *txn,
-	      const struct store_ids *before);
+	      const struct store_ids *before, bool *called);
 int pos_put(struct store *st, MDB_txn *txn, const char *pos);
-int pos_get(struct store *st, MDB_txn *txn, MDB_val *v);
+int pos_copy(struct store *st, MDB_txn *txn, char *buf, size_t size);
 int pos_is(struct store *st, MDB_txn *txn, const char *pos);
 void cap_free(struct store *st);
 
@@ -388,6 +390,8 @@ void attr_apply(struct kv_attr *dst, const struct kv_attr *src,
  * generation (-ENOMEM); pin_put: release a pin, true if it was the last.
  */
 int value_drop(struct store *st, MDB_txn *txn, uint64_t gen);
+/* Take gen off the collection queue: a key holds it. */
+int gc_forget(struct store *st, MDB_txn *txn, uint64_t gen);
 /* Delete the chunks of gen from index from on. */
 int chunks_delete(struct store *st, MDB_txn *txn, uint64_t gen,
 		  uint64_t from);

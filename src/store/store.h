@@ -432,8 +432,10 @@ struct store_change {
  * lock, one transaction at a time; what ch points to lives until fn
  * returns, and fn may record the position that commits with the
  * transaction (store_capture_pos).  A transaction that changes none of
- * it does not call fn.  NULL fn: no capture (the default, which costs
- * nothing).  Set before other threads use the store.
+ * it and takes no identifier does not call fn (one that takes one, as a
+ * put taking its generation, calls it with n = 0).  NULL fn: no capture
+ * (the default, which costs nothing).  Set before other threads use the
+ * store.
  */
 typedef int (*store_capture_fn)(void *ctx, const struct store_change *ch,
 				size_t n);
