@@ -297,7 +297,8 @@ int main(int argc, char **argv)
 		struct remote *rd;
 		struct store *D = NULL;
 
-		ok(mkdtemp(dd) && store_open(dd, &lim, "default", 0, 0, &D) == 0,
+		ok(mkdtemp(dd) &&
+		   store_open(dd, &lim, "default", 0, 0, &D) == 0,
 		   "a store with a namespace of its own");
 		if (D) {
 			is_int(remote_open(conninfo, 5, D, "{}", &stored, &rd,

@@ -11,10 +11,10 @@
  * snapshot as its position, if its position is still the one read
  * (else a write or another round came first, and this one starts
  * again).  With them come the store's next identifiers, which a stage
- * elsewhere may have moved before any row shows its generation.  A transaction that drew a revision early and commits late is
- * read when it commits: its transaction was not shown by the position,
- * whatever the revisions around it.  A replica with no position reads
- * every row.
+ * elsewhere may have moved before any row shows its generation.  A
+ * transaction that drew a revision early and commits late is read when
+ * it commits: its transaction was not shown by the position, whatever
+ * the revisions around it.  A replica with no position reads every row.
  */
 #include "config.h"
 

@@ -68,7 +68,7 @@ static const char schema_sql[] =
 	" mode integer NOT NULL,"
 	" uid bigint NOT NULL,"
 	" gid bigint NOT NULL,"
-	" atime bigint NOT NULL,"		/* nanoseconds since the epoch */
+	" atime bigint NOT NULL,"	/* nanoseconds since the epoch */
 	" mtime bigint NOT NULL,"
 	" ctime bigint NOT NULL,"
 	" btime bigint NOT NULL,"
