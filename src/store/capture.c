@@ -8,9 +8,12 @@
  * may move a record's page before the commit.  store_write (env.c) resets
  * the list when a transaction begins, takes back what a nested body that
  * failed had added (cap_mark, cap_rollback), and hands the list to the
- * callback before the commit (cap_flush).  All under the write lock.
- * Nothing is gathered while no callback is set, or while store_apply
- * writes what another store captured (off).
+ * callback before the commit (cap_flush), also when the transaction
+ * only took identifiers (store_capture_ids tells which).  All under the
+ * write lock.  Nothing is gathered while no callback is set, or in
+ * store_apply's transaction, which writes what another store captured
+ * (off).  A replica's position in what it copies is kept here too, in
+ * the info table beside the counters (pos_*).
  */
 #include "config.h"
 
