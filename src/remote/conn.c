@@ -173,22 +173,33 @@ void remote_say(char *msg, size_t len, const char *prefix, const PGresult *r,
 			msg[n - 1] = ' ';
 }
 
+int remote_exec(PGconn *c, const char *sql, ExecStatusType want,
+		PGresult **out, char *msg, size_t len)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != want) {
+		remote_say(msg, len, "the remote store: ", r, c);
+		PQclear(r);
+		return -EIO;
+	}
+	if (out)
+		*out = r;
+	else
+		PQclear(r);
+	return 0;
+}
+
 /* The session's settings: a statement waits no longer than a connect. */
 int remote_session(struct remote *r)
 {
 	char sql[64];
-	PGresult *res;
-	int rc = 0;
+	int rc;
 
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %u",
 		 r->timeout_s * 1000);
-	res = PQexec(r->c, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
-			 r->c);
-		rc = -EIO;
-	}
-	PQclear(res);
+	rc = remote_exec(r->c, sql, PGRES_COMMAND_OK, NULL, r->msg,
+			 sizeof(r->msg));
 	r->session_ok = rc == 0;
 	return rc;
 }

@@ -103,14 +103,9 @@ static int round_read(struct remote *r, const char *pos, struct round *rd)
 	char *gens;
 	int rc = -EIO;
 
-	res = PQexec(r->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		remote_say(r->msg, sizeof(r->msg),
-			 "the remote store: ", res, r->c);
-		PQclear(res);
+	if (remote_exec(r->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			PGRES_COMMAND_OK, NULL, r->msg, sizeof(r->msg)))
 		return -EIO;
-	}
-	PQclear(res);
 	res = query(r, "SELECT pg_current_snapshot()::text", 0, NULL, 0);
 	if (!res)
 		goto out;

@@ -70,4 +70,11 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n);
 void remote_say(char *msg, size_t len, const char *prefix, const PGresult *r,
 		PGconn *c);
 
+/*
+ * Run sql on c, expecting status want: 0 (the result in *out if out is
+ * not NULL, for the caller to clear), or -EIO with the message (conn.c).
+ */
+int remote_exec(PGconn *c, const char *sql, ExecStatusType want,
+		PGresult **out, char *msg, size_t len);
+
 #endif

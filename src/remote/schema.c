@@ -115,24 +115,6 @@ static const char user_relations_sql[] =
 	" WHERE n.nspname <> 'information_schema'"
 	" AND n.nspname !~ '^pg_'";
 
-/* Run sql, expecting status want: 0, or -EIO with the message. */
-static int run(PGconn *c, const char *sql, ExecStatusType want,
-	       PGresult **out, char *msg, size_t len)
-{
-	PGresult *r = PQexec(c, sql);
-
-	if (PQresultStatus(r) != want) {
-		remote_say(msg, len, "the remote store: ", r, c);
-		PQclear(r);
-		return -EIO;
-	}
-	if (out)
-		*out = r;
-	else
-		PQclear(r);
-	return 0;
-}
-
 /* Check the store row of an existing schema; *stored gets its limits. */
 static int check_store(PGconn *c, char **stored, char *msg, size_t len)
 {
@@ -194,7 +176,7 @@ static int create_store(PGconn *c, const char *limits, char **stored,
 	PGresult *r;
 	int rc;
 
-	rc = run(c, schema_sql, PGRES_COMMAND_OK, NULL, msg, len);
+	rc = remote_exec(c, schema_sql, PGRES_COMMAND_OK, NULL, msg, len);
 	if (rc)
 		return rc;
 	snprintf(version, sizeof(version), "%d", REMOTE_SCHEMA_VERSION);
@@ -224,19 +206,19 @@ static int open_txn(PGconn *c, const char *limits, char **stored,
 	bool have;
 	int rc;
 
-	rc = run(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")",
-		 PGRES_TUPLES_OK, NULL, msg, len);
+	rc = remote_exec(c, "SELECT pg_advisory_xact_lock(" SCHEMA_LOCK ")",
+			 PGRES_TUPLES_OK, NULL, msg, len);
 	if (rc)
 		return rc;
-	rc = run(c, "SELECT to_regclass('kvfs.store') IS NOT NULL",
-		 PGRES_TUPLES_OK, &r, msg, len);
+	rc = remote_exec(c, "SELECT to_regclass('kvfs.store') IS NOT NULL",
+			 PGRES_TUPLES_OK, &r, msg, len);
 	if (rc)
 		return rc;
 	have = !strcmp(PQgetvalue(r, 0, 0), "t");
 	PQclear(r);
 	if (have)
 		return check_store(c, stored, msg, len);
-	rc = run(c, user_relations_sql, PGRES_TUPLES_OK, &r, msg, len);
+	rc = remote_exec(c, user_relations_sql, PGRES_TUPLES_OK, &r, msg, len);
 	if (rc)
 		return rc;
 	have = strcmp(PQgetvalue(r, 0, 0), "0") != 0;
@@ -263,12 +245,12 @@ int remote_schema_open(PGconn *c, const char *limits, char **stored,
 			 "later; the server is %s", v ? v : "older");
 		return -EPROTO;
 	}
-	rc = run(c, "BEGIN", PGRES_COMMAND_OK, NULL, msg, len);
+	rc = remote_exec(c, "BEGIN", PGRES_COMMAND_OK, NULL, msg, len);
 	if (rc)
 		return rc;
 	rc = open_txn(c, limits, stored, msg, len);
 	if (!rc)
-		rc = run(c, "COMMIT", PGRES_COMMAND_OK, NULL, msg, len);
+		rc = remote_exec(c, "COMMIT", PGRES_COMMAND_OK, NULL, msg, len);
 	if (rc) {
 		PQclear(PQexec(c, "ROLLBACK"));
 		free(*stored);

@@ -45,16 +45,7 @@ static const char stale_sql[] =
 
 static int simple(struct remote *r, const char *sql, ExecStatusType want)
 {
-	PGresult *res = PQexec(r->c, sql);
-	int rc = 0;
-
-	if (PQresultStatus(res) != want) {
-		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
-			 r->c);
-		rc = -EIO;
-	}
-	PQclear(res);
-	return rc;
+	return remote_exec(r->c, sql, want, NULL, r->msg, sizeof(r->msg));
 }
 
 /* Copy a value of res into buf: 0, or -ENAMETOOLONG if it does not fit. */
