@@ -148,9 +148,13 @@ int main(int argc, char **argv)
 	for (i = 0; i < 600; i++) {
 		ops_step(i % 2 ? A : B);
 		if (i % 25 == 24) {
-			if (remote_catchup(ra) || remote_catchup(rb))
-				printf("# catchup: %s %s\n", remote_msg(ra),
-				       remote_msg(rb));
+			if (remote_catchup(ra) || remote_catchup(rb)) {
+				char ma[REMOTE_MSG_MAX], mb[REMOTE_MSG_MAX];
+
+				remote_msg_copy(ra, ma, sizeof(ma));
+				remote_msg_copy(rb, mb, sizeof(mb));
+				printf("# catchup: %s %s\n", ma, mb);
+			}
 			if (diverged < 0 && !ops_same(A, B))
 				diverged = i;
 		}

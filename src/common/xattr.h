@@ -14,6 +14,9 @@
 #define KVX_METADATA		"user.kv.metadata"
 #define KVX_EXPIRATION		"user.kv.expiration"
 #define KVX_EXPIRATION_TTL	"user.kv.expiration_ttl"
+/* The root's, read only and not listed: where the mount stands, as JSON
+ * (kvctl status). */
+#define KVX_STATUS		"user.kv.status"
 
 enum kvx_name {
 	KVX_NONE,		/* any other name: nothing kvfs keeps */

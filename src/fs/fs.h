@@ -30,6 +30,7 @@ struct worker;
 struct retries;
 struct told;
 struct syncer;
+struct remote;
 
 struct kvfs {
 	struct store *st;
@@ -43,6 +44,10 @@ struct kvfs {
 	struct ratelimit *rl;
 	struct worker *sweeper;	/* sweep.c */
 	struct worker *trimmer;	/* trim.c */
+	struct remote *remote;	/* -o remote=: the shared store, and */
+	struct worker *follower; /* its follower (follow.c) */
+	bool follow_failing;	/* the follower said it fails */
+	double negative_timeout; /* how long "no such name" may be cached */
 	struct syncer *syncer;	/* fsync replies (syncer.c) */
 	struct retries *retries; /* readers sent back (retry.h) */
 	long conn;		/* the mount's device (mountpoint_conn) */

@@ -26,7 +26,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/limits.h"
 #include "common/log.h"
+#include "fs/follow.h"
 #include "fs/mountpoint.h"
 #include "fs/retry.h"
 #include "fs/ops.h"
@@ -37,11 +39,30 @@
 #include "fs/sweep.h"
 #include "fs/tell.h"
 #include "fs/trim.h"
+#include "fs/worker.h"
+#include "remote/remote.h"
 
 /* What the kernel may cache; kvfs is the only writer of its store. */
 #define ENTRY_TIMEOUT		86400.0
 #define ATTR_TIMEOUT		86400.0
 #define DIR_ATTR_TIMEOUT	1.0
+
+/*
+ * How long the kernel may remember that a name is absent, in seconds: a
+ * second, as a directory's attributes.  An entry found is kept long, as
+ * every change to it comes through the mount; an absence is asked again
+ * soon, so that an answer of "absent" holds at most a second past the
+ * moment it was true, while a program that looks for the same absent
+ * names over and over still has most answers from the kernel.  A
+ * replica caches no absence: a name another host creates is dropped from
+ * the kernel by the follower (follow.c) once applied, but a lookup that
+ * read the store before it could still answer "absent" after it.
+ */
+#define NEGATIVE_TIMEOUT	1.0
+
+/* How long a replica waits for PostgreSQL unless -o remote_timeout. */
+#define REMOTE_TIMEOUT_S	5
+#define REMOTE_TIMEOUT_MAX	3600
 
 /*
  * A kvfs unmounted by fusermount3 -u holds its store until it has written
@@ -66,7 +87,7 @@
 #define KVFS_IDLE_THREADS	10
 
 enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
-       KEY_IDLE_THREADS };
+       KEY_IDLE_THREADS, KEY_REMOTE, KEY_REMOTE_TIMEOUT };
 
 struct cli {
 	char *store;
@@ -75,6 +96,8 @@ struct cli {
 	bool allow_other;	/* then the kernel checks permissions */
 	bool max_threads, idle_threads;	/* -o max_(idle_)threads given */
 	struct kvfs_opts opts;
+	char *remote;		/* -o remote=CONNINFO */
+	uint64_t remote_timeout;	/* seconds, 0: not given */
 };
 
 static const struct fuse_opt cli_spec[] = {
@@ -95,6 +118,8 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
 	FUSE_OPT_KEY("max_idle_threads=", KEY_IDLE_THREADS),
+	FUSE_OPT_KEY("remote=", KEY_REMOTE),
+	FUSE_OPT_KEY("remote_timeout=", KEY_REMOTE_TIMEOUT),
 	FUSE_OPT_END
 };
 
@@ -114,6 +139,10 @@ static void usage(const char *prog)
 	       "    -o default_namespace=NAME created with a new store (default \"default\")\n"
 	       "    -o node_cache=N           names the daemon keeps for the kernel's\n"
 	       "                              cache (default 100000)\n"
+	       "    -o remote=CONNINFO        STORE is this host's replica of the store\n"
+	       "                              in PostgreSQL that CONNINFO (a libpq string\n"
+	       "                              or URI, commas as \\,) names\n"
+	       "    -o remote_timeout=N       seconds to wait for PostgreSQL (default %d)\n"
 	       "Sizes take K, M, G and T suffixes (powers of 1024).\n"
 	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n"
 	       "FUSE options:\n"
@@ -125,7 +154,7 @@ static void usage(const char *prog)
 	       "    -o clone_fd            use separate fuse device fd for each thread\n"
 	       "    -o max_threads=N       request threads at most (default %d)\n"
 	       "    -o max_idle_threads=N  idle request threads kept (default %d)\n",
-	       prog, KVFS_MAX_THREADS, KVFS_IDLE_THREADS);
+	       prog, REMOTE_TIMEOUT_S, KVFS_MAX_THREADS, KVFS_IDLE_THREADS);
 }
 
 static int cli_proc(void *data, const char *arg, int key,
@@ -153,6 +182,29 @@ static int cli_proc(void *data, const char *arg, int key,
 	case KEY_IDLE_THREADS:
 		c->idle_threads = true;
 		return 1;
+	case KEY_REMOTE:
+		free(c->remote);
+		c->remote = strdup(arg + strlen("remote="));
+		if (!c->remote || !*c->remote) {
+			fprintf(stderr, "kvfs: invalid value '' for option "
+				"'remote': a connection string\n");
+			c->bad = true;
+			return -1;
+		}
+		return 0;
+	case KEY_REMOTE_TIMEOUT:
+		if (kvfs_parse_count(arg + strlen("remote_timeout="),
+				     &c->remote_timeout) ||
+		    c->remote_timeout < 1 ||
+		    c->remote_timeout > REMOTE_TIMEOUT_MAX) {
+			fprintf(stderr, "kvfs: invalid value '%s' for option "
+				"'remote_timeout': seconds from 1 to %d\n",
+				arg + strlen("remote_timeout="),
+				REMOTE_TIMEOUT_MAX);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
 	case KEY_KVOPT:
 		eq = strchr(arg, '=');
 		nlen = eq ? (size_t)(eq - arg) : strlen(arg);
@@ -332,6 +384,9 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	/* the kernel's 128 KiB would cut a large read into small READs */
 	if (mountpoint_readahead(fs->conn, SPLICE_READ_KB))
 		kvfs_log(KVFS_DEBUG, "cannot raise the mount's read-ahead");
+	/* what another host changes drops the kernel's caches of it */
+	if (fs->remote)
+		remote_set_applied(fs->remote, follow_applied, fs);
 	rc = stop_watch(fuse_session_fd(fs->se), fo->mountpoint, &stop);
 	if (!rc)
 		rc = worker_start(sweep_run, fs, &fs->sweeper);
@@ -341,6 +396,10 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 		rc = worker_start(tell_run, fs, &fs->teller);
 	if (!rc)
 		rc = syncer_start(fs->st, &fs->syncer);
+	if (!rc && fs->remote)
+		rc = worker_start(follow_run, fs, &fs->follower);
+	if (!rc && fs->remote)
+		rc = remote_listen_start(fs->remote, follow_wake, fs);
 	if (rc) {
 		fprintf(stderr, "kvfs: cannot start a thread: %s\n",
 			strerror(-rc));
@@ -369,6 +428,10 @@ static int run(struct kvfs *fs, struct fuse_cmdline_opts *fo, int *report_fd)
 	 * without waiting for the teller */
 	tell_forget(fs);
 out_workers:
+	if (fs->remote)
+		remote_listen_stop(fs->remote);
+	worker_stop(fs->follower);
+	fs->follower = NULL;
 	syncer_stop(fs->syncer);
 	fs->syncer = NULL;
 	worker_stop(fs->teller);
@@ -407,15 +470,18 @@ static int clear_dead_mount(const char *store, const char *mountpoint)
 /*
  * Open the store; while another kvfs holds it, wait for that one to exit
  * (STORE_WAIT_MS), unless it still serves a mount of the store: -EBUSY
- * then.
+ * then.  A replica (remote) starts with no namespace: it gets the shared
+ * store's.
  */
 static int open_store(const char *store, const struct store_limits *limits,
-		      const struct kvfs_opts *opts, struct store **st)
+		      const char *remote, const struct kvfs_opts *opts,
+		      struct store **st)
 {
 	int rc, waited;
 
 	for (waited = 0;; waited += STORE_POLL_MS) {
-		rc = store_open(store, limits, opts->default_namespace,
+		rc = store_open(store, limits,
+				remote ? NULL : opts->default_namespace,
 				getuid(), getgid(), st);
 		if (rc != -EBUSY || waited >= STORE_WAIT_MS ||
 		    mountpoint_store_mounted(store))
@@ -427,11 +493,63 @@ static int open_store(const char *store, const struct store_limits *limits,
 	}
 }
 
+static void limit_told(void *ctx, const char *name, const char *was,
+		       const char *now)
+{
+	(void)ctx;
+	fprintf(stderr, "kvfs: the remote store's %s is %s, not %s: using "
+		"%s\n", name, now, was, now);
+}
+
+/*
+ * Make fs->st a replica of the shared store conninfo names, copying what
+ * it lacks, and take that store's limits: 0, or 1 after a one-line
+ * message.
+ */
+static int open_remote(struct kvfs *fs, const char *conninfo,
+		       unsigned timeout_s)
+{
+	char msg[REMOTE_MSG_MAX], why[128], *stored = NULL;
+	char *limits = kvfs_limits_json(&fs->opts);
+	struct store_limits sl;
+	int rc;
+
+	if (!limits) {
+		fprintf(stderr, "kvfs: out of memory\n");
+		return 1;
+	}
+	rc = remote_open(conninfo, timeout_s, fs->st, limits, &stored,
+			 &fs->remote, msg, sizeof(msg));
+	free(limits);
+	if (rc) {
+		fprintf(stderr, "kvfs: cannot open the remote store: %s\n",
+			msg);
+		return 1;
+	}
+	rc = kvfs_limits_take(&fs->opts, stored, limit_told, NULL, why,
+			      sizeof(why));
+	free(stored);
+	if (rc) {
+		fprintf(stderr, "kvfs: cannot open the remote store: %s\n",
+			why);
+		remote_close(fs->remote);
+		fs->remote = NULL;
+		return 1;
+	}
+	sl.max_key_size = fs->opts.max_key_size;
+	sl.max_namespaces = fs->opts.max_namespaces;
+	sl.max_storage = fs->opts.max_storage;
+	store_set_limits(fs->st, &sl);
+	return 0;
+}
+
 /*
  * Open the store, mount and serve until unmounted: the exit status.  With
  * dead, the mountpoint is a dead mount of this store, cleared first.
+ * With remote (timeout_s), the store is a replica of a shared store.
  */
 static int serve(const struct kvfs_opts *opts, const char *store,
+		 const char *remote, unsigned timeout_s,
 		 struct fuse_args *args, struct fuse_cmdline_opts *fo,
 		 bool dead)
 {
@@ -466,13 +584,18 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	limits.max_key_size = opts->max_key_size;
 	limits.max_namespaces = opts->max_namespaces;
 	limits.max_storage = opts->max_storage;
-	rc = open_store(store, &limits, opts, &fs.st);
+	fs.opts = *opts;
+	rc = open_store(store, &limits, remote, opts, &fs.st);
 	if (rc == -EBUSY)
 		fprintf(stderr, "kvfs: store '%s' is in use by another kvfs\n",
 			store);
 	else if (rc)
 		fprintf(stderr, "kvfs: cannot open store '%s': %s\n", store,
 			strerror(-rc));
+	if (!rc && remote && open_remote(&fs, remote, timeout_s)) {
+		store_close(fs.st);
+		rc = -EIO;
+	}
 	if (rc) {
 		report(&report_fd, 1);
 		fuse_session_destroy(fs.se);
@@ -480,15 +603,15 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 		pthread_mutex_destroy(&fs.dirs_lock);
 		return 1;
 	}
-	fs.opts = *opts;
 	fs.entry_timeout = ENTRY_TIMEOUT;
+	fs.negative_timeout = remote ? 0 : NEGATIVE_TIMEOUT;
 	fs.attr_timeout = ATTR_TIMEOUT;
 	fs.dir_attr_timeout = DIR_ATTR_TIMEOUT;
 	fs.storefd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	rc = fs.storefd < 0 ? -errno : nodes_new(&fs.nodes);
 	if (!rc)
 		rc = retry_new(&fs.retries);
-	if (!rc && opts->write_rate_limit)
+	if (!rc && fs.opts.write_rate_limit)
 		rc = ratelimit_new(&fs.rl);
 	if (!rc)
 		rc = run(&fs, fo, &report_fd);
@@ -506,6 +629,7 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	ratelimit_free(fs.rl);
 	if (fs.storefd >= 0)
 		close(fs.storefd);
+	remote_close(fs.remote);
 	store_close(fs.st);
 	pthread_mutex_destroy(&fs.told_lock);
 	pthread_mutex_destroy(&fs.dirs_lock);
@@ -534,7 +658,7 @@ int main(int argc, char *argv[])
 	struct cli c;
 	char *store = NULL, fsname[PATH_MAX + 16];
 	bool dead = false;
-	int status = 1;
+	int status = 1, i;
 
 	/*
 	 * A large value is committed in transactions of 4 MiB whose dirty
@@ -556,6 +680,10 @@ int main(int argc, char *argv[])
 			fprintf(stderr, "kvfs: cannot parse the options\n");
 		goto out;
 	}
+	/* ps shows the arguments: no password there once they are read */
+	for (i = 1; i < argc; i++)
+		if (strstr(argv[i], "remote="))
+			remote_hide_secret(argv[i]);
 	if (c.help || c.version) {
 		if (c.help) {
 			/* kvfs's thread defaults, not fuse_cmdline_help()'s */
@@ -603,10 +731,17 @@ int main(int argc, char *argv[])
 		fo.max_threads = KVFS_MAX_THREADS;
 	if (!c.idle_threads)
 		fo.max_idle_threads = KVFS_IDLE_THREADS;
-	status = serve(&c.opts, store, &args, &fo, dead);
+	if (c.remote_timeout && !c.remote) {
+		fprintf(stderr, "kvfs: remote_timeout needs remote=CONNINFO\n");
+		goto out;
+	}
+	status = serve(&c.opts, store, c.remote,
+		       c.remote_timeout ? (unsigned)c.remote_timeout
+					: REMOTE_TIMEOUT_S, &args, &fo, dead);
 out:
 	free(c.store);
 	free(c.mountpoint);
+	free(c.remote);
 	free(store);
 	free(fo.mountpoint);
 	fuse_opt_free_args(&args);

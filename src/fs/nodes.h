@@ -34,6 +34,7 @@
 #include "store/store.h"
 
 struct opener;
+struct inval;
 
 /*
  * An open file as its node knows it (embedded in the handle), and by which
@@ -294,6 +295,24 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 int nodes_rename(struct nodes *t, struct node *parent, const char *name,
 		 size_t len, struct node *newparent, const char *newname,
 		 size_t newlen, uint64_t ino);
+
+/*
+ * Another host changed the key (len bytes; 0: the namespace ns itself),
+ * and the store has applied it (fs/follow.c): it is gone (ino 0), or its
+ * record is new, with inode number ino, value generation gen (node_gen),
+ * and dir if it is a directory.  A node of the same inode and value (a
+ * directory, whose children hang from it, or a key whose metadata,
+ * expiration or mode changed) stays, and *self_id is it, whose
+ * attributes to drop; else its nodes lose the name, as after an unlink
+ * or a new value.  *inv gets the kernel's dentry to drop, but a
+ * directory's that stays (name NULL if none, or out of memory).
+ * *parent_id: the node of the directory the name is in, whose attributes
+ * changed too (0: the kernel knows none).
+ */
+void nodes_changed_path(struct nodes *t, const char *ns, const char *key,
+			size_t len, uint64_t ino, uint64_t gen, bool dir,
+			struct inval *inv, uint64_t *parent_id,
+			uint64_t *self_id);
 
 /* The key at (parent, name) is gone: its nodes lose the name. */
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,

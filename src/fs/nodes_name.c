@@ -334,6 +334,52 @@ int nodes_detach_path(struct nodes *t, const char *ns, const char *key,
 	return rc;
 }
 
+void nodes_changed_path(struct nodes *t, const char *ns, const char *key,
+			size_t len, uint64_t ino, uint64_t gen, bool dir,
+			struct inval *inv, uint64_t *parent_id,
+			uint64_t *self_id)
+{
+	struct node *n;
+	size_t off = 0;
+
+	inv->name = NULL;
+	*parent_id = *self_id = 0;
+	pthread_mutex_lock(&t->lock);
+	n = nt_find(t, &t->root, ns, strlen(ns));
+	if (!n && !len)
+		*parent_id = nodes_id(&t->root);
+	while (n && off < len) {
+		const char *seg = key + off, *end = memchr(seg, '/', len - off);
+		size_t seglen = end ? (size_t)(end - seg) : len - off;
+		struct node *child = nt_find(t, n, seg, seglen);
+
+		off += seglen + (end ? 1 : 0);
+		if (!child && off >= len)
+			*parent_id = nodes_id(n);
+		n = child;
+	}
+	if (!n) {
+		pthread_mutex_unlock(&t->lock);
+		return;
+	}
+	*parent_id = nodes_id(n->parent);
+	/* the same directory, or the same value: the node stays */
+	if (ino && n->ino == ino && (dir || n->gen == gen))
+		*self_id = nodes_id(n);
+	if (!dir || !*self_id) {
+		inv->parent = *parent_id;
+		inv->name = malloc(n->namelen + 1);
+		if (inv->name) {
+			memcpy(inv->name, n->name, n->namelen + 1);
+			inv->len = n->namelen;
+		}
+	}
+	nt_touch(t, n);
+	if (!*self_id)
+		nt_clear_name(t, n->parent, n->name, n->namelen, NULL);
+	pthread_mutex_unlock(&t->lock);
+}
+
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
 		  size_t len)
 {

@@ -32,16 +32,6 @@
 #include "fs/retry.h"
 
 /*
- * How long the kernel may remember that a name is absent, in seconds: a
- * second, as a directory's attributes.  An entry found is kept long, as
- * every change to it comes through the mount; an absence is asked again
- * soon, so that an answer of "absent" holds at most a second past the
- * moment it was true, while a program that looks for the same absent
- * names over and over still has most answers from the kernel.
- */
-#define NEGATIVE_TIMEOUT	1.0
-
-/*
  * What a lookup of p finds: its attributes, and for the retry of a reader
  * sent back (retry.h) the value they are of, in *v.
  */
@@ -120,7 +110,7 @@ static void kvfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		struct fuse_entry_param e;
 
 		memset(&e, 0, sizeof(e));
-		e.entry_timeout = NEGATIVE_TIMEOUT;
+		e.entry_timeout = fs->negative_timeout;
 		return (void)fuse_reply_entry(req, &e);
 	}
 	if (rc)

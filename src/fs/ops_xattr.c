@@ -8,7 +8,9 @@
  * only, so that cp -a and rsync -X copy an expiration once and exactly.
  * Every other name is one kvfs has no room for: setting it is ENOTSUP,
  * reading or removing it ENODATA, answered without touching the store.
- * Directories, namespaces and the root have no attributes.
+ * Directories, namespaces and the root have no attributes, but for the
+ * root's user.kv.status, which is read only, listed nowhere, and tells
+ * where the mount stands (status.c).
  */
 #include "config.h"
 
@@ -22,6 +24,7 @@
 #include "fs/notify.h"
 #include "fs/ops.h"
 #include "fs/path.h"
+#include "fs/status.h"
 #include "fs/tell.h"
 
 struct xattr_arg {
@@ -171,9 +174,16 @@ static void kvfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct kvfs *fs = req_fs(req);
 	struct xattr_arg xa = { .which = kvx_classify(name), .size = size };
-	char num[24];
+	char num[24], *status;
 	int rc;
 
+	if (ino == FUSE_ROOT_ID && !strcmp(name, KVX_STATUS)) {
+		status = status_json(fs);
+		if (!status)
+			return (void)fuse_reply_err(req, ENOMEM);
+		reply_value(req, 0, size, status, strlen(status));
+		return free(status);
+	}
 	if (xa.which == KVX_NONE)
 		return (void)fuse_reply_err(req, ENODATA);
 	xa.buf = xa.which == KVX_NAME_METADATA ? size ? malloc(size) : NULL

@@ -109,6 +109,17 @@ static void one_line(char *msg, size_t len, const char *prefix,
 	msg[n] = '\0';
 }
 
+void remote_hide_secret(char *conninfo)
+{
+	const char *from = conninfo, *secret;
+	size_t n;
+
+	while ((secret = find_secret(conninfo, from, &n)) != NULL) {
+		memset((char *)secret, '*', n);
+		from = secret + n;
+	}
+}
+
 int remote_connect(const char *conninfo, unsigned timeout_s, PGconn **out,
 		   char *msg, size_t len)
 {

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "remote/internal.h"
 
@@ -178,9 +179,25 @@ static int round_changes(struct remote *r, const struct round *rd,
 	return 0;
 }
 
+/* The round rd was applied (or brought nothing) from a start at t0. */
+static void round_done(struct remote *r, const struct round *rd,
+		       const struct timespec *t0)
+{
+	uint64_t rev = rows_last_rev(rd->keys), nsrev = rows_last_rev(rd->ns);
+
+	pthread_mutex_lock(&r->lock);
+	if (nsrev > rev)
+		rev = nsrev;
+	if (rev > r->rev)
+		r->rev = rev;
+	r->current = *t0;
+	pthread_mutex_unlock(&r->lock);
+}
+
 int remote_catchup(struct remote *r)
 {
 	char pos[STORE_POS_MAX + 1];
+	struct timespec t0;
 	struct round rd;
 	int rc, tries;
 
@@ -192,14 +209,18 @@ int remote_catchup(struct remote *r)
 		rc = store_apply_pos(r->st, pos, sizeof(pos));
 		if (rc)
 			return rc;
+		/* what the round reads holds every commit made before t0 */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		pthread_mutex_lock(&r->lock);
 		rc = remote_usable(r);
 		if (!rc)
 			rc = round_read(r, pos, &rd);
+		r->up = rc != -EIO;
 		pthread_mutex_unlock(&r->lock);
 		/* nothing new, not even the position: no write */
 		if (!rc && !PQntuples(rd.ns) && !PQntuples(rd.keys) &&
 		    !strcmp(pos, rd.snap)) {
+			round_done(r, &rd, &t0);
 			round_free(&rd);
 			return 0;
 		}
@@ -208,12 +229,15 @@ int remote_catchup(struct remote *r)
 		if (!rc) {
 			rc = store_apply(r->st, ch, n, pos, rd.snap,
 					 STORE_APPLY_FEED);
+			if (!rc) {
+				round_done(r, &rd, &t0);
+				pthread_mutex_lock(&r->lock);
+				r->catchups++;
+				pthread_mutex_unlock(&r->lock);
+				if (r->applied)
+					r->applied(r->applied_ctx, ch, n);
+			}
 			free(ch);
-		}
-		if (!rc) {
-			pthread_mutex_lock(&r->lock);
-			r->catchups++;
-			pthread_mutex_unlock(&r->lock);
 		}
 		round_free(&rd);
 		if (rc != -EAGAIN)

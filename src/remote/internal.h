@@ -8,19 +8,30 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "remote/remote.h"
 #include "store/store.h"
 
+struct listener;
+
 /* A replica bound to the shared store (replica.c). */
 struct remote {
-	PGconn *c;		/* guarded by lock */
+	PGconn *c;		/* guarded by lock, as what follows */
 	pthread_mutex_t lock;
 	struct store *st;
+	char *conninfo;		/* for the listener's connection */
 	unsigned timeout_s;
 	unsigned long catchups;	/* rounds of the feed applied */
 	bool session_ok;	/* the session's settings are made */
+	bool up;		/* the last exchange went through */
+	uint64_t rev;		/* the newest revision applied or written */
+	struct timespec current; /* when the replica last held every
+				  * commit (CLOCK_MONOTONIC), 0: never */
 	char msg[REMOTE_MSG_MAX];	/* the last failure */
+	remote_applied_fn applied;	/* remote_set_applied */
+	void *applied_ctx;
+	struct listener *listener;	/* listen.c */
 };
 
 /*
@@ -48,17 +59,23 @@ int snap_add(const char *snap, uint64_t xid, char *out, size_t len);
 int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 	       char *msg, size_t len);
 #define ROWS_NS_SELECT	"SELECT name, id, deleted, mode, uid, gid, atime," \
-	" mtime, ctime, btime FROM kvfs.namespaces"
+	" mtime, ctime, btime, rev FROM kvfs.namespaces"
 #define ROWS_KEY_SELECT	"SELECT ns, key, type, ino, mode, uid, gid, size," \
 	" atime, mtime, ctime, btime, expiration, metadata, value, gen," \
-	" chunked FROM kvfs.keys"
+	" chunked, rev FROM kvfs.keys"
 int rows_ns(const PGresult *r, int row, struct store_change *ch);
 int rows_key(const PGresult *r, int row, struct store_change *ch);
+/* The revision of the last row of such a result (its last column), 0
+ * if it has none. */
+uint64_t rows_last_rev(const PGresult *r);
 /* A row of "SELECT gen, idx, data FROM kvfs.chunks" (binary). */
 int rows_chunk(const PGresult *r, int row, struct store_change *ch);
 /* The row of ROWS_IDS_SELECT (binary): the next identifiers. */
 #define ROWS_IDS_SELECT	"SELECT next_ino, next_gen, next_nsid FROM kvfs.store"
 int rows_ids(const PGresult *r, int row, struct store_change *ch);
+
+/* Whether the listener's connection is up (listen.c). */
+bool remote_listening(struct remote *r);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);

@@ -21,7 +21,9 @@
 #ifndef KVFS_REMOTE_H
 #define KVFS_REMOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libpq-fe.h>
 
@@ -55,6 +57,7 @@ int remote_schema_open(PGconn *c, const char *limits, char **stored,
 		       char *msg, size_t len);
 
 struct store;
+struct store_change;
 struct remote;
 
 /*
@@ -79,10 +82,52 @@ void remote_close(struct remote *r);
  */
 int remote_catchup(struct remote *r);
 
-/* The message of the last failure. */
-const char *remote_msg(struct remote *r);
+/* The message of the last failure, into buf (len bytes). */
+void remote_msg_copy(struct remote *r, char *buf, size_t len);
 
 /* How many rounds of the feed brought something to the replica. */
 unsigned long remote_catchups(struct remote *r);
+
+/*
+ * Hear of what each round of the feed applied, once the replica has
+ * committed it: the changes as store_apply took them (KEY, NS and ROOT
+ * the ones that name something), valid until fn returns.  fn runs in the
+ * thread that caught up: the follower, or a write that found the replica
+ * behind; it must not wait for a request.  Set before other threads use
+ * r.
+ */
+typedef void (*remote_applied_fn)(void *ctx, const struct store_change *ch,
+				  size_t n);
+void remote_set_applied(struct remote *r, remote_applied_fn fn, void *ctx);
+
+/*
+ * Listen for other hosts' writes (listen.c): a thread with a connection
+ * of its own LISTENs on the store's channel and calls wake(ctx) on each
+ * notification, and whenever it has just connected (what came while it
+ * was away); it connects again every second while it cannot.  wake must
+ * not block.  remote_listen_stop: stop it and close its connection
+ * (before remote_close).  0 or -errno.
+ */
+int remote_listen_start(struct remote *r, void (*wake)(void *ctx),
+			void *ctx);
+void remote_listen_stop(struct remote *r);
+
+/* Where a replica stands (remote_state). */
+struct remote_state {
+	bool connected;		/* the last exchange with the server went
+				 * through */
+	bool listening;		/* the listener's connection is up */
+	uint64_t rev;		/* the newest revision the replica holds */
+	double lag;		/* seconds since the replica was last known
+				 * to hold every commit; -1: never */
+	unsigned long rounds;	/* rounds of the feed that applied changes */
+};
+void remote_state(struct remote *r, struct remote_state *out);
+
+/*
+ * Overwrite with '*' each password conninfo holds, in place: for the
+ * copy of it in the program's arguments, which ps shows.
+ */
+void remote_hide_secret(char *conninfo);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * replica.c - a store bound to the shared store as its replica: open
- * (connect, schema, first copy, capture), close, the last message.
+ * (connect, schema, first copy, capture), close, the last message, where
+ * it stands.
  */
 #include "config.h"
 
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "remote/internal.h"
 
@@ -70,6 +72,13 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 	}
 	pthread_mutex_init(&r->lock, NULL);
 	r->st = st;
+	r->conninfo = strdup(conninfo);
+	if (!r->conninfo) {
+		snprintf(msg, len, "out of memory");
+		pthread_mutex_destroy(&r->lock);
+		free(r);
+		return -ENOMEM;
+	}
 	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
 	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
@@ -87,6 +96,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		*stored = NULL;
 		PQfinish(r->c);
 		pthread_mutex_destroy(&r->lock);
+		free(r->conninfo);
 		free(r);
 		return rc;
 	}
@@ -99,15 +109,41 @@ void remote_close(struct remote *r)
 {
 	if (!r)
 		return;
+	remote_listen_stop(r);
 	store_set_capture(r->st, NULL, NULL, NULL);
 	PQfinish(r->c);
 	pthread_mutex_destroy(&r->lock);
+	free(r->conninfo);
 	free(r);
 }
 
-const char *remote_msg(struct remote *r)
+void remote_set_applied(struct remote *r, remote_applied_fn fn, void *ctx)
 {
-	return r->msg;
+	r->applied = fn;
+	r->applied_ctx = ctx;
+}
+
+void remote_state(struct remote *r, struct remote_state *out)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&r->lock);
+	out->connected = r->up;
+	out->rev = r->rev;
+	out->rounds = r->catchups;
+	out->lag = r->current.tv_sec || r->current.tv_nsec ?
+		   (double)(now.tv_sec - r->current.tv_sec) +
+		   (double)(now.tv_nsec - r->current.tv_nsec) / 1e9 : -1;
+	pthread_mutex_unlock(&r->lock);
+	out->listening = remote_listening(r);
+}
+
+void remote_msg_copy(struct remote *r, char *buf, size_t len)
+{
+	pthread_mutex_lock(&r->lock);
+	snprintf(buf, len, "%s", r->msg);
+	pthread_mutex_unlock(&r->lock);
 }
 
 unsigned long remote_catchups(struct remote *r)

@@ -141,8 +141,11 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		rc = store_capture_pos(r->st, pos);
 	if (!rc)
 		rc = simple(r, "COMMIT", PGRES_COMMAND_OK);
-	else if (PQstatus(r->c) == CONNECTION_OK &&
-		 PQtransactionStatus(r->c) != PQTRANS_IDLE)
+	if (!rc && strtoull(b.rev, NULL, 10) > r->rev)
+		r->rev = strtoull(b.rev, NULL, 10);
+	r->up = rc != -EIO;
+	if (rc && PQstatus(r->c) == CONNECTION_OK &&
+	    PQtransactionStatus(r->c) != PQTRANS_IDLE)
 		PQclear(PQexec(r->c, "ROLLBACK"));
 	pthread_mutex_unlock(&r->lock);
 	return rc;

@@ -213,3 +213,34 @@ out_end:
 	store_read_end(st, txn);
 	return store_err(rc);
 }
+
+struct ns_name_arg {
+	uint32_t nsid;
+	char *name;
+	size_t size;
+	int rc;
+};
+
+static int ns_name_cb(void *ctx, const char *name, size_t len,
+		      const struct kv_attr *attr, const char *pos,
+		      size_t poslen)
+{
+	struct ns_name_arg *na = ctx;
+
+	(void)pos;
+	(void)poslen;
+	if (NSID(attr->ino) != na->nsid)
+		return 0;
+	na->rc = len < na->size ? 0 : -ENAMETOOLONG;
+	if (!na->rc)
+		memcpy(na->name, name, len + 1);
+	return 1;
+}
+
+int store_ns_name(struct store *st, uint32_t nsid, char *name, size_t size)
+{
+	struct ns_name_arg na = { nsid, name, size, -ENOENT };
+	int rc = store_ns_list(st, "", ns_name_cb, &na);
+
+	return rc ? rc : na.rc;
+}

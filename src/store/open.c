@@ -97,3 +97,8 @@ int store_sync(struct store *st)
 {
 	return ckpt_sync(st);
 }
+
+void store_set_limits(struct store *st, const struct store_limits *limits)
+{
+	st->limits = *limits;
+}

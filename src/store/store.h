@@ -84,6 +84,12 @@ int store_open(const char *path, const struct store_limits *limits,
 	       const char *default_ns, uid_t uid, gid_t gid,
 	       struct store **out);
 
+/*
+ * Enforce limits from now on instead of those store_open was given: a
+ * replica takes the shared store's (before other threads use st).
+ */
+void store_set_limits(struct store *st, const struct store_limits *limits);
+
 /* Name and version of the storage engine, for --version. */
 const char *store_backend_version(void);
 
@@ -137,6 +143,12 @@ typedef int (*store_list_cb)(void *ctx, const char *name, size_t len,
 /* List the namespaces whose name sorts after `after` ("" for all). */
 int store_ns_list(struct store *st, const char *after, store_list_cb cb,
 		  void *ctx);
+
+/*
+ * The name of the namespace whose id is nsid (a change's, store_change),
+ * into name (size bytes): 0, -ENOENT, -ENAMETOOLONG.
+ */
+int store_ns_name(struct store *st, uint32_t nsid, char *name, size_t size);
 
 /*
  * Keys.  key is the key string (no leading or trailing '/'), len bytes;

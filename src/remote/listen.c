@@ -1,0 +1,184 @@
+/*
+ * listen.c - the listener: a thread that hears other hosts' writes.
+ *
+ * Every write notifies the channel kvfs in its transaction (write.c), so
+ * that listeners hear of it when it commits.  The listener keeps a
+ * connection of its own (the replica's is taken by writes and the feed
+ * in turns), LISTENs on it, and wakes the follower on each notification,
+ * and each time it has just connected, since what came while it was away
+ * was heard by no one.  A connection that breaks (a server restarted, a
+ * failover: libpq tries the hosts of the string again) is made again
+ * every second.  Waking is all it does: the follower reads the feed, and
+ * polls it every second anyway, so that a notification lost costs no
+ * more than that second.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "remote/internal.h"
+
+/* How long to wait before connecting again. */
+#define LISTEN_RETRY_MS	1000
+
+struct listener {
+	struct remote *r;
+	void (*wake)(void *ctx);
+	void *ctx;
+	pthread_t thread;
+	int stop[2];		/* a pipe: readable once it is to stop */
+	pthread_mutex_t lock;
+	bool up;		/* connected and listening */
+};
+
+static void set_up(struct listener *l, bool up)
+{
+	pthread_mutex_lock(&l->lock);
+	l->up = up;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Wait up to ms for fd to be readable: whether it is to stop. */
+static bool wait_for(struct listener *l, int fd, int ms)
+{
+	struct pollfd p[2] = { { l->stop[0], POLLIN, 0 }, { fd, POLLIN, 0 } };
+
+	while (poll(p, fd >= 0 ? 2 : 1, ms) < 0 && errno == EINTR)
+		;
+	return p[0].revents != 0;
+}
+
+/* Connect and listen: the connection, or NULL (said once per outage). */
+static PGconn *listen_connect(struct listener *l, bool *said)
+{
+	char msg[REMOTE_MSG_MAX];
+	PGconn *c;
+
+	if (!remote_connect(l->r->conninfo, l->r->timeout_s, &c, msg,
+			    sizeof(msg)) &&
+	    !remote_exec(c, "LISTEN kvfs", PGRES_COMMAND_OK, NULL, msg,
+			 sizeof(msg))) {
+		if (*said)
+			kvfs_log(KVFS_INFO, "listening to the remote store "
+				 "again");
+		*said = false;
+		return c;
+	}
+	if (!*said)
+		kvfs_log(KVFS_WARN, "cannot listen to the remote store (%s): "
+			 "polling it every second", msg);
+	*said = true;
+	PQfinish(c);
+	return NULL;
+}
+
+static void *listen_thread(void *arg)
+{
+	struct listener *l = arg;
+	PGconn *c = NULL;
+	bool said = false;
+	sigset_t all;
+
+	/* signals are for the request loop's thread (fs/stop.c) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		PGnotify *n;
+		bool heard = false;
+
+		if (!c) {
+			c = listen_connect(l, &said);
+			if (!c) {
+				if (wait_for(l, -1, LISTEN_RETRY_MS))
+					break;
+				continue;
+			}
+			set_up(l, true);
+			l->wake(l->ctx);
+		}
+		if (wait_for(l, PQsocket(c), -1))
+			break;
+		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+			kvfs_log(KVFS_WARN, "lost the connection listening to "
+				 "the remote store");
+			said = true;
+			set_up(l, false);
+			PQfinish(c);
+			c = NULL;
+			l->wake(l->ctx);
+			continue;
+		}
+		while ((n = PQnotifies(c)) != NULL) {
+			PQfreemem(n);
+			heard = true;
+		}
+		if (heard)
+			l->wake(l->ctx);
+	}
+	set_up(l, false);
+	PQfinish(c);
+	return NULL;
+}
+
+int remote_listen_start(struct remote *r, void (*wake)(void *ctx), void *ctx)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	int rc;
+
+	if (!l)
+		return -ENOMEM;
+	if (pipe2(l->stop, O_CLOEXEC) < 0) {
+		rc = -errno;
+		free(l);
+		return rc;
+	}
+	l->r = r;
+	l->wake = wake;
+	l->ctx = ctx;
+	pthread_mutex_init(&l->lock, NULL);
+	rc = -pthread_create(&l->thread, NULL, listen_thread, l);
+	if (rc) {
+		close(l->stop[0]);
+		close(l->stop[1]);
+		pthread_mutex_destroy(&l->lock);
+		free(l);
+		return rc;
+	}
+	r->listener = l;
+	return 0;
+}
+
+void remote_listen_stop(struct remote *r)
+{
+	struct listener *l = r->listener;
+
+	if (!l)
+		return;
+	if (write(l->stop[1], "", 1) != 1)
+		kvfs_log(KVFS_WARN, "cannot stop the listener");
+	pthread_join(l->thread, NULL);
+	close(l->stop[0]);
+	close(l->stop[1]);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+	r->listener = NULL;
+}
+
+bool remote_listening(struct remote *r)
+{
+	struct listener *l = r->listener;
+	bool up;
+
+	if (!l)
+		return false;
+	pthread_mutex_lock(&l->lock);
+	up = l->up;
+	pthread_mutex_unlock(&l->lock);
+	return up;
+}
