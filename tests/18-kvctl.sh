@@ -181,4 +181,13 @@ is "$(status kv namespace delete "$MNT" ns-b)" 0 "delete of an empty one"
 is "$(said kv namespace get "$MNT" ns-b)" \
 	"kvctl: ns-b: no such namespace 1" "gone"
 
+# status: a local mount
+kv put "$MNT/ns-c" sized "12345"
+is "$(kv status "$MNT" | sed 's/"value_bytes":[0-9]*/"value_bytes":N/')" \
+	'{"mode":"local","value_bytes":N,"values_cached":"all"}' \
+	"status of a local mount"
+is "$(said kv status "$MNT/ns-c")" \
+	"kvctl: $MNT/ns-c: not the root of a kvfs mount (MOUNT is where kvfs is \
+mounted) 1" "status wants the mount's root"
+
 done_testing

@@ -39,13 +39,19 @@ then
 else
 	pass "the password is not in the daemon's arguments (ps)"
 fi
-status=$(getfattr --only-values -n user.kv.status "$H2" 2>/dev/null)
+status=$(kv status "$H2")
 case $status in
 '{"mode":"remote",'*'"connected":true,"listening":true,'*)
-	pass "user.kv.status of host 2: remote, connected, listening" ;;
-*)	fail "user.kv.status of host 2: remote, connected, listening"
+	pass "kvctl status of host 2: remote, connected, listening" ;;
+*)	fail "kvctl status of host 2: remote, connected, listening"
 	echo "# $status" ;;
 esac
+lag=$(echo "$status" | sed -n 's/.*"lag_seconds":\([0-9.]*\).*/\1/p')
+ok "its lag is under 2 s ($lag)" awk -v l="$lag" 'BEGIN { exit !(l != "" && l < 2) }'
+is "$(getfattr --only-values -n user.kv.status "$H2" 2>/dev/null | head -c 17)" \
+	'{"mode":"remote",' "user.kv.status of the root says the same"
+is "$(getfattr -d -m - "$H2" 2>/dev/null)" "" "and no listing shows it (cp -a, \
+rsync -X leave it)"
 
 # a namespace
 mkdir "$H1/shared"
@@ -128,6 +134,33 @@ within 1000 sh -c "! [ -e '$H2/other' ] && ! [ -e '$H3/other' ]"
 is "$?" 0 "a namespace deleted on host 1 is gone on 2 and 3 within 1 s \
 (${WITHIN_MS} ms)"
 
+# mount.fuse3 (mount -t fuse.kvfs, fstab) with a service name and the
+# password in a pgpass file, and a string of two hosts, the first dead
+P=$(cat "$PG_ROOT/a/port")
+printf '[kvt]\nhost=127.0.0.1\nport=%s\nuser=kvfs\ndbname=kvfs\n' "$P" \
+	> "$TEST_DIR/pg_service.conf"
+echo "127.0.0.1:$P:kvfs:kvfs:$PG_PASSWORD" > "$TEST_DIR/pgpass"
+chmod 600 "$TEST_DIR/pgpass"
+mkdir -p "$(hmnt 4)" "$(hmnt 5)"
+PGSERVICEFILE=$TEST_DIR/pg_service.conf PGPASSFILE=$TEST_DIR/pgpass \
+	PATH=$top_builddir:$PATH mount.fuse3 "$TEST_DIR/h4/store" "$(hmnt 4)" \
+	-t fuse.kvfs -o remote=service=kvt 2>"$TEST_DIR/h4.err"
+is "$?" 0 "mount.fuse3 -t fuse.kvfs -o remote=service=NAME, the password \
+from PGPASSFILE"
+mkdir "$H1/four"
+"$FSOP" put "$H1/four/from1" "to all" >/dev/null
+within 1000 sh -c "[ \"\$(cat '$(hmnt 4)/four/from1')\" = 'to all' ]"
+is "$?" 0 "that host follows too (${WITHIN_MS} ms)"
+grep " $(hmnt 4) " /proc/mounts | grep -q "remote" &&
+	fail "the connection string is not among the mount's options" ||
+	pass "the connection string is not among the mount's options"
+"$KVFS_BIN" -o "remote=host=127.0.0.1\\,127.0.0.1 port=1\\,$P user=kvfs \
+password=$PG_PASSWORD dbname=kvfs" "$TEST_DIR/h5/store" "$(hmnt 5)"
+is "$?" 0 "a string of two hosts, the first refusing (commas as \\,)"
+is "$(cat "$(hmnt 5)/four/from1")" "to all" "the second serves it"
+fusermount3 -u "$(hmnt 4)"
+fusermount3 -u "$(hmnt 5)"
+
 # the store's max_value_size (25 MiB), not host 2's 1M
 mkdir "$H2/big"
 head -c 2097152 /dev/zero | tr '\0' 'b' > "$H2/big/two"
@@ -150,10 +183,10 @@ is "$(cat "$H1/big/k")" "old" "the old value stays on host 1"
 is "$(cat "$H2/big/k")" "old" "host 2 reads on"
 errno_is EIO "a mkdir fails with EIO" mkdir "$H3/big/d"
 errno_is ENOENT "and made nothing" stat "$H3/big/d"
-status=$(getfattr --only-values -n user.kv.status "$H1" 2>/dev/null)
+status=$(kv status "$H1")
 case $status in
-*'"connected":false'*) pass "user.kv.status: not connected" ;;
-*)	fail "user.kv.status: not connected"; echo "# $status" ;;
+*'"connected":false'*) pass "kvctl status: not connected" ;;
+*)	fail "kvctl status: not connected"; echo "# $status" ;;
 esac
 pg_restart a
 within 10000 sh -c "[ \"\$('$FSOP' put '$H1/big/k' 'new')\" = OK ]"

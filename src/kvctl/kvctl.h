@@ -34,6 +34,7 @@ int kc_cmd_list(int argc, char **argv);
 int kc_cmd_namespace(int argc, char **argv);
 int kc_cmd_import(int argc, char **argv);
 int kc_cmd_export(int argc, char **argv);
+int kc_cmd_status(int argc, char **argv);
 
 /* Print "kvctl: " and the message to stderr; return 1. */
 int kc_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

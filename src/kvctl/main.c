@@ -27,6 +27,8 @@ static const struct {
 	  "create, list, get or delete namespaces" },
 	{ "import", kc_cmd_import, "write keys from a bulk JSON file" },
 	{ "export", kc_cmd_export, "print keys as a bulk JSON file" },
+	{ "status", kc_cmd_status,
+	  "where a mount stands: local or remote, connected, lag" },
 };
 
 static void help(void)
