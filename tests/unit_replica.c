@@ -92,7 +92,7 @@ int main(void)
 		ops_big[j] = (char)ops_rnd(256);
 	is_int(store_open(da, &lim, NULL, 0, 0, &A), 0, "store A opens");
 	is_int(store_open(db, &lim, NULL, 0, 0, &B), 0, "store B opens");
-	store_set_capture(A, capture, NULL, NULL);
+	store_set_capture(A, capture, NULL, NULL, NULL);
 
 	/* the same first steps, then random ones, compared as they go */
 	memset(&a, 0, sizeof(a));
@@ -185,7 +185,7 @@ int main(void)
 			    &after) == 0 &&
 	   store_rename(A, "gamma3", "exp1", 4, "gamma3", "exp2", 4, 0,
 			NULL) == 0, "a key that expires is renamed");
-	store_set_capture(A, NULL, NULL, NULL);
+	store_set_capture(A, NULL, NULL, NULL, NULL);
 	ok(store_sweep(A, 4000000000ll + 500, 1000, NULL, NULL) > 0,
 	   "A's sweep deletes keys that expired");
 	store_sweep(B, 4000000000ll + 500, 1000, NULL, NULL);

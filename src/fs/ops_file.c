@@ -270,6 +270,13 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
 	store_urgent(false);
 	nodes_release_paths(fs->nodes);
+	/*
+	 * Another host made the key since the kernel looked the name up:
+	 * an open(O_CREAT) without O_EXCL opens it.  The kernel, sent back,
+	 * looks the name up again and opens what it finds, once.
+	 */
+	if (rc == -EEXIST && fs->remote && !(fi->flags & O_EXCL))
+		rc = -ESTALE;
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino, a.gen,

@@ -96,17 +96,38 @@ static char *gens_of(const PGresult *keys)
 	return s;
 }
 
-/* Read what changed since pos, under r->lock: 0 or -EIO, -ENOMEM. */
-static int round_read(struct remote *r, const char *pos, struct round *rd)
+/*
+ * Read what changed since pos, under r->lock: 0 or -EIO, -ENOMEM.  In a
+ * transaction of its own (repeatable read: rows and chunks agree), or,
+ * with hold, in one that first takes the store's lock (kvfs.store FOR
+ * UPDATE, as writes do) and stays open (r->held) for a write to run in
+ * (remote_catchup_write): no other host commits meanwhile, so what it
+ * reads is current until that write commits.
+ */
+static int round_read(struct remote *r, const char *pos, bool hold,
+		      struct round *rd)
 {
 	const char *params[1] = { pos };
 	PGresult *res;
 	char *gens;
 	int rc = -EIO;
 
-	if (remote_exec(r->c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-			PGRES_COMMAND_OK, NULL, r->msg, sizeof(r->msg)))
+	if (hold && !r->held) {
+		if (remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL, r->msg,
+				sizeof(r->msg)))
+			return -EIO;
+		r->held = true;
+		res = query(r, "SELECT 1 FROM kvfs.store FOR UPDATE", 0, NULL,
+			    0);
+		if (!res)
+			goto out;
+		PQclear(res);
+	} else if (!r->held &&
+		   remote_exec(r->c, "BEGIN ISOLATION LEVEL REPEATABLE READ "
+			       "READ ONLY", PGRES_COMMAND_OK, NULL, r->msg,
+			       sizeof(r->msg))) {
 		return -EIO;
+	}
 	res = query(r, "SELECT pg_current_snapshot()::text", 0, NULL, 0);
 	if (!res)
 		goto out;
@@ -146,7 +167,10 @@ static int round_read(struct remote *r, const char *pos, struct round *rd)
 	if (rd->chunks)
 		rc = 0;
 out:
-	PQclear(PQexec(r->c, rc ? "ROLLBACK" : "COMMIT"));
+	if (!r->held || rc) {
+		PQclear(PQexec(r->c, rc ? "ROLLBACK" : "COMMIT"));
+		r->held = false;
+	}
 	return rc;
 }
 
@@ -194,7 +218,8 @@ static void round_done(struct remote *r, const struct round *rd,
 	pthread_mutex_unlock(&r->lock);
 }
 
-int remote_catchup(struct remote *r)
+/* One catch-up, under feed_lock; hold: for a write (round_read). */
+static int catchup(struct remote *r, bool hold)
 {
 	char pos[STORE_POS_MAX + 1];
 	struct timespec t0;
@@ -212,9 +237,9 @@ int remote_catchup(struct remote *r)
 		/* what the round reads holds every commit made before t0 */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		pthread_mutex_lock(&r->lock);
-		rc = remote_usable(r);
+		rc = r->held ? 0 : remote_usable(r);
 		if (!rc)
-			rc = round_read(r, pos, &rd);
+			rc = round_read(r, pos, hold, &rd);
 		r->up = rc != -EIO;
 		pthread_mutex_unlock(&r->lock);
 		/* nothing new, not even the position: no write */
@@ -244,4 +269,48 @@ int remote_catchup(struct remote *r)
 			return rc;
 	}
 	return rc;
+}
+
+/*
+ * Rounds of several threads at once would each find the position moved
+ * by another's (store_apply's -EAGAIN) and read again: one at a time.
+ * feed_lock is recursive, as a round's apply collects what it replaced,
+ * a write that may find the replica behind and catch up in turn.
+ */
+int remote_catchup(struct remote *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->feed_lock);
+	rc = catchup(r, false);
+	pthread_mutex_unlock(&r->feed_lock);
+	return rc;
+}
+
+/*
+ * A write found the replica behind: catch up holding the store's lock,
+ * and keep both it and feed_lock until the write has run again
+ * (remote_release), so that neither another host's commit nor another
+ * round here comes in between.  A write of this host that commits in
+ * the transaction held ends it (write.c).
+ */
+int remote_catchup_write(void *ctx)
+{
+	struct remote *r = ctx;
+
+	pthread_mutex_lock(&r->feed_lock);
+	return catchup(r, true);
+}
+
+void remote_release(void *ctx)
+{
+	struct remote *r = ctx;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->held && PQstatus(r->c) == CONNECTION_OK &&
+	    PQtransactionStatus(r->c) != PQTRANS_IDLE)
+		PQclear(PQexec(r->c, "ROLLBACK"));
+	r->held = false;
+	pthread_mutex_unlock(&r->lock);
+	pthread_mutex_unlock(&r->feed_lock);
 }

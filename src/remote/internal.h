@@ -19,12 +19,17 @@ struct listener;
 struct remote {
 	PGconn *c;		/* guarded by lock, as what follows */
 	pthread_mutex_t lock;
+	pthread_mutex_t feed_lock;	/* one round of the feed at a time
+					 * (recursive: feed.c) */
 	struct store *st;
 	char *conninfo;		/* for the listener's connection */
 	unsigned timeout_s;
 	unsigned long catchups;	/* rounds of the feed applied */
 	bool session_ok;	/* the session's settings are made */
 	bool up;		/* the last exchange went through */
+	bool held;		/* a transaction is open, holding the
+				 * store's lock, for a write that found
+				 * the replica behind (feed.c) */
 	uint64_t rev;		/* the newest revision applied or written */
 	struct timespec current; /* when the replica last held every
 				  * commit (CLOCK_MONOTONIC), 0: never */
@@ -79,6 +84,15 @@ bool remote_listening(struct remote *r);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);
+
+/*
+ * The store's catch-up for a write it found behind, and its release once
+ * the write has run again (feed.c): the catch-up takes the store's lock
+ * in a transaction it leaves open (r->held) for the write, and holds
+ * feed_lock until the release.
+ */
+int remote_catchup_write(void *ctx);
+void remote_release(void *ctx);
 
 /*
  * A one-line message into msg: prefix, then PostgreSQL's primary message

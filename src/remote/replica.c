@@ -14,11 +14,6 @@
 
 #include "remote/internal.h"
 
-static int catchup(void *ctx)
-{
-	return remote_catchup(ctx);
-}
-
 static int any_ns(void *ctx, const char *name, size_t len,
 		  const struct kv_attr *attr, const char *pos, size_t poslen)
 {
@@ -58,6 +53,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		char *msg, size_t len)
 {
 	struct remote *r = calloc(1, sizeof(*r));
+	pthread_mutexattr_t attr;
 	int rc;
 
 	*stored = NULL;
@@ -71,11 +67,18 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		return rc;
 	}
 	pthread_mutex_init(&r->lock, NULL);
+	/* a round's apply collects what it replaced, a write that may find
+	 * the replica behind and catch up, in the same thread */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&r->feed_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	r->st = st;
 	r->conninfo = strdup(conninfo);
 	if (!r->conninfo) {
 		snprintf(msg, len, "out of memory");
 		pthread_mutex_destroy(&r->lock);
+		pthread_mutex_destroy(&r->feed_lock);
 		free(r);
 		return -ENOMEM;
 	}
@@ -96,11 +99,13 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		*stored = NULL;
 		PQfinish(r->c);
 		pthread_mutex_destroy(&r->lock);
+		pthread_mutex_destroy(&r->feed_lock);
 		free(r->conninfo);
 		free(r);
 		return rc;
 	}
-	store_set_capture(st, remote_capture, catchup, r);
+	store_set_capture(st, remote_capture, remote_catchup_write,
+			  remote_release, r);
 	*out = r;
 	return 0;
 }
@@ -110,9 +115,10 @@ void remote_close(struct remote *r)
 	if (!r)
 		return;
 	remote_listen_stop(r);
-	store_set_capture(r->st, NULL, NULL, NULL);
+	store_set_capture(r->st, NULL, NULL, NULL, NULL);
 	PQfinish(r->c);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->feed_lock);
 	free(r->conninfo);
 	free(r);
 }

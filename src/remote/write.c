@@ -9,7 +9,10 @@
  * (a stage elsewhere may have taken a generation no row shows yet), and
  * no row was written by a transaction its position does not show.  If
  * it is behind, the write was decided on an old state: roll back and
- * answer -EAGAIN, and the store catches up and runs it again.  Else
+ * answer -EAGAIN, and the store catches up and runs it again; that
+ * catch-up takes the lock first and holds it (r->held, feed.c), and the
+ * write runs again in its transaction, so that no other host can commit
+ * in between and find it behind again.  Else
  * write the rows under one new revision and the identifiers given out,
  * notify the listeners, record in the store's transaction the position
  * that shows this one too, and commit: after that commit nothing here
@@ -67,7 +70,10 @@ struct begun {
 	char rev[24];
 };
 
-/* Begin, lock, check: 0, -EAGAIN (behind), -EIO, -ENAMETOOLONG. */
+/*
+ * Begin and lock, unless the lock is held already (r->held), and check:
+ * 0, -EAGAIN (behind), -EIO, -ENAMETOOLONG.
+ */
 static int begin_locked(struct remote *r, const char *pos,
 			const struct store_ids *before, struct begun *b)
 {
@@ -76,7 +82,7 @@ static int begin_locked(struct remote *r, const char *pos,
 	PGresult *res;
 	int rc;
 
-	rc = simple(r, "BEGIN", PGRES_COMMAND_OK);
+	rc = r->held ? 0 : simple(r, "BEGIN", PGRES_COMMAND_OK);
 	if (rc)
 		return rc;
 	res = PQexecParams(r->c, ROWS_IDS_SELECT " FOR UPDATE", 0, NULL,
@@ -124,7 +130,7 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		return rc;
 	store_capture_ids(r->st, &before, &ids.ids);
 	pthread_mutex_lock(&r->lock);
-	rc = remote_usable(r);
+	rc = r->held ? 0 : remote_usable(r);
 	if (!rc)
 		rc = begin_locked(r, pos, &before, &b);
 	for (i = 0; !rc && i < n; i++)
@@ -144,9 +150,15 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	if (!rc && strtoull(b.rev, NULL, 10) > r->rev)
 		r->rev = strtoull(b.rev, NULL, 10);
 	r->up = rc != -EIO;
-	if (rc && PQstatus(r->c) == CONNECTION_OK &&
-	    PQtransactionStatus(r->c) != PQTRANS_IDLE)
-		PQclear(PQexec(r->c, "ROLLBACK"));
+	/* committed, or failed: a transaction held is over; one found
+	 * behind in it stays for remote_release */
+	if (rc != -EAGAIN || !r->held ||
+	    PQtransactionStatus(r->c) != PQTRANS_INTRANS) {
+		if (rc && PQstatus(r->c) == CONNECTION_OK &&
+		    PQtransactionStatus(r->c) != PQTRANS_IDLE)
+			PQclear(PQexec(r->c, "ROLLBACK"));
+		r->held = false;
+	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

@@ -27,11 +27,13 @@ static char pos_name[] = "feed";
 static const MDB_val pos_key = { 4, pos_name };
 
 void store_set_capture(struct store *st, store_capture_fn fn,
-		       store_catchup_fn catchup, void *ctx)
+		       store_catchup_fn catchup, store_release_fn release,
+		       void *ctx)
 {
 	pthread_mutex_lock(&st->write_lock);
 	st->cap.fn = fn;
 	st->cap.catchup = catchup;
+	st->cap.release = release;
 	st->cap.ctx = ctx;
 	pthread_mutex_unlock(&st->write_lock);
 }

@@ -387,10 +387,12 @@ static int write_retry(struct store *st, store_txn_fn fn, void *arg,
 	for (tries = 0; rc == -EAGAIN && stale && tries < STALE_TRIES;
 	     tries++) {
 		store_catchup_fn catchup;
+		store_release_fn release;
 		void *ctx;
 
 		pthread_mutex_lock(&st->write_lock);
 		catchup = st->cap.catchup;
+		release = st->cap.release;
 		ctx = st->cap.ctx;
 		pthread_mutex_unlock(&st->write_lock);
 		if (!catchup)
@@ -398,6 +400,8 @@ static int write_retry(struct store *st, store_txn_fn fn, void *arg,
 		rc = catchup(ctx);
 		if (!rc)
 			rc = write_once(st, fn, arg, alone, &disk, &stale);
+		if (release)
+			release(ctx);
 	}
 	return rc;
 }

@@ -60,6 +60,7 @@ struct rec;
 struct capture {
 	store_capture_fn fn;
 	store_catchup_fn catchup;
+	store_release_fn release;
 	void *ctx;
 	MDB_txn *txn;			/* being committed, in fn */
 	struct store_ids before;	/* the next ids when it began */

@@ -439,9 +439,12 @@ struct store_change {
  * in the order it made them, before it commits: fn returns 0 to let it
  * commit, -EAGAIN if this store is behind the one it copies (catchup is
  * then called, outside any transaction, and the writes run again unless
- * it fails: up to 10 times), or another negative errno, which aborts it
- * and is what each write in it returns.  fn runs under the store's write
- * lock, one transaction at a time; what ch points to lives until fn
+ * it fails, up to 10 times; after each catchup, release if not NULL,
+ * once the write has run again or catchup failed: catchup may hold,
+ * until then, what lets the write through), or another negative errno,
+ * which aborts it and is what each write in it returns.  fn runs under
+ * the store's write lock, one transaction at a time; what ch points to
+ * lives until fn
  * returns, and fn may record the position that commits with the
  * transaction (store_capture_pos).  A transaction that changes none of
  * it and takes no identifier does not call fn (one that takes one, as a
@@ -452,8 +455,10 @@ struct store_change {
 typedef int (*store_capture_fn)(void *ctx, const struct store_change *ch,
 				size_t n);
 typedef int (*store_catchup_fn)(void *ctx);
+typedef void (*store_release_fn)(void *ctx);
 void store_set_capture(struct store *st, store_capture_fn fn,
-		       store_catchup_fn catchup, void *ctx);
+		       store_catchup_fn catchup, store_release_fn release,
+		       void *ctx);
 
 /*
  * A replica's position in what it copies (an opaque string of up to
