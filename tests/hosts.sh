@@ -4,7 +4,8 @@
 #
 #   host_mount N CONNINFO [kvfs options...]
 #                       mount host N: store $TEST_DIR/hN/store at
-#                       $TEST_DIR/hN/mnt, in the foreground
+#                       $TEST_DIR/hN/mnt, in the foreground, with
+#                       $HOST_BIN if set, else $KVFS_BIN
 #   hmnt N              host N's mountpoint
 #   host_umount N       unmount it and wait for its daemon
 #   host_kill N         SIGKILL its daemon and clear the dead mount
@@ -28,7 +29,8 @@ host_mount() {
 	hm_ci=$2
 	shift 2
 	mkdir -p "$TEST_DIR/h$hm_n/mnt"
-	"$KVFS_BIN" -f -o "remote=$hm_ci" "$@" "$TEST_DIR/h$hm_n/store" \
+	"${HOST_BIN:-$KVFS_BIN}" -f -o "remote=$hm_ci" "$@" \
+		"$TEST_DIR/h$hm_n/store" \
 		"$TEST_DIR/h$hm_n/mnt" 2>>"$TEST_DIR/h$hm_n.err" &
 	eval "HOST_PID_$hm_n=$!"
 	for _ in $(seq 1 200); do

@@ -10,6 +10,8 @@
 #   pg_psql NAME [DB] -c SQL...   psql on it, as kvfs, quiet, unaligned
 #   pg_stop NAME         stop it (fast), pg_restart NAME start it again
 #   pg_cmd NAME start|stop   the command line that does it, for a program
+#   pg_standby NAME PRIMARY   a streaming, synchronous standby of PRIMARY
+#   pg_kill NAME, pg_promote NAME   crash a primary, promote a standby
 #
 # A script on a machine without PostgreSQL's server prints "1..0 # SKIP".
 
@@ -91,4 +93,37 @@ pg_psql() {
 	PGPASSWORD=$PG_PASSWORD "$PG_BIN/psql" -h 127.0.0.1 \
 		-p "$(cat "$PG_ROOT/$n/port")" -U kvfs -d "$db" -qAtX \
 		-v ON_ERROR_STOP=1 "$@"
+}
+
+# pg_standby NAME PRIMARY: make cluster NAME a streaming standby of
+# PRIMARY (pg_basebackup -R) and start it; the primary waits for it to
+# confirm each commit (synchronous_standby_names '*', reloaded), so that
+# what the primary acknowledged is on the standby when it is promoted.
+pg_standby() {
+	d=$PG_ROOT/$1
+	mkdir -p "$d"
+	chown postgres "$d"
+	runuser -u postgres -- env PGPASSWORD="$PG_PASSWORD" \
+		"$PG_BIN/pg_basebackup" -d "$(pg_conninfo "$2" postgres)" \
+		-D "$d/data" -R -X stream -c fast >"$d/basebackup.log" 2>&1 ||
+		{ sed 's/^/# /' "$d/basebackup.log"; return 1; }
+	for _ in 1 2 3 4 5; do
+		PG_PORT=$(pg_free_port)
+		echo "$PG_PORT" > "$d/port"
+		pg_restart "$1" && break
+	done
+	pg_psql "$2" postgres -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
+		-c "SELECT pg_reload_conf()" >/dev/null
+}
+
+# pg_kill NAME: stop it as a crash would (immediate: no checkpoint)
+pg_kill() {
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_ROOT/$1/data" \
+		-m immediate -w stop >/dev/null 2>&1
+}
+
+# pg_promote NAME: the standby becomes a primary
+pg_promote() {
+	runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$PG_ROOT/$1/data" \
+		-w promote >/dev/null 2>&1
 }

@@ -106,6 +106,8 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 	}
 	store_set_capture(st, remote_capture, remote_catchup_write,
 			  remote_release, r);
+	/* what a write killed here left, dropped in PostgreSQL too */
+	store_collect(st);
 	*out = r;
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hooks.h"
 #include "remote/internal.h"
 
 /* The transaction, a snapshot, a revision; has a row been written by a
@@ -147,6 +148,9 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		rc = store_capture_pos(r->st, pos);
 	if (!rc)
 		rc = simple(r, "COMMIT", PGRES_COMMAND_OK);
+	/* test builds: a host can die here, committed in PostgreSQL only */
+	if (!rc)
+		hook_hold("REMOTE_COMMITTED", "commit");
 	if (!rc && strtoull(b.rev, NULL, 10) > r->rev)
 		r->rev = strtoull(b.rev, NULL, 10);
 	r->up = rc != -EIO;

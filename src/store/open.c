@@ -40,6 +40,14 @@ static int init_txn(struct store *st, MDB_txn *txn, void *arg)
 	return root_init(st, txn, ia->uid, ia->gid);
 }
 
+/* Whether st records a position in a store it copies (store_apply_pos). */
+static bool store_is_replica(struct store *st)
+{
+	char pos[STORE_POS_MAX + 1];
+
+	return store_apply_pos(st, pos, sizeof(pos)) == 0 && pos[0];
+}
+
 int store_open(const char *path, const struct store_limits *limits,
 	       const char *default_ns, uid_t uid, gid_t gid,
 	       struct store **out)
@@ -71,7 +79,10 @@ int store_open(const char *path, const struct store_limits *limits,
 		env_free(st);
 		return rc;
 	}
-	value_collect(st);
+	/* a replica's collection is told to the store it copies: once its
+	 * capture is set (store_collect) */
+	if (!store_is_replica(st))
+		value_collect(st);
 	rc = ckpt_start(st);
 	if (rc) {
 		kvfs_log(KVFS_ERR, "cannot start checkpoints of store '%s': %s",
@@ -101,4 +112,9 @@ int store_sync(struct store *st)
 void store_set_limits(struct store *st, const struct store_limits *limits)
 {
 	st->limits = *limits;
+}
+
+void store_collect(struct store *st)
+{
+	value_collect(st);
 }

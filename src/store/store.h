@@ -85,6 +85,14 @@ int store_open(const char *path, const struct store_limits *limits,
 	       struct store **out);
 
 /*
+ * Collect the chunks that wait in the store's queue and that no reader
+ * holds (store_open does so, but for a replica: store_collect once its
+ * capture is set, so that the store it copies drops them too, as what a
+ * write killed on this host left there).
+ */
+void store_collect(struct store *st);
+
+/*
  * Enforce limits from now on instead of those store_open was given: a
  * replica takes the shared store's (before other threads use st).
  */
