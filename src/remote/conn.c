@@ -202,18 +202,23 @@ int remote_exec(PGconn *c, const char *sql, ExecStatusType want,
 }
 
 /* The session's settings: a statement waits no longer than a connect. */
-int remote_session(struct remote *r)
+int remote_session_on(struct remote *r, PGconn *c)
 {
 	char sql[128];
-	int rc;
 
 	/* a host stopped while it holds the store's lock (write.c) holds
 	 * the others no longer than this either */
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %u;"
 		 "SET idle_in_transaction_session_timeout = %u",
 		 r->timeout_s * 1000, r->timeout_s * 1000);
-	rc = remote_exec(r->c, sql, PGRES_COMMAND_OK, NULL, r->msg,
-			 sizeof(r->msg));
+	return remote_exec(c, sql, PGRES_COMMAND_OK, NULL, r->msg,
+			   sizeof(r->msg));
+}
+
+int remote_session(struct remote *r)
+{
+	int rc = remote_session_on(r, r->c);
+
 	r->session_ok = rc == 0;
 	return rc;
 }

@@ -3,18 +3,31 @@
  * replica.
  *
  * The replica's position is the PostgreSQL snapshot it has seen (store
- * pos).  One round reads, in a transaction of its own (repeatable read,
- * so rows and chunks agree), the namespace and key rows written by
- * transactions that position does not show but the new snapshot does,
- * and the chunks of the values those keys now hold; the store applies
- * them as a feed (states, dropping what they replace) with the new
- * snapshot as its position, if its position is still the one read
- * (else a write or another round came first, and this one starts
- * again).  With them come the store's next identifiers, which a stage
- * elsewhere may have moved before any row shows its generation.  A
- * transaction that drew a revision early and commits late is read when
+ * pos).  One round reads, on the feed's own connection (r->feed) and in
+ * one transaction (repeatable read, so rows and chunks agree), the
+ * namespace and key rows written by transactions that position does not
+ * show but the new snapshot does, and the chunks of the values those
+ * keys now hold that the replica lacks, and the store applies them as a
+ * feed (states, dropping what they replace).  The keys come through a
+ * cursor, ROUND_KEYS rows at a time, and the chunks of each batch
+ * ROUND_CHUNKS at a time, each applied as it comes, so that a round
+ * holds one batch in memory however much it brings (a new host's first
+ * copy is one round).  Every apply checks that the position is still
+ * the one the round began from (else a write or another round came
+ * first, and this one starts again); the last records the new snapshot
+ * with the store's next identifiers, which a stage elsewhere may have
+ * moved before any row shows its generation.  A round cut short leaves
+ * the old position, and the next reads again what it had applied:
+ * applying a state twice is harmless.
+ *
+ * A transaction that drew a revision early and commits late is read when
  * it commits: its transaction was not shown by the position, whatever
  * the revisions around it.  A replica with no position reads every row.
+ *
+ * A write that found the replica behind catches up holding the store's
+ * lock (remote_catchup_write): its own connection (r->c) takes it in a
+ * transaction left open for the write to run again in, then the round
+ * reads; no other host commits in between.
  */
 #include "config.h"
 
@@ -30,241 +43,307 @@
 #define SINCE	" WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT" \
 	" pg_visible_in_snapshot(xid, $1::pg_snapshot) ORDER BY rev"
 
-/* What one round read. */
+/* Key rows, and chunks of one value, read and applied at a time. */
+#define ROUND_KEYS	256
+#define ROUND_CHUNKS	16
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+
+/* Where one round stands. */
 struct round {
-	PGresult *ns, *keys, *chunks, *ids;
-	char snap[STORE_POS_MAX + 1];
+	char pos[STORE_POS_MAX + 1];	/* where it began */
+	char snap[STORE_POS_MAX + 1];	/* where it ends */
+	PGresult *ns, *ids;
+	uint64_t rev;			/* the newest revision read */
+	size_t applied;			/* rows applied */
 };
 
-static void round_free(struct round *rd)
+/* The message of a failed result on the feed's connection. */
+static void feed_say(struct remote *r, const PGresult *res)
 {
-	PQclear(rd->ns);
-	PQclear(rd->keys);
-	PQclear(rd->chunks);
-	PQclear(rd->ids);
-	memset(rd, 0, sizeof(*rd));
+	pthread_mutex_lock(&r->lock);
+	remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
+		   r->feed);
+	pthread_mutex_unlock(&r->lock);
 }
 
 static PGresult *query(struct remote *r, const char *sql, int n,
 		       const char *const *params, int binary)
 {
-	PGresult *res = PQexecParams(r->c, sql, n, NULL, params, NULL, NULL,
+	PGresult *res = PQexecParams(r->feed, sql, n, NULL, params, NULL, NULL,
 				     binary);
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		remote_say(r->msg, sizeof(r->msg),
-			 "the remote store: ", res, r->c);
+		feed_say(r, res);
 		PQclear(res);
 		return NULL;
 	}
 	return res;
 }
 
-/* The generations of the chunked values read, as an array literal. */
-static char *gens_of(const PGresult *keys)
+static int command(struct remote *r, const char *sql, int n,
+		   const char *const *params)
 {
-	size_t cap = 64, len = 1;
-	char *s = malloc(cap);
-	int i;
+	PGresult *res = PQexecParams(r->feed, sql, n, NULL, params, NULL, NULL,
+				     0);
+	int rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
 
-	if (!s)
-		return NULL;
-	strcpy(s, "{");
-	for (i = 0; i < PQntuples(keys); i++) {
-		struct store_change ch;
-		char num[24];
-		int w;
+	if (rc)
+		feed_say(r, res);
+	PQclear(res);
+	return rc;
+}
 
-		if (rows_key(keys, i, &ch) || ch.deleted || !ch.chunked)
-			continue;
-		w = snprintf(num, sizeof(num), "%s%llu", len > 1 ? "," : "",
-			     (unsigned long long)ch.a.gen);
-		if (len + (size_t)w + 2 > cap) {
-			char *n = realloc(s, cap * 2 + (size_t)w);
-
-			if (!n) {
-				free(s);
-				return NULL;
-			}
-			s = n;
-			cap = cap * 2 + (size_t)w;
-		}
-		memcpy(s + len, num, (size_t)w + 1);
-		len += (size_t)w;
-	}
-	memcpy(s + len, "}", 2);
-	return s;
+static void bad_row(struct remote *r)
+{
+	pthread_mutex_lock(&r->lock);
+	snprintf(r->msg, sizeof(r->msg),
+		 "the remote store: a row kvfs cannot read");
+	pthread_mutex_unlock(&r->lock);
 }
 
 /*
- * Read what changed since pos, under r->lock: 0 or -EIO, -ENOMEM.  In a
- * transaction of its own (repeatable read: rows and chunks agree), or,
- * with hold, in one that first takes the store's lock (kvfs.store FOR
- * UPDATE, as writes do) and stays open (r->held) for a write to run in
- * (remote_catchup_write): no other host commits meanwhile, so what it
- * reads is current until that write commits.
+ * Apply n changes; last: with the new position.  Then the daemon hears of
+ * them (remote_set_applied).
  */
-static int round_read(struct remote *r, const char *pos, bool hold,
-		      struct round *rd)
+static int apply(struct remote *r, struct round *rd,
+		 const struct store_change *ch, size_t n, bool last)
 {
-	const char *params[1] = { pos };
-	PGresult *res;
-	char *gens;
-	int rc = -EIO;
+	int rc = store_apply(r->st, ch, n, rd->pos, last ? rd->snap : NULL,
+			     STORE_APPLY_FEED);
 
-	if (hold && !r->held) {
-		if (remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL, r->msg,
-				sizeof(r->msg)))
-			return -EIO;
-		r->held = true;
-		res = query(r, "SELECT 1 FROM kvfs.store FOR UPDATE", 0, NULL,
-			    0);
+	if (!rc && n && r->applied)
+		r->applied(r->applied_ctx, ch, n);
+	return rc;
+}
+
+/* The chunks of generation gen (size bytes) the replica lacks. */
+static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
+			uint64_t size)
+{
+	struct store_change ch[ROUND_CHUNKS];
+	char sgen[24], sidx[24];
+	const char *params[2] = { sgen, sidx };
+	uint64_t idx = 0;
+	int rc = 0, i, n;
+
+	if (store_gen_whole(r->st, gen, size))
+		return 0;
+	snprintf(sgen, sizeof(sgen), "%llu", (unsigned long long)gen);
+	do {
+		PGresult *res;
+
+		snprintf(sidx, sizeof(sidx), "%llu", (unsigned long long)idx);
+		res = query(r, "SELECT gen, idx, data FROM kvfs.chunks WHERE"
+			    " gen = $1 AND idx >= $2 ORDER BY idx LIMIT "
+			    STR(ROUND_CHUNKS), 2, params, 1);
 		if (!res)
-			goto out;
+			return -EIO;
+		n = PQntuples(res);
+		for (i = 0; !rc && i < n; i++)
+			rc = rows_chunk(res, i, &ch[i]);
+		if (rc)
+			bad_row(r);
+		else if (n)
+			rc = apply(r, rd, ch, (size_t)n, false);
+		if (n)
+			idx = ch[n - 1].idx + 1;
 		PQclear(res);
-	} else if (!r->held &&
-		   remote_exec(r->c, "BEGIN ISOLATION LEVEL REPEATABLE READ "
-			       "READ ONLY", PGRES_COMMAND_OK, NULL, r->msg,
-			       sizeof(r->msg))) {
-		return -EIO;
+	} while (!rc && n == ROUND_CHUNKS);
+	return rc;
+}
+
+/*
+ * Apply one batch of key rows (with the namespaces first, if first; with
+ * the identifiers and the new position, if last), after the chunks of
+ * the values they bring.
+ */
+static int apply_batch(struct remote *r, struct round *rd,
+		       const PGresult *keys, bool first, bool last)
+{
+	size_t nns = first ? (size_t)PQntuples(rd->ns) : 0, n = 0;
+	size_t cap = nns + (size_t)PQntuples(keys) + 1;
+	struct store_change *ch = calloc(cap, sizeof(*ch));
+	int i, rc = 0;
+
+	if (!ch)
+		return -ENOMEM;
+	for (i = 0; !rc && (size_t)i < nns; i++)
+		rc = rows_ns(rd->ns, i, &ch[n++]);
+	for (i = 0; !rc && i < PQntuples(keys); i++)
+		rc = rows_key(keys, i, &ch[n++]);
+	if (!rc && last)
+		rc = rows_ids(rd->ids, 0, &ch[n++]);
+	if (rc)
+		bad_row(r);
+	/* the chunks first: a value is whole once its key is there */
+	for (i = 0; !rc && (size_t)i < n; i++)
+		if (ch[i].kind == STORE_CHANGE_KEY && !ch[i].deleted &&
+		    ch[i].chunked)
+			rc = fetch_chunks(r, rd, ch[i].a.gen, ch[i].a.size);
+	if (!rc)
+		rc = apply(r, rd, ch, n, last);
+	if (!rc) {
+		uint64_t rev = rows_last_rev(keys);
+
+		if (first && rows_last_rev(rd->ns) > rd->rev)
+			rd->rev = rows_last_rev(rd->ns);
+		if (rev > rd->rev)
+			rd->rev = rev;
+		rd->applied += n;
 	}
+	free(ch);
+	return rc;
+}
+
+/* Begin the round's transaction: snapshot, identifiers, namespaces, and
+ * the cursor over the keys. */
+static int round_begin(struct remote *r, struct round *rd)
+{
+	const char *params[1] = { rd->pos };
+	PGresult *res;
+
+	if (command(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
+		    NULL))
+		return -EIO;
 	res = query(r, "SELECT pg_current_snapshot()::text", 0, NULL, 0);
 	if (!res)
-		goto out;
+		return -EIO;
 	if (strlen(PQgetvalue(res, 0, 0)) >= sizeof(rd->snap)) {
+		PQclear(res);
+		pthread_mutex_lock(&r->lock);
 		snprintf(r->msg, sizeof(r->msg), "the remote store: a "
 			 "snapshot longer than a position holds");
-		PQclear(res);
-		goto out;
+		pthread_mutex_unlock(&r->lock);
+		return -EIO;
 	}
 	strcpy(rd->snap, PQgetvalue(res, 0, 0));
 	PQclear(res);
 	rd->ids = query(r, ROWS_IDS_SELECT, 0, NULL, 1);
 	if (!rd->ids || PQntuples(rd->ids) != 1)
-		goto out;
-	if (*pos) {
+		return -EIO;
+	if (rd->pos[0]) {
 		rd->ns = query(r, ROWS_NS_SELECT SINCE, 1, params, 1);
-		if (rd->ns)
-			rd->keys = query(r, ROWS_KEY_SELECT SINCE, 1, params,
-					 1);
+		if (!rd->ns || command(r, "DECLARE kvfs_feed NO SCROLL CURSOR"
+				       " FOR " ROWS_KEY_SELECT SINCE, 1,
+				       params))
+			return -EIO;
 	} else {
 		rd->ns = query(r, ROWS_NS_SELECT, 0, NULL, 1);
-		if (rd->ns)
-			rd->keys = query(r, ROWS_KEY_SELECT, 0, NULL, 1);
+		if (!rd->ns || command(r, "DECLARE kvfs_feed NO SCROLL CURSOR"
+				       " FOR " ROWS_KEY_SELECT
+				       " ORDER BY rev", 0, NULL))
+			return -EIO;
 	}
-	if (!rd->keys)
-		goto out;
-	gens = gens_of(rd->keys);
-	if (!gens) {
-		rc = -ENOMEM;
-		goto out;
+	return 0;
+}
+
+/* One round from the position in rd->pos: 0, -EAGAIN (moved), -EIO... */
+static int round_run(struct remote *r, struct round *rd)
+{
+	PGresult *keys = NULL;
+	bool first = true, last = false;
+	int rc = round_begin(r, rd);
+
+	while (!rc && !last) {
+		keys = query(r, "FETCH " STR(ROUND_KEYS) " FROM kvfs_feed",
+			     0, NULL, 1);
+		if (!keys) {
+			rc = -EIO;
+			break;
+		}
+		last = PQntuples(keys) < ROUND_KEYS;
+		/* nothing new, not even the snapshot: no write */
+		if (first && last && !PQntuples(keys) &&
+		    !PQntuples(rd->ns) && !strcmp(rd->pos, rd->snap)) {
+			PQclear(keys);
+			break;
+		}
+		rc = apply_batch(r, rd, keys, first, last);
+		PQclear(keys);
+		first = false;
 	}
-	params[0] = gens;
-	rd->chunks = query(r, "SELECT gen, idx, data FROM kvfs.chunks WHERE"
-			   " gen = ANY($1::bigint[]) ORDER BY gen, idx", 1,
-			   params, 1);
-	free(gens);
-	if (rd->chunks)
-		rc = 0;
-out:
-	if (!r->held || rc) {
-		PQclear(PQexec(r->c, rc ? "ROLLBACK" : "COMMIT"));
-		r->held = false;
+	PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
+	return rc;
+}
+
+/* The feed's connection, made again if it broke: 0 or -EIO. */
+static int feed_usable(struct remote *r)
+{
+	int rc = 0;
+
+	if (PQstatus(r->feed) != CONNECTION_OK ||
+	    PQtransactionStatus(r->feed) != PQTRANS_IDLE) {
+		PQreset(r->feed);
+		r->feed_session_ok = false;
+		if (PQstatus(r->feed) != CONNECTION_OK) {
+			feed_say(r, NULL);
+			return -EIO;
+		}
+	}
+	if (!r->feed_session_ok) {
+		pthread_mutex_lock(&r->lock);
+		rc = remote_session_on(r, r->feed);
+		pthread_mutex_unlock(&r->lock);
+		r->feed_session_ok = rc == 0;
 	}
 	return rc;
 }
 
-/* The round's rows as changes: namespaces, chunks, keys. */
-static int round_changes(struct remote *r, const struct round *rd,
-			 struct store_change **out, size_t *n)
+/* Take the store's lock in a transaction of r->c left open (r->held). */
+static int hold(struct remote *r)
 {
-	size_t cap = (size_t)PQntuples(rd->ns) + PQntuples(rd->keys) +
-		     PQntuples(rd->chunks) + 1;
-	struct store_change *ch = calloc(cap ? cap : 1, sizeof(*ch));
-	int i, rc = 0;
-
-	if (!ch)
-		return -ENOMEM;
-	*n = 0;
-	rc = rows_ids(rd->ids, 0, &ch[(*n)++]);
-	for (i = 0; !rc && i < PQntuples(rd->ns); i++)
-		rc = rows_ns(rd->ns, i, &ch[(*n)++]);
-	for (i = 0; !rc && i < PQntuples(rd->chunks); i++)
-		rc = rows_chunk(rd->chunks, i, &ch[(*n)++]);
-	for (i = 0; !rc && i < PQntuples(rd->keys); i++)
-		rc = rows_key(rd->keys, i, &ch[(*n)++]);
-	if (rc) {
-		snprintf(r->msg, sizeof(r->msg),
-			 "the remote store: a row kvfs cannot read");
-		free(ch);
-		return rc;
-	}
-	*out = ch;
-	return 0;
-}
-
-/* The round rd was applied (or brought nothing) from a start at t0. */
-static void round_done(struct remote *r, const struct round *rd,
-		       const struct timespec *t0)
-{
-	uint64_t rev = rows_last_rev(rd->keys), nsrev = rows_last_rev(rd->ns);
+	int rc = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (nsrev > rev)
-		rev = nsrev;
-	if (rev > r->rev)
-		r->rev = rev;
-	r->current = *t0;
+	if (!r->held) {
+		rc = remote_usable(r);
+		if (!rc)
+			rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL,
+					 r->msg, sizeof(r->msg));
+		if (!rc) {
+			r->held = true;
+			rc = remote_exec(r->c, "SELECT 1 FROM kvfs.store FOR "
+					 "UPDATE", PGRES_TUPLES_OK, NULL,
+					 r->msg, sizeof(r->msg));
+		}
+		r->up = rc != -EIO;
+	}
 	pthread_mutex_unlock(&r->lock);
+	return rc;
 }
 
-/* One catch-up, under feed_lock; hold: for a write (round_read). */
-static int catchup(struct remote *r, bool hold)
+/* One catch-up, under feed_lock; with hold, for a write. */
+static int catchup(struct remote *r, bool with_hold)
 {
-	char pos[STORE_POS_MAX + 1];
 	struct timespec t0;
 	struct round rd;
 	int rc, tries;
 
 	for (tries = 0; tries < 10; tries++) {
-		struct store_change *ch;
-		size_t n;
-
 		memset(&rd, 0, sizeof(rd));
-		rc = store_apply_pos(r->st, pos, sizeof(pos));
+		rc = store_apply_pos(r->st, rd.pos, sizeof(rd.pos));
 		if (rc)
 			return rc;
+		rc = with_hold ? hold(r) : 0;
 		/* what the round reads holds every commit made before t0 */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (!rc)
+			rc = feed_usable(r);
+		if (!rc)
+			rc = round_run(r, &rd);
+		PQclear(rd.ns);
+		PQclear(rd.ids);
 		pthread_mutex_lock(&r->lock);
-		rc = r->held ? 0 : remote_usable(r);
-		if (!rc)
-			rc = round_read(r, pos, hold, &rd);
-		r->up = rc != -EIO;
-		pthread_mutex_unlock(&r->lock);
-		/* nothing new, not even the position: no write */
-		if (!rc && !PQntuples(rd.ns) && !PQntuples(rd.keys) &&
-		    !strcmp(pos, rd.snap)) {
-			round_done(r, &rd, &t0);
-			round_free(&rd);
-			return 0;
-		}
-		if (!rc)
-			rc = round_changes(r, &rd, &ch, &n);
+		if (rc != -EAGAIN)
+			r->up = rc != -EIO;
 		if (!rc) {
-			rc = store_apply(r->st, ch, n, pos, rd.snap,
-					 STORE_APPLY_FEED);
-			if (!rc) {
-				round_done(r, &rd, &t0);
-				pthread_mutex_lock(&r->lock);
-				r->catchups++;
-				pthread_mutex_unlock(&r->lock);
-				if (r->applied)
-					r->applied(r->applied_ctx, ch, n);
-			}
-			free(ch);
+			if (rd.rev > r->rev)
+				r->rev = rd.rev;
+			r->current = t0;
+			r->catchups += rd.applied != 0;
 		}
-		round_free(&rd);
+		pthread_mutex_unlock(&r->lock);
 		if (rc != -EAGAIN)
 			return rc;
 	}

@@ -17,7 +17,8 @@ struct listener;
 
 /* A replica bound to the shared store (replica.c). */
 struct remote {
-	PGconn *c;		/* guarded by lock, as what follows */
+	PGconn *c;		/* writes': guarded by lock, as what
+				 * follows */
 	pthread_mutex_t lock;
 	pthread_mutex_t feed_lock;	/* one round of the feed at a time
 					 * (recursive: feed.c) */
@@ -37,6 +38,8 @@ struct remote {
 	remote_applied_fn applied;	/* remote_set_applied */
 	void *applied_ctx;
 	struct listener *listener;	/* listen.c */
+	PGconn *feed;		/* the feed's, under feed_lock (feed.c) */
+	bool feed_session_ok;
 };
 
 /*
@@ -46,6 +49,8 @@ struct remote {
  */
 int remote_session(struct remote *r);
 int remote_usable(struct remote *r);
+/* The session's settings on connection c: 0 or -EIO (r->lock held). */
+int remote_session_on(struct remote *r, PGconn *c);
 
 /*
  * Snapshots as text (snap.c): snap_add writes into out (len bytes) the

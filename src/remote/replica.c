@@ -88,6 +88,9 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
 	if (!rc && (rc = remote_session(r)))
 		snprintf(msg, len, "%s", r->msg);
+	/* the feed reads on a connection of its own, in long transactions */
+	if (!rc)
+		rc = remote_connect(conninfo, timeout_s, &r->feed, msg, len);
 	if (!rc) {
 		rc = remote_catchup(r);
 		if (rc)
@@ -98,6 +101,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		free(*stored);
 		*stored = NULL;
 		PQfinish(r->c);
+		PQfinish(r->feed);
 		pthread_mutex_destroy(&r->lock);
 		pthread_mutex_destroy(&r->feed_lock);
 		free(r->conninfo);
@@ -119,6 +123,7 @@ void remote_close(struct remote *r)
 	remote_listen_stop(r);
 	store_set_capture(r->st, NULL, NULL, NULL, NULL);
 	PQfinish(r->c);
+	PQfinish(r->feed);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->feed_lock);
 	free(r->conninfo);

@@ -210,3 +210,21 @@ void value_collect(struct store *st)
 			after = gens[n - 1] + 1;
 	} while (n == 64);
 }
+
+bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size)
+{
+	unsigned char kb[12];
+	MDB_val k = { sizeof(kb), kb }, v;
+	MDB_txn *txn;
+	bool whole;
+
+	if (!size)
+		return true;
+	if (store_read_begin(st, &txn))
+		return false;
+	/* chunks are applied in order: the last one there, all are */
+	chunk_key(kb, gen, (size - 1) / st->chunk);
+	whole = mdb_get(txn, st->data, &k, &v) == 0;
+	store_read_end(st, txn);
+	return whole;
+}

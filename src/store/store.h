@@ -469,6 +469,13 @@ void store_set_capture(struct store *st, store_capture_fn fn,
 		       void *ctx);
 
 /*
+ * Whether the store holds every chunk of generation gen, a value of size
+ * bytes, as a feed applies them (in order): a replica fetches only the
+ * values it lacks.
+ */
+bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size);
+
+/*
  * A replica's position in what it copies (an opaque string of up to
  * STORE_POS_MAX bytes, "" for none): store_capture_pos, only inside the
  * capture's callback, records it with the transaction being committed;
