@@ -119,6 +119,18 @@ within 3000 sh -c "! [ -e '$H1/shared/brief' ] && ! [ -e '$H2/shared/brief' ] \
 	&& ! [ -e '$H3/shared/brief' ]"
 is "$?" 0 "a key expiring in 1 s is gone on all three within 3 s \
 (${WITHIN_MS} ms)"
+sweepers() {
+	for n in 1 2 3; do
+		kv status "$(hmnt "$n")" | grep -q '"sweeper":true' &&
+			printf '%s ' "$n"
+	done
+}
+is "$(sweepers)" "1 " "one host sweeps expired keys: host 1, mounted first"
+tombstone() {
+	[ "$(pg_psql a -c "SELECT type FROM kvfs.keys WHERE key = 'brief'")" = 0 ]
+}
+within 3000 tombstone
+is "$?" 0 "it deleted the key in PostgreSQL (${WITHIN_MS} ms)"
 
 # namespaces renamed and deleted
 "$FSOP" put "$H2/shared/n" "in ns" >/dev/null
@@ -197,7 +209,8 @@ is "$?" 0 "and hosts 2 and 3 catch up (${WITHIN_MS} ms)"
 
 # the listener's connection cut: the poll still brings the writes
 pg_psql a -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-	WHERE query = 'LISTEN kvfs'" >/dev/null
+	WHERE pid <> pg_backend_pid() AND (query = 'LISTEN kvfs' OR
+	query LIKE '%pg_try_advisory_lock%')" >/dev/null
 "$FSOP" put "$H3/big/k" "after the cut" >/dev/null
 within 2000 sh -c "[ \"\$(cat '$H1/big/k')\" = 'after the cut' ] &&
 	[ \"\$(cat '$H2/big/k')\" = 'after the cut' ]"
@@ -226,7 +239,23 @@ sed 's/^/# /' "$TEST_DIR/bad/err"
 grep -q " $TEST_DIR/bad/mnt " /proc/mounts && fail "nothing was mounted" ||
 	pass "nothing was mounted"
 
-for n in 1 2 3; do
+host_umount 1
+is "$?" 0 "host 1 unmounts cleanly"
+one_sweeper() {
+	s=$(for n in 2 3; do kv status "$(hmnt "$n")" |
+		grep -q '"sweeper":true' && echo "$n"; done)
+	[ "$(echo $s | wc -w)" = 1 ]
+}
+within 3000 one_sweeper
+is "$?" 0 "with the sweeper gone, another host sweeps (${WITHIN_MS} ms)"
+is "$("$FSOP" put "$H2/big/brief2" "b")" OK "host 2 writes a key"
+setfattr -n user.kv.expiration_ttl -v 1 "$H2/big/brief2"
+tombstone2() {
+	[ "$(pg_psql a -c "SELECT type FROM kvfs.keys WHERE key = 'brief2'")" = 0 ]
+}
+within 4000 tombstone2
+is "$?" 0 "and deletes what expires (${WITHIN_MS} ms)"
+for n in 2 3; do
 	host_umount "$n"
 	is "$?" 0 "host $n unmounts cleanly"
 done

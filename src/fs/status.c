@@ -8,6 +8,7 @@
  * and for a replica:
  *   connected      the last exchange with PostgreSQL went through
  *   listening      the listener's connection is up
+ *   sweeper        this host deletes expired keys in PostgreSQL
  *   revision       the newest revision the replica holds
  *   lag_seconds    seconds since the replica was last known to hold
  *                  every commit (null: never)
@@ -46,6 +47,7 @@ char *status_json(struct kvfs *fs)
 		remote_state(fs->remote, &rs);
 		rc |= add(j, "connected", json_boolean(rs.connected)) |
 		      add(j, "listening", json_boolean(rs.listening)) |
+		      add(j, "sweeper", json_boolean(rs.sweeper)) |
 		      add(j, "revision", json_integer((json_int_t)rs.rev)) |
 		      add(j, "lag_seconds", rs.lag < 0 ? json_null() :
 			  json_real(rs.lag)) |

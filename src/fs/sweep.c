@@ -8,7 +8,10 @@
  * is absent from the second it expires whether or not it was swept yet.
  * The sweep gives the space back and drops the kernel's dentry of the key
  * (its cache timeouts already ended at the expiry; this also covers
- * dentries cached before the expiration was set).
+ * dentries cached before the expiration was set).  On a replica of a
+ * shared store only the sweeper host deletes (remote_sweeper); the
+ * others look again every second while something is due, and get the
+ * deletions from the feed.
  */
 #include "config.h"
 
@@ -22,6 +25,7 @@
 #include "fs/nodes.h"
 #include "fs/notify.h"
 #include "fs/sweep.h"
+#include "remote/remote.h"
 #include "store/store.h"
 
 #define SWEEP_BATCH	256
@@ -46,6 +50,11 @@ struct timespec sweep_run(void *arg)
 
 	if (due == 0 || due > now) {
 		next.tv_sec = due;	/* 0: when an expiration is set */
+		return next;
+	}
+	/* a replica: one host deletes them, the others hear of it */
+	if (fs->remote && !remote_sweeper(fs->remote)) {
+		next.tv_sec = now + 1;
 		return next;
 	}
 	store_sweep_stats(fs->st, &before);

@@ -50,6 +50,8 @@ int kc_cmd_status(int argc, char **argv)
 			       "PostgreSQL went through\n"
 			       "  listening      it hears other hosts' writes "
 			       "as they commit\n"
+			       "  sweeper        it is the host that deletes "
+			       "expired keys\n"
 			       "  revision       the newest revision it holds\n"
 			       "  lag_seconds    seconds since it last held "
 			       "every commit (null: never)\n"

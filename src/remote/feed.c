@@ -301,6 +301,14 @@ static int hold(struct remote *r)
 		if (!rc)
 			rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL,
 					 r->msg, sizeof(r->msg));
+		/* closed by the server: once more (write.c) */
+		if (rc == -EIO && PQstatus(r->c) != CONNECTION_OK) {
+			rc = remote_usable(r);
+			if (!rc)
+				rc = remote_exec(r->c, "BEGIN",
+						 PGRES_COMMAND_OK, NULL,
+						 r->msg, sizeof(r->msg));
+		}
 		if (!rc) {
 			r->held = true;
 			rc = remote_exec(r->c, "SELECT 1 FROM kvfs.store FOR "
@@ -318,6 +326,7 @@ static int catchup(struct remote *r, bool with_hold)
 {
 	struct timespec t0;
 	struct round rd;
+	bool again = true;
 	int rc, tries;
 
 	for (tries = 0; tries < 10; tries++) {
@@ -334,6 +343,12 @@ static int catchup(struct remote *r, bool with_hold)
 			rc = round_run(r, &rd);
 		PQclear(rd.ns);
 		PQclear(rd.ids);
+		/* the feed's connection closed by the server: once more */
+		if (rc == -EIO && again && PQstatus(r->feed) != CONNECTION_OK) {
+			again = false;
+			rc = -EAGAIN;
+			continue;
+		}
 		pthread_mutex_lock(&r->lock);
 		if (rc != -EAGAIN)
 			r->up = rc != -EIO;

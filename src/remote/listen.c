@@ -11,6 +11,14 @@
  * every second.  Waking is all it does: the follower reads the feed, and
  * polls it every second anyway, so that a notification lost costs no
  * more than that second.
+ *
+ * The listener's session also decides which host sweeps expired keys
+ * in PostgreSQL: the one whose listener holds the advisory lock
+ * SWEEP_LOCK, tried on each connection and every second until taken.
+ * Each host hides an expired key by the clock from its second; only
+ * the sweeper deletes it, and the others get the deletion from the
+ * feed.  A sweeper gone (its connection closed) frees the lock for
+ * another within a second.
  */
 #include "config.h"
 
@@ -19,13 +27,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "remote/internal.h"
 
-/* How long to wait before connecting again. */
+/* How long to wait before connecting, or trying the lock, again. */
 #define LISTEN_RETRY_MS	1000
+
+/* The advisory lock of the host that sweeps ("a kvfs" + 1, as a
+ * number: schema.c's is the one before). */
+#define SWEEP_LOCK	"7022963729735102562"
 
 struct listener {
 	struct remote *r;
@@ -35,23 +48,39 @@ struct listener {
 	int stop[2];		/* a pipe: readable once it is to stop */
 	pthread_mutex_t lock;
 	bool up;		/* connected and listening */
+	bool sweeper;		/* holding SWEEP_LOCK */
 };
 
-static void set_up(struct listener *l, bool up)
+static void set_up(struct listener *l, bool up, bool sweeper)
 {
 	pthread_mutex_lock(&l->lock);
 	l->up = up;
+	l->sweeper = sweeper;
 	pthread_mutex_unlock(&l->lock);
 }
 
-/* Wait up to ms for fd to be readable: whether it is to stop. */
-static bool wait_for(struct listener *l, int fd, int ms)
+/* Wait up to ms for fd to be readable: -1 to stop, 1 readable, 0 not. */
+static int wait_for(struct listener *l, int fd, int ms)
 {
 	struct pollfd p[2] = { { l->stop[0], POLLIN, 0 }, { fd, POLLIN, 0 } };
 
 	while (poll(p, fd >= 0 ? 2 : 1, ms) < 0 && errno == EINTR)
 		;
-	return p[0].revents != 0;
+	if (p[0].revents)
+		return -1;
+	return fd >= 0 && p[1].revents;
+}
+
+/* Whether this session holds the sweeper's lock now (takes it if free). */
+static bool try_sweeper(PGconn *c)
+{
+	PGresult *res = PQexec(c, "SELECT pg_try_advisory_lock(" SWEEP_LOCK
+			       ")");
+	bool got = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		   !strcmp(PQgetvalue(res, 0, 0), "t");
+
+	PQclear(res);
+	return got;
 }
 
 /* Connect and listen: the connection, or NULL (said once per outage). */
@@ -82,7 +111,7 @@ static void *listen_thread(void *arg)
 {
 	struct listener *l = arg;
 	PGconn *c = NULL;
-	bool said = false;
+	bool said = false, sweeper = false;
 	sigset_t all;
 
 	/* signals are for the request loop's thread (fs/stop.c) */
@@ -91,24 +120,31 @@ static void *listen_thread(void *arg)
 	for (;;) {
 		PGnotify *n;
 		bool heard = false;
+		int ready;
 
 		if (!c) {
 			c = listen_connect(l, &said);
 			if (!c) {
-				if (wait_for(l, -1, LISTEN_RETRY_MS))
+				if (wait_for(l, -1, LISTEN_RETRY_MS) < 0)
 					break;
 				continue;
 			}
-			set_up(l, true);
+			sweeper = try_sweeper(c);
+			set_up(l, true, sweeper);
 			l->wake(l->ctx);
 		}
-		if (wait_for(l, PQsocket(c), -1))
+		ready = wait_for(l, PQsocket(c), LISTEN_RETRY_MS);
+		if (ready < 0)
 			break;
-		if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK) {
+		if (!ready && !sweeper && (sweeper = try_sweeper(c)))
+			set_up(l, true, true);
+		if ((ready && !PQconsumeInput(c)) ||
+		    PQstatus(c) != CONNECTION_OK) {
 			kvfs_log(KVFS_WARN, "lost the connection listening to "
 				 "the remote store");
 			said = true;
-			set_up(l, false);
+			sweeper = false;
+			set_up(l, false, false);
 			PQfinish(c);
 			c = NULL;
 			l->wake(l->ctx);
@@ -121,7 +157,7 @@ static void *listen_thread(void *arg)
 		if (heard)
 			l->wake(l->ctx);
 	}
-	set_up(l, false);
+	set_up(l, false, false);
 	PQfinish(c);
 	return NULL;
 }
@@ -181,4 +217,17 @@ bool remote_listening(struct remote *r)
 	up = l->up;
 	pthread_mutex_unlock(&l->lock);
 	return up;
+}
+
+bool remote_sweeper(struct remote *r)
+{
+	struct listener *l = r->listener;
+	bool sweeper;
+
+	if (!l)
+		return false;
+	pthread_mutex_lock(&l->lock);
+	sweeper = l->sweeper;
+	pthread_mutex_unlock(&l->lock);
+	return sweeper;
 }

@@ -112,11 +112,19 @@ int remote_listen_start(struct remote *r, void (*wake)(void *ctx),
 			void *ctx);
 void remote_listen_stop(struct remote *r);
 
+/*
+ * Whether this host is the one that deletes expired keys in PostgreSQL
+ * (its listener holds the sweeper's advisory lock, listen.c).  The
+ * others hide them by the clock and get the deletions from the feed.
+ */
+bool remote_sweeper(struct remote *r);
+
 /* Where a replica stands (remote_state). */
 struct remote_state {
 	bool connected;		/* the last exchange with the server went
 				 * through */
 	bool listening;		/* the listener's connection is up */
+	bool sweeper;		/* it deletes expired keys (remote_sweeper) */
 	uint64_t rev;		/* the newest revision the replica holds */
 	double lag;		/* seconds since the replica was last known
 				 * to hold every commit; -1: never */

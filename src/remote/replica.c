@@ -150,6 +150,7 @@ void remote_state(struct remote *r, struct remote_state *out)
 		   (double)(now.tv_nsec - r->current.tv_nsec) / 1e9 : -1;
 	pthread_mutex_unlock(&r->lock);
 	out->listening = remote_listening(r);
+	out->sweeper = remote_sweeper(r);
 }
 
 void remote_msg_copy(struct remote *r, char *buf, size_t len)

@@ -134,6 +134,13 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	rc = r->held ? 0 : remote_usable(r);
 	if (!rc)
 		rc = begin_locked(r, pos, &before, &b);
+	/* a connection the server closed (a restart, a failover) shows
+	 * only when used: once more on a new one, nothing written yet */
+	if (rc == -EIO && !r->held && PQstatus(r->c) != CONNECTION_OK) {
+		rc = remote_usable(r);
+		if (!rc)
+			rc = begin_locked(r, pos, &before, &b);
+	}
 	for (i = 0; !rc && i < n; i++)
 		rc = rows_write(r->c, &ch[i], b.rev, r->msg, sizeof(r->msg));
 	if (!rc)
