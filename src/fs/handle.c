@@ -359,6 +359,55 @@ static int commit_stage(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
+/* The commit of what h holds, by its kind. */
+static int commit_once(struct kvfs *fs, struct handle *h,
+		       struct commit_arg *ca)
+{
+	if (h->appending)
+		return commit_append(fs, h, ca);
+	if (h->pend.stage)
+		return commit_stage(fs, h, ca);
+	ca->src.read = pending_src_read;
+	ca->src.ctx = &h->pend;
+	ca->src.size = h->pend.size;
+	return with_path(fs, h->node, commit_fn, ca);
+}
+
+/* Bind h to the key at its name now, made if gone: 0 or -errno. */
+static int rebind_fn(struct kvfs *fs, const struct kpath *p, void *arg)
+{
+	struct handle *h = arg;
+	struct kv_attr a, out;
+	int rc, tries;
+
+	if (p->level != LEVEL_KEY)
+		return -ESTALE;
+	for (tries = 0; tries < 4; tries++) {
+		rc = store_stat(fs->st, p->ns, p->key, p->len, &a);
+		if (!rc) {
+			if (a.type != KV_FILE)
+				return -ESTALE;
+			h->ino = a.ino;
+			return 0;
+		}
+		if (rc != -ENOENT)
+			return rc;
+		memset(&a, 0, sizeof(a));
+		a.type = KV_FILE;
+		a.mode = h->attr.mode;
+		a.uid = h->attr.uid;
+		a.gid = h->attr.gid;
+		rc = store_create(fs->st, p->ns, p->key, p->len, &a, &out);
+		if (!rc) {
+			h->ino = out.ino;
+			return 0;
+		}
+		if (rc != -EEXIST)
+			return rc;
+	}
+	return rc;
+}
+
 int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 {
 	struct commit_arg ca = { .h = h };
@@ -374,16 +423,17 @@ int handle_commit(struct kvfs *fs, struct handle *h, struct inval *inv)
 	}
 	if (!nodes_take_mtime(fs->nodes, h->node, &ca.mtime))
 		ca.mtime = h->mtime;
-	if (h->appending) {
-		rc = commit_append(fs, h, &ca);
-	} else if (h->pend.stage) {
-		rc = commit_stage(fs, h, &ca);
-	} else {
-		ca.src.read = pending_src_read;
-		ca.src.ctx = &h->pend;
-		ca.src.size = h->pend.size;
-		rc = with_path(fs, h->node, commit_fn, &ca);
-	}
+	rc = commit_once(fs, h, &ca);
+	/*
+	 * Another host deleted or replaced the key after this host opened
+	 * it, its replica not yet told: that commit came before this one in
+	 * PostgreSQL's order, so this write lands at the name, as the last
+	 * (a local unlink or rename over it is the unlinked file below).
+	 */
+	if (rc == -ESTALE && fs->remote &&
+	    nodes_elsewhere(fs->nodes, h->node) &&
+	    with_path(fs, h->node, rebind_fn, h) == 0)
+		rc = commit_once(fs, h, &ca);
 	if (rc == -ESTALE) {
 		/* the key was deleted or replaced: like writing to an
 		 * unlinked file, the content goes nowhere */

@@ -63,6 +63,8 @@ struct node {
 	struct node *hnext;	/* chain in the (parent, name) hash */
 	struct node *inext;	/* chain in the inode number hash */
 	struct node *prev, *next; /* every live node, to free at unmount */
+	bool elsewhere;		/* another host deleted or replaced its
+				 * key (nodes_changed_path) */
 	bool hashed;		/* reachable by (parent, name): ... */
 	bool attached;		/* ... as its current node */
 	uint64_t gen;		/* value generation (keys) ... */
@@ -313,6 +315,9 @@ void nodes_changed_path(struct nodes *t, const char *ns, const char *key,
 			size_t len, uint64_t ino, uint64_t gen, bool dir,
 			struct inval *inv, uint64_t *parent_id,
 			uint64_t *self_id);
+
+/* Whether another host deleted or replaced the key n stood for. */
+bool nodes_elsewhere(struct nodes *t, struct node *n);
 
 /* The key at (parent, name) is gone: its nodes lose the name. */
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,

@@ -375,9 +375,25 @@ void nodes_changed_path(struct nodes *t, const char *ns, const char *key,
 		}
 	}
 	nt_touch(t, n);
-	if (!*self_id)
+	if (!*self_id) {
+		struct node *m = *nt_bucket(t, n->parent, n->name, n->namelen);
+
+		for (; m; m = m->hnext)
+			if (nt_named(m, n->parent, n->name, n->namelen))
+				m->elsewhere = true;
 		nt_clear_name(t, n->parent, n->name, n->namelen, NULL);
+	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+bool nodes_elsewhere(struct nodes *t, struct node *n)
+{
+	bool e;
+
+	pthread_mutex_lock(&t->lock);
+	e = n->elsewhere;
+	pthread_mutex_unlock(&t->lock);
+	return e;
 }
 
 void nodes_unlink(struct nodes *t, struct node *parent, const char *name,
