@@ -111,6 +111,25 @@ within 1000 sh -c "! [ -e '$H2/shared/users' ] && ! [ -e '$H3/shared/users' ]"
 is "$?" 0 "a directory removed on host 1 is gone on 2 and 3 within 1 s \
 (${WITHIN_MS} ms)"
 
+# a directory of 200 values (chunked: over 4 KiB) renamed: 400 rows of
+# one transaction, more than a batch of the feed, whose puts hold the
+# values its deletions drop
+mkdir -p "$H1/shared/many"
+"$FSOP" populate "$H1/shared/many" 200 5000 >/dev/null
+within 3000 sh -c "[ \"\$(ls '$H2/shared/many' | wc -l)\" = 200 ]"
+mv "$H1/shared/many" "$H1/shared/moved"
+whole_moved() {
+	[ "$(ls "$H2/shared/moved" 2>/dev/null | wc -l)" = 200 ] || return 1
+	for f in "$H2"/shared/moved/*; do
+		[ "$(stat -c %s "$f")" = 5000 ] &&
+			[ "$(wc -c < "$f")" = 5000 ] || return 1
+	done
+}
+within 5000 whole_moved
+is "$?" 0 "a directory of 200 values renamed on host 1: host 2 reads all \
+of them whole (${WITHIN_MS} ms)"
+rm -r "$H1/shared/moved"
+
 # an expired key is gone on all hosts
 "$FSOP" put "$H1/shared/brief" "b" >/dev/null
 within 1000 test -e "$H2/shared/brief"

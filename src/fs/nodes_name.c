@@ -345,17 +345,27 @@ void nodes_changed_path(struct nodes *t, const char *ns, const char *key,
 	inv->name = NULL;
 	*parent_id = *self_id = 0;
 	pthread_mutex_lock(&t->lock);
+	/*
+	 * A name the kernel knows no node of moves its stamp too: a lookup
+	 * that read the store before the change must not answer after it.
+	 */
 	n = nt_find(t, &t->root, ns, strlen(ns));
-	if (!n && !len)
-		*parent_id = nodes_id(&t->root);
+	if (!n) {
+		nt_stamp(t, &t->root, ns, strlen(ns));
+		if (!len)
+			*parent_id = nodes_id(&t->root);
+	}
 	while (n && off < len) {
 		const char *seg = key + off, *end = memchr(seg, '/', len - off);
 		size_t seglen = end ? (size_t)(end - seg) : len - off;
 		struct node *child = nt_find(t, n, seg, seglen);
 
 		off += seglen + (end ? 1 : 0);
-		if (!child && off >= len)
-			*parent_id = nodes_id(n);
+		if (!child) {
+			nt_stamp(t, n, seg, seglen);
+			if (off >= len)
+				*parent_id = nodes_id(n);
+		}
 		n = child;
 	}
 	if (!n) {

@@ -202,7 +202,7 @@ int remote_exec(PGconn *c, const char *sql, ExecStatusType want,
 }
 
 /* The session's settings: a statement waits no longer than a connect. */
-int remote_session_on(struct remote *r, PGconn *c)
+int remote_session_on(struct remote *r, PGconn *c, bool idle_limit)
 {
 	char sql[128];
 
@@ -210,14 +210,14 @@ int remote_session_on(struct remote *r, PGconn *c)
 	 * the others no longer than this either */
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %u;"
 		 "SET idle_in_transaction_session_timeout = %u",
-		 r->timeout_s * 1000, r->timeout_s * 1000);
+		 r->timeout_s * 1000, idle_limit ? r->timeout_s * 1000 : 0);
 	return remote_exec(c, sql, PGRES_COMMAND_OK, NULL, r->msg,
 			   sizeof(r->msg));
 }
 
 int remote_session(struct remote *r)
 {
-	int rc = remote_session_on(r, r->c);
+	int rc = remote_session_on(r, r->c, true);
 
 	r->session_ok = rc == 0;
 	return rc;

@@ -12,7 +12,10 @@
  * cursor, ROUND_KEYS rows at a time, and the chunks of each batch
  * ROUND_CHUNKS at a time, each applied as it comes, so that a round
  * holds one batch in memory however much it brings (a new host's first
- * copy is one round).  Every apply checks that the position is still
+ * copy is one round); the rows of one revision are applied together
+ * (a rename's put and deletion hold one value).  The last batch is
+ * applied once the transaction is over, with the collection of what
+ * the round replaced (a write, which may catch up in turn).  Every apply checks that the position is still
  * the one the round began from (else a write or another round came
  * first, and this one starts again); the last records the new snapshot
  * with the store's next identifiers, which a stage elsewhere may have
@@ -41,7 +44,9 @@
 
 /* The rows of the transactions the position $1 does not show. */
 #define SINCE	" WHERE xid >= pg_snapshot_xmin($1::pg_snapshot) AND NOT" \
-	" pg_visible_in_snapshot(xid, $1::pg_snapshot) ORDER BY rev"
+	" pg_visible_in_snapshot(xid, $1::pg_snapshot)"
+/* In revision order; in one, the records before the deletions. */
+#define KEY_ORDER	" ORDER BY rev, type = 0"
 
 /* Key rows, and chunks of one value, read and applied at a time. */
 #define ROUND_KEYS	256
@@ -103,14 +108,17 @@ static void bad_row(struct remote *r)
 }
 
 /*
- * Apply n changes; last: with the new position.  Then the daemon hears of
+ * Apply n changes; last: with the new position, and the collection of
+ * what the round replaced (once the round's transaction is over: a
+ * collection is a write, which may catch up).  Then the daemon hears of
  * them (remote_set_applied).
  */
 static int apply(struct remote *r, struct round *rd,
 		 const struct store_change *ch, size_t n, bool last)
 {
 	int rc = store_apply(r->st, ch, n, rd->pos, last ? rd->snap : NULL,
-			     STORE_APPLY_FEED);
+			     STORE_APPLY_FEED |
+			     (last ? 0 : STORE_APPLY_NOCOLLECT));
 
 	if (!rc && n && r->applied)
 		r->applied(r->applied_ctx, ch, n);
@@ -154,44 +162,88 @@ static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
 }
 
 /*
- * Apply one batch of key rows (with the namespaces first, if first; with
- * the identifiers and the new position, if last), after the chunks of
- * the values they bring.
+ * Key rows read and not applied yet: those of one revision are applied
+ * together, since a rename is a put of the new name and a deletion of
+ * the old one that holds the same value, which a batch of its own would
+ * collect.
  */
-static int apply_batch(struct remote *r, struct round *rd,
-		       const PGresult *keys, bool first, bool last)
-{
-	size_t nns = first ? (size_t)PQntuples(rd->ns) : 0, n = 0;
-	size_t cap = nns + (size_t)PQntuples(keys) + 1;
-	struct store_change *ch = calloc(cap, sizeof(*ch));
-	int i, rc = 0;
+struct pending {
+	PGresult **res;
+	int n, cap, from;	/* results, and the first row of res[0] */
+};
 
+static int pending_add(struct pending *p, PGresult *res)
+{
+	if (p->n == p->cap) {
+		int cap = p->cap ? 2 * p->cap : 4;
+		PGresult **n = realloc(p->res, (size_t)cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->res = n;
+		p->cap = cap;
+	}
+	p->res[p->n++] = res;
+	return 0;
+}
+
+/* Clear all results but the keep last ones. */
+static void pending_drop(struct pending *p, int keep)
+{
+	int i;
+
+	for (i = 0; i < p->n - keep; i++)
+		PQclear(p->res[i]);
+	memmove(p->res, p->res + p->n - keep, (size_t)keep * sizeof(*p->res));
+	p->n = keep;
+}
+
+/*
+ * Turn the rows of p up to row cut of its last result into changes (the
+ * namespaces first, if first; the identifiers last, if last), fetch the
+ * chunks they lack, then, if last, end the round's transaction, and
+ * apply them.
+ */
+static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
+		      int cut, bool first, bool last)
+{
+	size_t nns = first ? (size_t)PQntuples(rd->ns) : 0, n = 0, cap;
+	struct store_change *ch;
+	int i, k, rc = 0;
+
+	cap = nns + 1;
+	for (k = 0; k < p->n; k++)
+		cap += (size_t)PQntuples(p->res[k]);
+	ch = calloc(cap, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
 	for (i = 0; !rc && (size_t)i < nns; i++)
 		rc = rows_ns(rd->ns, i, &ch[n++]);
-	for (i = 0; !rc && i < PQntuples(keys); i++)
-		rc = rows_key(keys, i, &ch[n++]);
+	for (k = 0; !rc && k < p->n; k++) {
+		int end = k == p->n - 1 ? cut : PQntuples(p->res[k]);
+
+		for (i = k ? 0 : p->from; !rc && i < end; i++) {
+			rc = rows_key(p->res[k], i, &ch[n++]);
+			if (rows_rev(p->res[k], i) > rd->rev)
+				rd->rev = rows_rev(p->res[k], i);
+		}
+	}
+	rd->applied += n;
 	if (!rc && last)
 		rc = rows_ids(rd->ids, 0, &ch[n++]);
 	if (rc)
 		bad_row(r);
+	if (first && rows_last_rev(rd->ns) > rd->rev)
+		rd->rev = rows_last_rev(rd->ns);
 	/* the chunks first: a value is whole once its key is there */
 	for (i = 0; !rc && (size_t)i < n; i++)
 		if (ch[i].kind == STORE_CHANGE_KEY && !ch[i].deleted &&
 		    ch[i].chunked)
 			rc = fetch_chunks(r, rd, ch[i].a.gen, ch[i].a.size);
+	if (last)
+		PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
 	if (!rc)
 		rc = apply(r, rd, ch, n, last);
-	if (!rc) {
-		uint64_t rev = rows_last_rev(keys);
-
-		if (first && rows_last_rev(rd->ns) > rd->rev)
-			rd->rev = rows_last_rev(rd->ns);
-		if (rev > rd->rev)
-			rd->rev = rev;
-		rd->applied += n;
-	}
 	free(ch);
 	return rc;
 }
@@ -223,47 +275,74 @@ static int round_begin(struct remote *r, struct round *rd)
 	if (!rd->ids || PQntuples(rd->ids) != 1)
 		return -EIO;
 	if (rd->pos[0]) {
-		rd->ns = query(r, ROWS_NS_SELECT SINCE, 1, params, 1);
+		rd->ns = query(r, ROWS_NS_SELECT SINCE " ORDER BY rev", 1,
+			       params, 1);
 		if (!rd->ns || command(r, "DECLARE kvfs_feed NO SCROLL CURSOR"
-				       " FOR " ROWS_KEY_SELECT SINCE, 1,
+				       " FOR " ROWS_KEY_SELECT SINCE
+				       KEY_ORDER, 1,
 				       params))
 			return -EIO;
 	} else {
 		rd->ns = query(r, ROWS_NS_SELECT, 0, NULL, 1);
 		if (!rd->ns || command(r, "DECLARE kvfs_feed NO SCROLL CURSOR"
 				       " FOR " ROWS_KEY_SELECT
-				       " ORDER BY rev", 0, NULL))
+				       KEY_ORDER, 0, NULL))
 			return -EIO;
 	}
 	return 0;
 }
 
-/* One round from the position in rd->pos: 0, -EAGAIN (moved), -EIO... */
+/*
+ * One round from the position in rd->pos: 0, -EAGAIN (moved), -EIO...
+ * Each full batch is applied but for its rows of the last revision it
+ * holds, which wait for the next (a transaction of more rows than a
+ * batch is held whole: memory for one transaction's rows).
+ */
 static int round_run(struct remote *r, struct round *rd)
 {
-	PGresult *keys = NULL;
-	bool first = true, last = false;
+	struct pending p = { .n = 0 };
+	bool first = true, last = false, open = true;
 	int rc = round_begin(r, rd);
 
 	while (!rc && !last) {
-		keys = query(r, "FETCH " STR(ROUND_KEYS) " FROM kvfs_feed",
-			     0, NULL, 1);
+		PGresult *keys = query(r, "FETCH " STR(ROUND_KEYS)
+				       " FROM kvfs_feed", 0, NULL, 1);
+		int rows, cut;
+
 		if (!keys) {
 			rc = -EIO;
 			break;
 		}
-		last = PQntuples(keys) < ROUND_KEYS;
+		rows = PQntuples(keys);
+		last = rows < ROUND_KEYS;
 		/* nothing new, not even the snapshot: no write */
-		if (first && last && !PQntuples(keys) &&
-		    !PQntuples(rd->ns) && !strcmp(rd->pos, rd->snap)) {
+		if (first && last && !rows && !p.n && !PQntuples(rd->ns) &&
+		    !strcmp(rd->pos, rd->snap)) {
 			PQclear(keys);
 			break;
 		}
-		rc = apply_batch(r, rd, keys, first, last);
-		PQclear(keys);
+		rc = pending_add(&p, keys);
+		if (rc) {
+			PQclear(keys);
+			break;
+		}
+		cut = rows;
+		if (!last)
+			while (cut > 0 && rows_rev(keys, cut - 1) ==
+					  rows_rev(keys, rows - 1))
+				cut--;
+		if (!last && !cut)
+			continue;	/* one revision so far: read on */
+		rc = apply_rows(r, rd, &p, cut, first, last);
+		open = !last;
 		first = false;
+		pending_drop(&p, last ? 0 : 1);
+		p.from = cut;
 	}
-	PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
+	pending_drop(&p, 0);
+	free(p.res);
+	if (open)
+		PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
 	return rc;
 }
 
@@ -283,7 +362,8 @@ static int feed_usable(struct remote *r)
 	}
 	if (!r->feed_session_ok) {
 		pthread_mutex_lock(&r->lock);
-		rc = remote_session_on(r, r->feed);
+		/* idle in a round while the store applies a batch: no limit */
+		rc = remote_session_on(r, r->feed, false);
 		pthread_mutex_unlock(&r->lock);
 		r->feed_session_ok = rc == 0;
 	}
@@ -391,9 +471,12 @@ int remote_catchup(struct remote *r)
 int remote_catchup_write(void *ctx)
 {
 	struct remote *r = ctx;
+	int rc;
 
 	pthread_mutex_lock(&r->feed_lock);
-	return catchup(r, true);
+	/* the bulk without the lock, so that others wait for little */
+	rc = catchup(r, false);
+	return rc ? rc : catchup(r, true);
 }
 
 void remote_release(void *ctx)

@@ -49,8 +49,9 @@ struct remote {
  */
 int remote_session(struct remote *r);
 int remote_usable(struct remote *r);
-/* The session's settings on connection c: 0 or -EIO (r->lock held). */
-int remote_session_on(struct remote *r, PGconn *c);
+/* The session's settings on connection c: 0 or -EIO (r->lock held);
+ * idle_limit: a transaction left idle ends after the timeout too. */
+int remote_session_on(struct remote *r, PGconn *c, bool idle_limit);
 
 /*
  * Snapshots as text (snap.c): snap_add writes into out (len bytes) the
@@ -78,6 +79,8 @@ int rows_key(const PGresult *r, int row, struct store_change *ch);
 /* The revision of the last row of such a result (its last column), 0
  * if it has none. */
 uint64_t rows_last_rev(const PGresult *r);
+/* The revision of row row of such a result. */
+uint64_t rows_rev(const PGresult *r, int row);
 /* A row of "SELECT gen, idx, data FROM kvfs.chunks" (binary). */
 int rows_chunk(const PGresult *r, int row, struct store_change *ch);
 /* The row of ROWS_IDS_SELECT (binary): the next identifiers. */

@@ -285,6 +285,13 @@ int rows_ns(const PGresult *r, int row, struct store_change *ch)
 	return 0;
 }
 
+uint64_t rows_rev(const PGresult *r, int row)
+{
+	int64_t rev = get_int(r, row, PQnfields(r) - 1);
+
+	return rev > 0 ? (uint64_t)rev : 0;
+}
+
 uint64_t rows_last_rev(const PGresult *r)
 {
 	int n = PQntuples(r), col = PQnfields(r) - 1;

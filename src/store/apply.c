@@ -272,7 +272,8 @@ int store_apply(struct store *st, const struct store_change *ch, size_t n,
 		return 0;
 	rc = store_write_alone(st, apply_txn, &aa);
 	free(aa.gone);
-	value_collect_queued(st);
+	if (!(flags & STORE_APPLY_NOCOLLECT))
+		value_collect_queued(st);
 	return store_err(rc);
 }
 

@@ -508,11 +508,14 @@ void store_capture_ids(struct store *st, struct store_ids *before,
  * generation of a value a change replaces or deletes is dropped here,
  * unless a key of the same changes holds it (a rename), and a chunk
  * already here is kept (a published chunk never changes, and a reader
- * may be reading its pages).  -EIO on a
+ * may be reading its pages).  With STORE_APPLY_NOCOLLECT, what was
+ * dropped waits in the queue for a later store_apply (or write) to
+ * collect it: a feed applying in parts collects at its end.  -EIO on a
  * change that does not fit (a chunk of no size or too large, a key's
  * value of the wrong size), -ENOSPC.
  */
 #define STORE_APPLY_FEED	(1u << 0)
+#define STORE_APPLY_NOCOLLECT	(1u << 1)
 int store_apply(struct store *st, const struct store_change *ch, size_t n,
 		const char *from, const char *pos, unsigned flags);
 
