@@ -194,7 +194,9 @@ static void pending_drop(struct pending *p, int keep)
 
 	for (i = 0; i < p->n - keep; i++)
 		PQclear(p->res[i]);
-	memmove(p->res, p->res + p->n - keep, (size_t)keep * sizeof(*p->res));
+	if (keep)
+		memmove(p->res, p->res + p->n - keep,
+			(size_t)keep * sizeof(*p->res));
 	p->n = keep;
 }
 
