@@ -11,14 +11,7 @@ for ch in A B C D; do
 	pids="$pids $!"
 done
 wait $pids
-peak=$(daemon_rss_peak)
-if [ "${KVFS_SANITIZERS:-no}" = yes ]; then
-	pass "peak RSS ${peak} KiB # SKIP sanitizer shadow memory counts too"
-elif [ "$peak" -lt 65536 ]; then
-	pass "peak RSS ${peak} KiB < 64 MiB"
-else
-	fail "peak RSS ${peak} KiB >= 64 MiB"
-fi
+rss_peak_ok "$KVFS_PID" "four 25 MiB writers"
 for ch in A B C D; do
 	is "$(cat "$TEST_DIR/out.$ch") $("$FSOP" uniform "$D/$ch" 26214400) $(head -c1 "$D/$ch")" \
 		"OK OK $ch" "25 MiB writer $ch stored whole"

@@ -274,9 +274,5 @@ tombstone2() {
 }
 within 4000 tombstone2
 is "$?" 0 "and deletes what expires (${WITHIN_MS} ms)"
-for n in 2 3; do
-	host_umount "$n"
-	is "$?" 0 "host $n unmounts cleanly"
-done
-hosts_errs && fail "the daemons ran clean under the sanitizers"
+hosts_done 2 3
 done_testing

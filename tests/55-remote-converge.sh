@@ -121,9 +121,5 @@ is "$wrong" "" "each key holds what the commit order allows"
 checked=$(grep -vc ' -$' "$TEST_DIR/final")
 pass "($checked of $NKEYS keys k* hold a value)"
 
-for n in 1 2 3; do
-	host_umount "$n"
-	is "$?" 0 "host $n unmounts cleanly"
-done
-hosts_errs && fail "the daemons ran clean under the sanitizers"
+hosts_done 1 2 3
 done_testing

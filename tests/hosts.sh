@@ -8,6 +8,8 @@
 #                       $HOST_BIN if set, else $KVFS_BIN
 #   hmnt N              host N's mountpoint
 #   host_umount N       unmount it and wait for its daemon
+#   hosts_done N...     unmount hosts N... , each checked to exit 0, and
+#                       check no daemon's stderr has a sanitizer report
 #   host_kill N         SIGKILL its daemon and clear the dead mount
 #   within MS CMD...    run CMD every 20 ms until it succeeds: status 0,
 #                       or 1 after MS milliseconds; the time taken, in
@@ -109,4 +111,13 @@ hosts_errs() {
 		fi
 	done
 	return 1
+}
+
+# hosts_done N...: the end of a test of hosts
+hosts_done() {
+	for hd_n in "$@"; do
+		host_umount "$hd_n"
+		is "$?" 0 "host $hd_n unmounts cleanly"
+	done
+	hosts_errs && fail "the daemons ran clean under the sanitizers"
 }

@@ -192,9 +192,22 @@ remount() {
 	umount_kvfs && mount_kvfs "$@"
 }
 
-# daemon_rss_peak: the daemon's peak resident set, in KiB.
+# daemon_rss_peak [PID]: the daemon's peak resident set, in KiB.
 daemon_rss_peak() {
-	awk '/^VmHWM:/ { print $2 }' "/proc/$KVFS_PID/status"
+	awk '/^VmHWM:/ { print $2 }' "/proc/${1:-$KVFS_PID}/status"
+}
+
+# rss_peak_ok PID DESC: the peak resident set of PID is under 64 MiB
+# (skipped under the sanitizers, whose shadow memory counts too)
+rss_peak_ok() {
+	peak=$(daemon_rss_peak "$1")
+	if [ "${KVFS_SANITIZERS:-no}" = yes ]; then
+		pass "$2: peak RSS ${peak} KiB # SKIP sanitizer shadow memory counts too"
+	elif [ "$peak" -lt 65536 ]; then
+		pass "$2: peak RSS ${peak} KiB < 64 MiB"
+	else
+		fail "$2: peak RSS ${peak} KiB >= 64 MiB"
+	fi
 }
 
 # start_load: two CPU-bound loops beside the test, as a busy machine

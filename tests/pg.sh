@@ -38,6 +38,16 @@ pg_free_port() {
 	echo $(( $(od -An -N2 -tu2 /dev/urandom) % 30000 + 20000 ))
 }
 
+# pg_listen NAME: start cluster NAME on a free port (another if taken)
+pg_listen() {
+	for _ in 1 2 3 4 5; do
+		PG_PORT=$(pg_free_port)
+		echo "$PG_PORT" > "$PG_ROOT/$1/port"
+		pg_restart "$1" && return 0
+	done
+	return 1
+}
+
 pg_start() {
 	if [ -z "$PG_ROOT" ]; then
 		PG_ROOT=$(mktemp -d /tmp/kvfs-pg.XXXXXX)
@@ -51,11 +61,7 @@ pg_start() {
 		--pwfile="$d/pw" --auth-local=trust --auth-host=scram-sha-256 \
 		-E UTF8 --no-sync >"$d/initdb.log" 2>&1 ||
 		{ sed 's/^/# /' "$d/initdb.log"; return 1; }
-	for _ in 1 2 3 4 5; do
-		PG_PORT=$(pg_free_port)
-		echo "$PG_PORT" > "$d/port"
-		pg_restart "$1" && break
-	done
+	pg_listen "$1"
 	PGPASSWORD=$PG_PASSWORD "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" \
 		-U kvfs -d postgres -qAt -c "CREATE DATABASE kvfs" >/dev/null
 }
@@ -107,11 +113,7 @@ pg_standby() {
 		"$PG_BIN/pg_basebackup" -d "$(pg_conninfo "$2" postgres)" \
 		-D "$d/data" -R -X stream -c fast >"$d/basebackup.log" 2>&1 ||
 		{ sed 's/^/# /' "$d/basebackup.log"; return 1; }
-	for _ in 1 2 3 4 5; do
-		PG_PORT=$(pg_free_port)
-		echo "$PG_PORT" > "$d/port"
-		pg_restart "$1" && break
-	done
+	pg_listen "$1"
 	pg_psql "$2" postgres -c "ALTER SYSTEM SET synchronous_standby_names = '*'" \
 		-c "SELECT pg_reload_conf()" >/dev/null
 }

@@ -236,3 +236,21 @@ int remote_usable(struct remote *r)
 	}
 	return remote_session(r);
 }
+
+int remote_begin(struct remote *r)
+{
+	int rc = remote_usable(r);
+
+	if (!rc)
+		rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL, r->msg,
+				 sizeof(r->msg));
+	/* a connection the server closed (a restart, a failover) shows
+	 * only when used: once more on a new one, nothing done yet */
+	if (rc == -EIO && PQstatus(r->c) != CONNECTION_OK) {
+		rc = remote_usable(r);
+		if (!rc)
+			rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL,
+					 r->msg, sizeof(r->msg));
+	}
+	return rc;
+}

@@ -219,8 +219,11 @@ static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
 	ch = calloc(cap, sizeof(*ch));
 	if (!ch)
 		return -ENOMEM;
-	for (i = 0; !rc && (size_t)i < nns; i++)
+	for (i = 0; !rc && (size_t)i < nns; i++) {
 		rc = rows_ns(rd->ns, i, &ch[n++]);
+		if (rows_rev(rd->ns, i) > rd->rev)
+			rd->rev = rows_rev(rd->ns, i);
+	}
 	for (k = 0; !rc && k < p->n; k++) {
 		int end = k == p->n - 1 ? cut : PQntuples(p->res[k]);
 
@@ -235,8 +238,6 @@ static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
 		rc = rows_ids(rd->ids, 0, &ch[n++]);
 	if (rc)
 		bad_row(r);
-	if (first && rows_last_rev(rd->ns) > rd->rev)
-		rd->rev = rows_last_rev(rd->ns);
 	/* the chunks first: a value is whole once its key is there */
 	for (i = 0; !rc && (size_t)i < n; i++)
 		if (ch[i].kind == STORE_CHANGE_KEY && !ch[i].deleted &&
@@ -379,18 +380,7 @@ static int hold(struct remote *r)
 
 	pthread_mutex_lock(&r->lock);
 	if (!r->held) {
-		rc = remote_usable(r);
-		if (!rc)
-			rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL,
-					 r->msg, sizeof(r->msg));
-		/* closed by the server: once more (write.c) */
-		if (rc == -EIO && PQstatus(r->c) != CONNECTION_OK) {
-			rc = remote_usable(r);
-			if (!rc)
-				rc = remote_exec(r->c, "BEGIN",
-						 PGRES_COMMAND_OK, NULL,
-						 r->msg, sizeof(r->msg));
-		}
+		rc = remote_begin(r);
 		if (!rc) {
 			r->held = true;
 			rc = remote_exec(r->c, "SELECT 1 FROM kvfs.store FOR "

@@ -49,6 +49,9 @@ struct remote {
  */
 int remote_session(struct remote *r);
 int remote_usable(struct remote *r);
+/* Begin a transaction on r->c, usable as remote_usable: 0 or -EIO
+ * (r->lock held). */
+int remote_begin(struct remote *r);
 /* The session's settings on connection c: 0 or -EIO (r->lock held);
  * idle_limit: a transaction left idle ends after the timeout too. */
 int remote_session_on(struct remote *r, PGconn *c, bool idle_limit);
@@ -76,10 +79,7 @@ int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 	" chunked, rev FROM kvfs.keys"
 int rows_ns(const PGresult *r, int row, struct store_change *ch);
 int rows_key(const PGresult *r, int row, struct store_change *ch);
-/* The revision of the last row of such a result (its last column), 0
- * if it has none. */
-uint64_t rows_last_rev(const PGresult *r);
-/* The revision of row row of such a result. */
+/* The revision of row row of such a result (its last column). */
 uint64_t rows_rev(const PGresult *r, int row);
 /* A row of "SELECT gen, idx, data FROM kvfs.chunks" (binary). */
 int rows_chunk(const PGresult *r, int row, struct store_change *ch);
@@ -87,8 +87,9 @@ int rows_chunk(const PGresult *r, int row, struct store_change *ch);
 #define ROWS_IDS_SELECT	"SELECT next_ino, next_gen, next_nsid FROM kvfs.store"
 int rows_ids(const PGresult *r, int row, struct store_change *ch);
 
-/* Whether the listener's connection is up (listen.c). */
-bool remote_listening(struct remote *r);
+/* Whether the listener's connection is up, and it holds the sweeper's
+ * lock (listen.c). */
+void remote_listener_state(struct remote *r, bool *up, bool *sweeper);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);

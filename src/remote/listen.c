@@ -206,28 +206,23 @@ void remote_listen_stop(struct remote *r)
 	r->listener = NULL;
 }
 
-bool remote_listening(struct remote *r)
+void remote_listener_state(struct remote *r, bool *up, bool *sweeper)
 {
 	struct listener *l = r->listener;
-	bool up;
 
+	*up = *sweeper = false;
 	if (!l)
-		return false;
+		return;
 	pthread_mutex_lock(&l->lock);
-	up = l->up;
+	*up = l->up;
+	*sweeper = l->sweeper;
 	pthread_mutex_unlock(&l->lock);
-	return up;
 }
 
 bool remote_sweeper(struct remote *r)
 {
-	struct listener *l = r->listener;
-	bool sweeper;
+	bool up, sweeper;
 
-	if (!l)
-		return false;
-	pthread_mutex_lock(&l->lock);
-	sweeper = l->sweeper;
-	pthread_mutex_unlock(&l->lock);
+	remote_listener_state(r, &up, &sweeper);
 	return sweeper;
 }

@@ -149,8 +149,7 @@ void remote_state(struct remote *r, struct remote_state *out)
 		   (double)(now.tv_sec - r->current.tv_sec) +
 		   (double)(now.tv_nsec - r->current.tv_nsec) / 1e9 : -1;
 	pthread_mutex_unlock(&r->lock);
-	out->listening = remote_listening(r);
-	out->sweeper = remote_sweeper(r);
+	remote_listener_state(r, &out->listening, &out->sweeper);
 }
 
 void remote_msg_copy(struct remote *r, char *buf, size_t len)

@@ -292,17 +292,6 @@ uint64_t rows_rev(const PGresult *r, int row)
 	return rev > 0 ? (uint64_t)rev : 0;
 }
 
-uint64_t rows_last_rev(const PGresult *r)
-{
-	int n = PQntuples(r), col = PQnfields(r) - 1;
-	int64_t rev;
-
-	if (n <= 0 || col < 0)
-		return 0;
-	rev = get_int(r, n - 1, col);
-	return rev > 0 ? (uint64_t)rev : 0;
-}
-
 int rows_ids(const PGresult *r, int row, struct store_change *ch)
 {
 	int64_t ino = get_int(r, row, 0), gen = get_int(r, row, 1),

@@ -72,8 +72,8 @@ struct begun {
 };
 
 /*
- * Begin and lock, unless the lock is held already (r->held), and check:
- * 0, -EAGAIN (behind), -EIO, -ENAMETOOLONG.
+ * Lock (in the transaction begun, or held: r->held) and check: 0,
+ * -EAGAIN (behind), -EIO, -ENAMETOOLONG.
  */
 static int begin_locked(struct remote *r, const char *pos,
 			const struct store_ids *before, struct begun *b)
@@ -83,9 +83,6 @@ static int begin_locked(struct remote *r, const char *pos,
 	PGresult *res;
 	int rc;
 
-	rc = r->held ? 0 : simple(r, "BEGIN", PGRES_COMMAND_OK);
-	if (rc)
-		return rc;
 	res = PQexecParams(r->c, ROWS_IDS_SELECT " FOR UPDATE", 0, NULL,
 			   NULL, NULL, NULL, 1);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
@@ -131,16 +128,9 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		return rc;
 	store_capture_ids(r->st, &before, &ids.ids);
 	pthread_mutex_lock(&r->lock);
-	rc = r->held ? 0 : remote_usable(r);
+	rc = r->held ? 0 : remote_begin(r);
 	if (!rc)
 		rc = begin_locked(r, pos, &before, &b);
-	/* a connection the server closed (a restart, a failover) shows
-	 * only when used: once more on a new one, nothing written yet */
-	if (rc == -EIO && !r->held && PQstatus(r->c) != CONNECTION_OK) {
-		rc = remote_usable(r);
-		if (!rc)
-			rc = begin_locked(r, pos, &before, &b);
-	}
 	for (i = 0; !rc && i < n; i++)
 		rc = rows_write(r->c, &ch[i], b.rev, r->msg, sizeof(r->msg));
 	if (!rc)
