@@ -196,12 +196,43 @@ static int reader_start(struct kvfs *fs, struct handle *h,
 	return 0;
 }
 
+/*
+ * Open h on its node for its flags, as kvfs_open does (a writer's
+ * truncation comes after, from the kernel or the caller): 0 or -errno.
+ */
+static int open_start(struct kvfs *fs, fuse_req_t req, struct handle *h,
+		      struct fuse_file_info *fi)
+{
+	int pid = fuse_req_ctx(req)->pid;
+	int rc;
+
+	if (!is_writer(fi->flags))
+		return reader_start(fs, h, fi, pid);
+	rc = handle_open_value(fs, h);
+	if (rc == -ENOENT)
+		rc = handle_orphan(h, h->node, fuse_req_ctx(req));
+	if (!rc && fs->rl && !ratelimit_allow(fs->rl, h->ino))
+		rc = -EAGAIN;
+	if (!rc)
+		rc = writer_start(fs, h, fi, pid);
+	return rc;
+}
+
+/* An open whose reply did not reach the kernel, undone. */
+static void open_undo(struct kvfs *fs, struct handle *h)
+{
+	nodes_clear_opener(fs->nodes, h->node, &h->file);
+	nodes_del_open(fs->nodes, h->node, &h->file);
+	nodes_release(fs->nodes, h->node, h->use);
+	handle_close(fs, h);
+	free(h);
+}
+
 static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 		      struct fuse_file_info *fi)
 {
 	struct kvfs *fs = req_fs(req);
 	struct node *n = nodes_get(fs->nodes, ino);
-	int pid = fuse_req_ctx(req)->pid;
 	struct handle *h;
 	int rc;
 
@@ -209,38 +240,98 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 	h = handle_new(fs, n, fi->flags);
 	if (!h)
 		return (void)fuse_reply_err(req, ENOMEM);
-	if (!is_writer(fi->flags)) {
-		rc = reader_start(fs, h, fi, pid);
-		goto reply;
-	}
-	rc = handle_open_value(fs, h);
-	if (rc == -ENOENT)
-		rc = handle_orphan(h, n, fuse_req_ctx(req));
-	if (!rc && fs->rl && !ratelimit_allow(fs->rl, h->ino))
-		rc = -EAGAIN;
+	rc = open_start(fs, req, h, fi);
 	/* an open(O_TRUNC) sends its truncation next (reply_open_trunc) */
-	if (!rc)
-		rc = writer_start(fs, h, fi, pid);
-	if (!rc) {
-		rc = nodes_set_opener(fs->nodes, n, &h->file, pid);
+	if (!rc && is_writer(fi->flags)) {
+		rc = nodes_set_opener(fs->nodes, n, &h->file,
+				      fuse_req_ctx(req)->pid);
 		if (rc) {
 			nodes_del_open(fs->nodes, n, &h->file);
 			nodes_release(fs->nodes, n, h->use);
 		}
 	}
-reply:
 	if (rc) {
 		handle_close(fs, h);
 		free(h);
 		return (void)fuse_reply_err(req, -rc);
 	}
-	if (fuse_reply_open(req, fi)) {
-		nodes_clear_opener(fs->nodes, n, &h->file);
-		nodes_del_open(fs->nodes, n, &h->file);
-		nodes_release(fs->nodes, n, h->use);
+	if (fuse_reply_open(req, fi))
+		open_undo(fs, h);
+}
+
+/*
+ * Make the key of a create, or, on a replica, find the one another host
+ * made since the kernel looked the name up (a replica caches no absence,
+ * but a lookup and a create are two requests): an open(O_CREAT) without
+ * O_EXCL opens it, as on a local filesystem.  One deleted again
+ * meanwhile is made again.  *existing: the key was there, *a its
+ * attributes.
+ */
+static int create_key(struct kvfs *fs, struct node *dir, const char *name,
+		      struct fuse_file_info *fi, struct kv_attr *a,
+		      bool *existing)
+{
+	struct kv_attr want = *a;
+	struct kpath p;
+	int rc, tries;
+
+	*existing = false;
+	nodes_hold_paths(fs->nodes);
+	store_urgent(true);
+	rc = new_file_path(fs, dir, name, &p);
+	for (tries = 0; !rc; tries++) {
+		rc = store_create(fs->st, p.ns, p.key, p.len, &want, a);
+		if (rc != -EEXIST || !fs->remote || (fi->flags & O_EXCL))
+			break;
+		rc = store_stat(fs->st, p.ns, p.key, p.len, a);
+		if (rc != -ENOENT || tries == 3) {
+			*existing = !rc;
+			if (!rc && a->type == KV_DIR)
+				rc = -EISDIR;
+			else if (!rc && a->type != KV_FILE)
+				rc = -EEXIST;
+			break;
+		}
+		rc = 0;
+	}
+	store_urgent(false);
+	nodes_release_paths(fs->nodes);
+	return rc;
+}
+
+/*
+ * Open on its node the key another host made (create_key), as kvfs_open
+ * does; a writer's O_TRUNC is done here, since the kernel sends no
+ * truncation after a create: 0, *a the attributes to reply, or -errno
+ * with h freed.
+ */
+static int open_existing(struct kvfs *fs, fuse_req_t req, struct handle *h,
+			 struct fuse_file_info *fi, struct kv_attr *a)
+{
+	int rc = open_start(fs, req, h, fi);
+
+	if (rc) {
 		handle_close(fs, h);
 		free(h);
+		return rc;
 	}
+	if (!is_writer(fi->flags)) {
+		*a = h->attr;
+		return 0;
+	}
+	pthread_mutex_lock(&h->lock);
+	rc = (fi->flags & O_TRUNC) ? handle_truncate(fs, h, 0) : 0;
+	/* an unprivileged opener clears the set-ID bits, with the commit */
+	if (!rc && (fi->flags & O_TRUNC) && fuse_req_ctx(req)->uid &&
+	    (h->attr.mode & (S_ISUID | S_ISGID)))
+		h->kill_priv = true;
+	*a = h->attr;
+	if (fi->flags & O_TRUNC)
+		a->size = 0;
+	pthread_mutex_unlock(&h->lock);
+	if (rc)
+		open_undo(fs, h);
+	return rc;
 }
 
 static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -252,8 +343,8 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	struct kv_attr a;
 	struct handle *h;
-	struct kpath p;
 	struct node *n;
+	bool existing;
 	int rc;
 
 	if (node_level(dir) == LEVEL_ROOT)
@@ -263,60 +354,55 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.mode = mode & 07777 & ~ctx->umask;
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
-	nodes_hold_paths(fs->nodes);
-	store_urgent(true);
-	rc = new_file_path(fs, dir, name, &p);
-	if (!rc)
-		rc = store_create(fs->st, p.ns, p.key, p.len, &a, &a);
-	store_urgent(false);
-	nodes_release_paths(fs->nodes);
-	/*
-	 * Another host made the key since the kernel looked the name up:
-	 * an open(O_CREAT) without O_EXCL opens it.  The kernel, sent back,
-	 * looks the name up again and opens what it finds, once.
-	 */
-	if (rc == -EEXIST && fs->remote && !(fi->flags & O_EXCL))
-		rc = -ESTALE;
+	rc = create_key(fs, dir, name, fi, &a, &existing);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
-	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino, a.gen,
-			 0);
+	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino,
+			 existing ? node_gen(&a) : a.gen,
+			 existing ? a.size : 0);
 	h = n ? handle_new(fs, n, fi->flags) : NULL;
 	if (!h) {
 		if (n)
 			nodes_forget(fs->nodes, n, 1);
 		return (void)fuse_reply_err(req, ENOMEM);
 	}
-	h->ino = a.ino;
-	h->attr = a;
-	/* empty, as created; an appender's bytes go on what is there when
-	 * it commits, which another appender may have written meanwhile */
-	h->loaded = !(fi->flags & O_APPEND);
-	if (is_writer(fi->flags)) {
-		writer_start(fs, h, fi, ctx->pid);	/* a new node */
+	if (existing) {
+		rc = open_existing(fs, req, h, fi, &a);
+		if (rc) {
+			nodes_forget(fs->nodes, n, 1);
+			return (void)fuse_reply_err(req, -rc);
+		}
 	} else {
-		/* open(O_CREAT | O_RDONLY): empty, as created */
-		h->use = USE_REREAD;
-		nodes_open(fs->nodes, n, &h->use, ctx->pid);
-		fi->fh = (uint64_t)(uintptr_t)h;
-		fi->keep_cache = h->use == USE_CACHED &&
-				 nodes_keep_cache(fs->nodes, n, a.gen);
-		fi->direct_io = h->use == USE_DIRECT;
-		fi->noflush = 1;
-		nodes_add_open(fs->nodes, n, &h->file, ctx->pid, false, false,
-			       0);
+		h->ino = a.ino;
+		h->attr = a;
+		/* empty, as created; an appender's bytes go on what is
+		 * there when it commits, which another appender may have
+		 * written meanwhile */
+		h->loaded = !(fi->flags & O_APPEND);
+		if (is_writer(fi->flags)) {
+			writer_start(fs, h, fi, ctx->pid);	/* a new node */
+		} else {
+			/* open(O_CREAT | O_RDONLY): empty, as created */
+			h->use = USE_REREAD;
+			nodes_open(fs->nodes, n, &h->use, ctx->pid);
+			fi->fh = (uint64_t)(uintptr_t)h;
+			fi->keep_cache = h->use == USE_CACHED &&
+					 nodes_keep_cache(fs->nodes, n, a.gen);
+			fi->direct_io = h->use == USE_DIRECT;
+			fi->noflush = 1;
+			nodes_add_open(fs->nodes, n, &h->file, ctx->pid,
+				       false, false, 0);
+		}
 	}
 	memset(&e, 0, sizeof(e));
 	e.ino = nodes_id(n);
 	kv_to_stat(&a, &e.attr);
-	e.attr_timeout = fs->attr_timeout;
+	/* a key found there: what its writer sees, not to be cached */
+	e.attr_timeout = existing ? 0 : fs->attr_timeout;
 	e.entry_timeout = fs->entry_timeout;
 	if (fuse_reply_create(req, &e, fi)) {
-		nodes_del_open(fs->nodes, n, &h->file);
-		nodes_release(fs->nodes, n, h->use);
+		open_undo(fs, h);
 		nodes_forget(fs->nodes, n, 1);
-		handle_close(fs, h);
-		free(h);
 	}
 	trim_check(fs);
 }
