@@ -63,6 +63,8 @@
 /* How long a replica waits for PostgreSQL unless -o remote_timeout. */
 #define REMOTE_TIMEOUT_S	5
 #define REMOTE_TIMEOUT_MAX	3600
+/* The longest -o tombstones: ten years of seconds. */
+#define TOMBSTONES_MAX		315360000ul
 
 /*
  * A kvfs unmounted by fusermount3 -u holds its store until it has written
@@ -87,7 +89,14 @@
 #define KVFS_IDLE_THREADS	10
 
 enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
-       KEY_IDLE_THREADS, KEY_REMOTE, KEY_REMOTE_TIMEOUT };
+       KEY_IDLE_THREADS, KEY_REMOTE, KEY_REMOTE_TIMEOUT, KEY_TOMBSTONES };
+
+/* The options of a replica (-o remote=...). */
+struct remote_args {
+	const char *conninfo;
+	unsigned timeout_s;
+	unsigned long tombstone_s;	/* 0: not given */
+};
 
 struct cli {
 	char *store;
@@ -98,6 +107,7 @@ struct cli {
 	struct kvfs_opts opts;
 	char *remote;		/* -o remote=CONNINFO */
 	uint64_t remote_timeout;	/* seconds, 0: not given */
+	uint64_t tombstones;		/* seconds, 0: not given */
 };
 
 static const struct fuse_opt cli_spec[] = {
@@ -120,6 +130,7 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("max_idle_threads=", KEY_IDLE_THREADS),
 	FUSE_OPT_KEY("remote=", KEY_REMOTE),
 	FUSE_OPT_KEY("remote_timeout=", KEY_REMOTE_TIMEOUT),
+	FUSE_OPT_KEY("tombstones=", KEY_TOMBSTONES),
 	FUSE_OPT_END
 };
 
@@ -143,6 +154,8 @@ static void usage(const char *prog)
 	       "                              in PostgreSQL that CONNINFO (a libpq string\n"
 	       "                              or URI, commas as \\,) names\n"
 	       "    -o remote_timeout=N       seconds to wait for PostgreSQL (default %d)\n"
+	       "    -o tombstones=N           seconds the store keeps deletions for hosts\n"
+	       "                              away, when this host purges (default 7 days)\n"
 	       "Sizes take K, M, G and T suffixes (powers of 1024).\n"
 	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n"
 	       "FUSE options:\n"
@@ -201,6 +214,17 @@ static int cli_proc(void *data, const char *arg, int key,
 				"'remote_timeout': seconds from 1 to %d\n",
 				arg + strlen("remote_timeout="),
 				REMOTE_TIMEOUT_MAX);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
+	case KEY_TOMBSTONES:
+		if (kvfs_parse_count(arg + strlen("tombstones="),
+				     &c->tombstones) ||
+		    c->tombstones < 1 || c->tombstones > TOMBSTONES_MAX) {
+			fprintf(stderr, "kvfs: invalid value '%s' for option "
+				"'tombstones': seconds from 1 to %lu\n",
+				arg + strlen("tombstones="), TOMBSTONES_MAX);
 			c->bad = true;
 			return -1;
 		}
@@ -506,8 +530,7 @@ static void limit_told(void *ctx, const char *name, const char *was,
  * it lacks, and take that store's limits: 0, or 1 after a one-line
  * message.
  */
-static int open_remote(struct kvfs *fs, const char *conninfo,
-		       unsigned timeout_s)
+static int open_remote(struct kvfs *fs, const struct remote_args *ra)
 {
 	char msg[REMOTE_MSG_MAX], why[128], *stored = NULL;
 	char *limits = kvfs_limits_json(&fs->opts);
@@ -518,7 +541,7 @@ static int open_remote(struct kvfs *fs, const char *conninfo,
 		fprintf(stderr, "kvfs: out of memory\n");
 		return 1;
 	}
-	rc = remote_open(conninfo, timeout_s, fs->st, limits, &stored,
+	rc = remote_open(ra->conninfo, ra->timeout_s, fs->st, limits, &stored,
 			 &fs->remote, msg, sizeof(msg));
 	free(limits);
 	if (rc) {
@@ -540,16 +563,18 @@ static int open_remote(struct kvfs *fs, const char *conninfo,
 	sl.max_namespaces = fs->opts.max_namespaces;
 	sl.max_storage = fs->opts.max_storage;
 	store_set_limits(fs->st, &sl);
+	if (ra->tombstone_s)
+		remote_set_tombstones(fs->remote, ra->tombstone_s);
 	return 0;
 }
 
 /*
  * Open the store, mount and serve until unmounted: the exit status.  With
  * dead, the mountpoint is a dead mount of this store, cleared first.
- * With remote (timeout_s), the store is a replica of a shared store.
+ * With remote, the store is a replica of a shared store.
  */
 static int serve(const struct kvfs_opts *opts, const char *store,
-		 const char *remote, unsigned timeout_s,
+		 const struct remote_args *remote,
 		 struct fuse_args *args, struct fuse_cmdline_opts *fo,
 		 bool dead)
 {
@@ -585,14 +610,15 @@ static int serve(const struct kvfs_opts *opts, const char *store,
 	limits.max_namespaces = opts->max_namespaces;
 	limits.max_storage = opts->max_storage;
 	fs.opts = *opts;
-	rc = open_store(store, &limits, remote, opts, &fs.st);
+	rc = open_store(store, &limits, remote ? remote->conninfo : NULL, opts,
+			&fs.st);
 	if (rc == -EBUSY)
 		fprintf(stderr, "kvfs: store '%s' is in use by another kvfs\n",
 			store);
 	else if (rc)
 		fprintf(stderr, "kvfs: cannot open store '%s': %s\n", store,
 			strerror(-rc));
-	if (!rc && remote && open_remote(&fs, remote, timeout_s)) {
+	if (!rc && remote && open_remote(&fs, remote)) {
 		store_close(fs.st);
 		rc = -EIO;
 	}
@@ -655,6 +681,7 @@ int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
 	struct fuse_cmdline_opts fo;
+	struct remote_args ra;
 	struct cli c;
 	char *store = NULL, fsname[PATH_MAX + 16];
 	bool dead = false;
@@ -731,13 +758,17 @@ int main(int argc, char *argv[])
 		fo.max_threads = KVFS_MAX_THREADS;
 	if (!c.idle_threads)
 		fo.max_idle_threads = KVFS_IDLE_THREADS;
-	if (c.remote_timeout && !c.remote) {
-		fprintf(stderr, "kvfs: remote_timeout needs remote=CONNINFO\n");
+	if ((c.remote_timeout || c.tombstones) && !c.remote) {
+		fprintf(stderr, "kvfs: %s needs remote=CONNINFO\n",
+			c.remote_timeout ? "remote_timeout" : "tombstones");
 		goto out;
 	}
-	status = serve(&c.opts, store, c.remote,
-		       c.remote_timeout ? (unsigned)c.remote_timeout
-					: REMOTE_TIMEOUT_S, &args, &fo, dead);
+	ra.conninfo = c.remote;
+	ra.timeout_s = c.remote_timeout ? (unsigned)c.remote_timeout
+					: REMOTE_TIMEOUT_S;
+	ra.tombstone_s = (unsigned long)c.tombstones;
+	status = serve(&c.opts, store, c.remote ? &ra : NULL, &args, &fo,
+		       dead);
 out:
 	free(c.store);
 	free(c.mountpoint);

@@ -13,6 +13,8 @@
  *   lag_seconds    seconds since the replica was last known to hold
  *                  every commit (null: never)
  *   rounds         rounds of the feed that brought changes
+ *   resyncs        copies made anew, away longer than the store keeps
+ *                  deletions (remote/resync.c)
  */
 #include "config.h"
 
@@ -51,7 +53,8 @@ char *status_json(struct kvfs *fs)
 		      add(j, "revision", json_integer((json_int_t)rs.rev)) |
 		      add(j, "lag_seconds", rs.lag < 0 ? json_null() :
 			  json_real(rs.lag)) |
-		      add(j, "rounds", json_integer((json_int_t)rs.rounds));
+		      add(j, "rounds", json_integer((json_int_t)rs.rounds)) |
+		      add(j, "resyncs", json_integer((json_int_t)rs.resyncs));
 	}
 	if (!rc)
 		s = json_dumps(j, JSON_COMPACT);

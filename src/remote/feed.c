@@ -61,6 +61,7 @@ struct round {
 	PGresult *ns, *ids;
 	uint64_t rev;			/* the newest revision read */
 	size_t applied;			/* rows applied */
+	bool all;			/* every row, not those since pos */
 };
 
 /* The message of a failed result on the feed's connection. */
@@ -72,8 +73,8 @@ static void feed_say(struct remote *r, const PGresult *res)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static PGresult *query(struct remote *r, const char *sql, int n,
-		       const char *const *params, int binary)
+PGresult *feed_query(struct remote *r, const char *sql, int n,
+		     const char *const *params, int binary)
 {
 	PGresult *res = PQexecParams(r->feed, sql, n, NULL, params, NULL, NULL,
 				     binary);
@@ -86,8 +87,8 @@ static PGresult *query(struct remote *r, const char *sql, int n,
 	return res;
 }
 
-static int command(struct remote *r, const char *sql, int n,
-		   const char *const *params)
+int feed_command(struct remote *r, const char *sql, int n,
+		 const char *const *params)
 {
 	PGresult *res = PQexecParams(r->feed, sql, n, NULL, params, NULL, NULL,
 				     0);
@@ -142,7 +143,7 @@ static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
 		PGresult *res;
 
 		snprintf(sidx, sizeof(sidx), "%llu", (unsigned long long)idx);
-		res = query(r, "SELECT gen, idx, data FROM kvfs.chunks WHERE"
+		res = feed_query(r, "SELECT gen, idx, data FROM kvfs.chunks WHERE"
 			    " gen = $1 AND idx >= $2 ORDER BY idx LIMIT "
 			    STR(ROUND_CHUNKS), 2, params, 1);
 		if (!res)
@@ -251,17 +252,25 @@ static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
 	return rc;
 }
 
-/* Begin the round's transaction: snapshot, identifiers, namespaces, and
- * the cursor over the keys. */
+/*
+ * Begin the round's transaction: snapshot, identifiers, namespaces, and
+ * the cursor over the keys; -ESTALE if deletions the position does not
+ * show may have been purged (the replica resynchronises, resync.c).
+ * With rd->all, every row (a resynchronisation's second step).
+ */
 static int round_begin(struct remote *r, struct round *rd)
 {
 	const char *params[1] = { rd->pos };
+	bool since = rd->pos[0] && !rd->all;
 	PGresult *res;
 
-	if (command(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0,
-		    NULL))
+	if (feed_command(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+			 0, NULL))
 		return -EIO;
-	res = query(r, "SELECT pg_current_snapshot()::text", 0, NULL, 0);
+	res = feed_query(r, "SELECT pg_current_snapshot()::text,"
+			 " $1 <> '' AND purged >= pg_snapshot_xmin("
+			 "  CASE WHEN $1 = '' THEN NULL ELSE $1 END"
+			 "  ::pg_snapshot) FROM kvfs.store", 1, params, 0);
 	if (!res)
 		return -EIO;
 	if (strlen(PQgetvalue(res, 0, 0)) >= sizeof(rd->snap)) {
@@ -273,23 +282,26 @@ static int round_begin(struct remote *r, struct round *rd)
 		return -EIO;
 	}
 	strcpy(rd->snap, PQgetvalue(res, 0, 0));
+	if (since && !strcmp(PQgetvalue(res, 0, 1), "t")) {
+		PQclear(res);
+		return -ESTALE;
+	}
 	PQclear(res);
-	rd->ids = query(r, ROWS_IDS_SELECT, 0, NULL, 1);
+	rd->ids = feed_query(r, ROWS_IDS_SELECT, 0, NULL, 1);
 	if (!rd->ids || PQntuples(rd->ids) != 1)
 		return -EIO;
-	if (rd->pos[0]) {
-		rd->ns = query(r, ROWS_NS_SELECT SINCE " ORDER BY rev", 1,
-			       params, 1);
-		if (!rd->ns || command(r, "DECLARE kvfs_feed NO SCROLL CURSOR"
-				       " FOR " ROWS_KEY_SELECT SINCE
-				       KEY_ORDER, 1,
-				       params))
+	if (since) {
+		rd->ns = feed_query(r, ROWS_NS_SELECT SINCE " ORDER BY rev",
+				    1, params, 1);
+		if (!rd->ns || feed_command(r, "DECLARE kvfs_feed NO SCROLL"
+					    " CURSOR FOR " ROWS_KEY_SELECT
+					    SINCE KEY_ORDER, 1, params))
 			return -EIO;
 	} else {
-		rd->ns = query(r, ROWS_NS_SELECT, 0, NULL, 1);
-		if (!rd->ns || command(r, "DECLARE kvfs_feed NO SCROLL CURSOR"
-				       " FOR " ROWS_KEY_SELECT
-				       KEY_ORDER, 0, NULL))
+		rd->ns = feed_query(r, ROWS_NS_SELECT, 0, NULL, 1);
+		if (!rd->ns || feed_command(r, "DECLARE kvfs_feed NO SCROLL"
+					    " CURSOR FOR " ROWS_KEY_SELECT
+					    KEY_ORDER, 0, NULL))
 			return -EIO;
 	}
 	return 0;
@@ -308,7 +320,7 @@ static int round_run(struct remote *r, struct round *rd)
 	int rc = round_begin(r, rd);
 
 	while (!rc && !last) {
-		PGresult *keys = query(r, "FETCH " STR(ROUND_KEYS)
+		PGresult *keys = feed_query(r, "FETCH " STR(ROUND_KEYS)
 				       " FROM kvfs_feed", 0, NULL, 1);
 		int rows, cut;
 
@@ -398,11 +410,12 @@ static int catchup(struct remote *r, bool with_hold)
 {
 	struct timespec t0;
 	struct round rd;
-	bool again = true;
+	bool again = true, all = false;
 	int rc, tries;
 
 	for (tries = 0; tries < 10; tries++) {
 		memset(&rd, 0, sizeof(rd));
+		rd.all = all;
 		rc = store_apply_pos(r->st, rd.pos, sizeof(rd.pos));
 		if (rc)
 			return rc;
@@ -415,6 +428,16 @@ static int catchup(struct remote *r, bool with_hold)
 			rc = round_run(r, &rd);
 		PQclear(rd.ns);
 		PQclear(rd.ids);
+		/* away longer than deletions are kept: what the replica
+		 * holds and the store does not goes, then every row comes */
+		if (rc == -ESTALE) {
+			rc = remote_resync(r, rd.pos);
+			all = rc == 0;
+			if (!rc || rc == -EAGAIN) {
+				rc = -EAGAIN;
+				continue;
+			}
+		}
 		/* the feed's connection closed by the server: once more */
 		if (rc == -EIO && again && PQstatus(r->feed) != CONNECTION_OK) {
 			again = false;
@@ -429,6 +452,7 @@ static int catchup(struct remote *r, bool with_hold)
 				r->rev = rd.rev;
 			r->current = t0;
 			r->catchups += rd.applied != 0;
+			r->resyncs += rd.all;
 		}
 		pthread_mutex_unlock(&r->lock);
 		if (rc != -EAGAIN)

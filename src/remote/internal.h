@@ -26,6 +26,9 @@ struct remote {
 	char *conninfo;		/* for the listener's connection */
 	unsigned timeout_s;
 	unsigned long catchups;	/* rounds of the feed applied */
+	unsigned long resyncs;	/* copies made anew (resync.c) */
+	unsigned long tombstone_s;	/* deletions kept this long, if
+					 * this host sweeps (purge.c) */
 	bool session_ok;	/* the session's settings are made */
 	bool up;		/* the last exchange went through */
 	bool held;		/* a transaction is open, holding the
@@ -86,6 +89,32 @@ int rows_chunk(const PGresult *r, int row, struct store_change *ch);
 /* The row of ROWS_IDS_SELECT (binary): the next identifiers. */
 #define ROWS_IDS_SELECT	"SELECT next_ino, next_gen, next_nsid FROM kvfs.store"
 int rows_ids(const PGresult *r, int row, struct store_change *ch);
+
+/*
+ * On the feed's connection, under feed_lock (feed.c): a query whose
+ * result is rows (NULL on failure, the message in r->msg), a command (0
+ * or -EIO).
+ */
+PGresult *feed_query(struct remote *r, const char *sql, int n,
+		     const char *const *params, int binary);
+int feed_command(struct remote *r, const char *sql, int n,
+		 const char *const *params);
+
+/*
+ * A replica away longer than deletions are kept (resync.c): delete what
+ * it holds that the store does not hold live, if its position is still
+ * pos: 0, -EAGAIN (moved), -EIO, or the store's error.  A round reading
+ * every row follows (feed.c).
+ */
+int remote_resync(struct remote *r, const char *pos);
+
+/*
+ * The sweeper's purge (purge.c), on connection c: delete the tombstones
+ * older than keep_s seconds, and record the newest transaction whose
+ * tombstones went (kvfs.store.purged): how many went, or -EIO with the
+ * message in msg.
+ */
+long remote_purge(PGconn *c, unsigned long keep_s, char *msg, size_t len);
 
 /* Whether the listener's connection is up, and it holds the sweeper's
  * lock (listen.c). */

@@ -18,7 +18,9 @@
  * Each host hides an expired key by the clock from its second; only
  * the sweeper deletes it, and the others get the deletion from the
  * feed.  A sweeper gone (its connection closed) frees the lock for
- * another within a second.
+ * another within a second.  The sweeper also purges the deletions
+ * older than its window (purge.c), every quarter of it, at least every
+ * minute.
  */
 #include "config.h"
 
@@ -28,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -107,11 +110,32 @@ static PGconn *listen_connect(struct listener *l, bool *said)
 	return NULL;
 }
 
+/* Purge if the last purge is a quarter of the window old (or a
+ * minute); at most once a second. */
+static void purge_due(struct listener *l, PGconn *c, struct timespec *last)
+{
+	unsigned long every = l->r->tombstone_s / 4;
+	char msg[REMOTE_MSG_MAX];
+	struct timespec now;
+
+	if (every > 60)
+		every = 60;
+	if (every < 1)
+		every = 1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (last->tv_sec && now.tv_sec - last->tv_sec < (time_t)every)
+		return;
+	*last = now;
+	if (remote_purge(c, l->r->tombstone_s, msg, sizeof(msg)) < 0)
+		kvfs_log(KVFS_WARN, "%s", msg);
+}
+
 static void *listen_thread(void *arg)
 {
 	struct listener *l = arg;
 	PGconn *c = NULL;
 	bool said = false, sweeper = false;
+	struct timespec purged = { 0, 0 };
 	sigset_t all;
 
 	/* signals are for the request loop's thread (fs/stop.c) */
@@ -138,6 +162,10 @@ static void *listen_thread(void *arg)
 			break;
 		if (!ready && !sweeper && (sweeper = try_sweeper(c)))
 			set_up(l, true, true);
+		if (sweeper)
+			purge_due(l, c, &purged);
+		/* notifications a statement above read are in libpq's
+		 * queue now, not on the socket: they are drained below */
 		if ((ready && !PQconsumeInput(c)) ||
 		    PQstatus(c) != CONNECTION_OK) {
 			kvfs_log(KVFS_WARN, "lost the connection listening to "

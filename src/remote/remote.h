@@ -119,6 +119,15 @@ void remote_listen_stop(struct remote *r);
  */
 bool remote_sweeper(struct remote *r);
 
+/*
+ * How long deletions stay in the shared store as tombstones, for the
+ * hosts to hear of them, when this host is the sweeper, which purges
+ * the older ones (purge.c); a host away for longer copies the store
+ * anew when it comes back (resync.c).  Set before remote_listen_start.
+ */
+#define REMOTE_TOMBSTONES_DEFAULT	(7ul * 24 * 3600)
+void remote_set_tombstones(struct remote *r, unsigned long secs);
+
 /* Where a replica stands (remote_state). */
 struct remote_state {
 	bool connected;		/* the last exchange with the server went
@@ -129,6 +138,8 @@ struct remote_state {
 	double lag;		/* seconds since the replica was last known
 				 * to hold every commit; -1: never */
 	unsigned long rounds;	/* rounds of the feed that applied changes */
+	unsigned long resyncs;	/* times it was copied anew, away longer
+				 * than deletions are kept */
 };
 void remote_state(struct remote *r, struct remote_state *out);
 

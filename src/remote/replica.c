@@ -83,6 +83,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		return -ENOMEM;
 	}
 	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
+	r->tombstone_s = REMOTE_TOMBSTONES_DEFAULT;
 	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
@@ -136,6 +137,11 @@ void remote_set_applied(struct remote *r, remote_applied_fn fn, void *ctx)
 	r->applied_ctx = ctx;
 }
 
+void remote_set_tombstones(struct remote *r, unsigned long secs)
+{
+	r->tombstone_s = secs;
+}
+
 void remote_state(struct remote *r, struct remote_state *out)
 {
 	struct timespec now;
@@ -145,6 +151,7 @@ void remote_state(struct remote *r, struct remote_state *out)
 	out->connected = r->up;
 	out->rev = r->rev;
 	out->rounds = r->catchups;
+	out->resyncs = r->resyncs;
 	out->lag = r->current.tv_sec || r->current.tv_nsec ?
 		   (double)(now.tv_sec - r->current.tv_sec) +
 		   (double)(now.tv_nsec - r->current.tv_nsec) / 1e9 : -1;

@@ -6,8 +6,9 @@
  *
  *   store       one row: kind 'kvfs', the schema's version, the store's
  *               id, its limits (JSON, fixed when it was made),
- *               'purged', the transaction before which deletions are no
- *               longer kept (a host whose feed is older copies anew), and
+ *               'purged', the newest transaction whose deletions are no
+ *               longer kept (purge.c: a host whose position does not
+ *               show it copies anew, resync.c), and
  *               the next inode number, generation and namespace id any
  *               host may give (a stage's chunks carry a generation before
  *               any key row does); its lock orders the writes;
@@ -100,6 +101,7 @@ static const char schema_sql[] =
 	" PRIMARY KEY (ns, key));"
 	"CREATE INDEX keys_xid ON kvfs.keys (xid);"
 	"CREATE INDEX keys_gen ON kvfs.keys (gen) WHERE chunked;"
+	"CREATE INDEX keys_tombstones ON kvfs.keys (changed) WHERE type = 0;"
 	"CREATE INDEX keys_expiration ON kvfs.keys (expiration)"
 	" WHERE expiration <> 0 AND type <> 0;"
 	"CREATE TABLE kvfs.chunks ("

@@ -476,6 +476,19 @@ void store_set_capture(struct store *st, store_capture_fn fn,
 bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size);
 
 /*
+ * The keys the store holds (temporary ones too), in the order of
+ * (namespace id, key bytes), from the first after (nsid, key) (len 0:
+ * from the first of namespace nsid): cb for each, up to max of them,
+ * until it returns nonzero (a negative errno is returned).  Returns how
+ * many cb saw, or a negative errno.  For a replica comparing itself with
+ * the store it copies, whose order is the same.
+ */
+typedef int (*store_key_cb)(void *ctx, uint32_t nsid, const char *key,
+			    size_t len);
+int store_keys_after(struct store *st, uint32_t nsid, const char *key,
+		     size_t len, unsigned max, store_key_cb cb, void *ctx);
+
+/*
  * A replica's position in what it copies (an opaque string of up to
  * STORE_POS_MAX bytes, "" for none): store_capture_pos, only inside the
  * capture's callback, records it with the transaction being committed;
