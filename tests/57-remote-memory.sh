@@ -4,7 +4,8 @@
 # peak RSS under 64 MiB; host 2, which follows them, and host 3, a new
 # host copying the 100 MiB store when it mounts, stay under 64 MiB too
 # (the feed reads a round's keys and chunks a batch at a time), and both
-# have every value whole.
+# have every value whole.  A new host mounted from a terminal shows the
+# copy's progress there; one mounted from elsewhere says nothing of it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/hosts.sh"
@@ -56,6 +57,24 @@ whole 2
 is "$?" 0 "host 2 has the four values whole"
 whole 3
 is "$?" 0 "host 3 too"
+
+ok "host 3, whose stderr is no terminal, showed no progress" \
+	sh -c "! grep -q 'the remote store' '$TEST_DIR/h3.err'"
+mkdir -p "$TEST_DIR/h4/mnt"
+timeout 60 script -qec "'$KVFS_BIN' -o 'remote=$CI' '$TEST_DIR/h4/store' \
+	'$TEST_DIR/h4/mnt'" /dev/null > "$TEST_DIR/h4.err" 2>&1
+is "$?" 0 "host 4 mounts from a terminal (script)"
+tr '\r' '\n' < "$TEST_DIR/h4.err" | sed 's/^/# /'
+tr '\r' '\n' < "$TEST_DIR/h4.err" |
+	grep -q '^kvfs: copying the remote store: [0-9]* keys, [0-9.]* MiB'
+is "$?" 0 "it showed the copy's progress"
+tr '\r' '\n' < "$TEST_DIR/h4.err" |
+	grep -q '^kvfs: copied the remote store: 4 keys, 100.0 MiB in [0-9.]* s'
+is "$?" 0 "and what it copied, once done"
+whole 4
+is "$?" 0 "host 4 has the four values whole"
+fusermount3 -u "$TEST_DIR/h4/mnt"
+is "$?" 0 "host 4 unmounts"
 
 hosts_done 1 2 3
 done_testing

@@ -40,7 +40,7 @@ static int bind(const char *dir, struct store **st, struct remote **r)
 	rc = store_open(dir, &lim, NULL, 0, 0, st);
 	if (rc)
 		return rc;
-	rc = remote_open(conninfo, 5, *st, "{}", &stored, r, msg,
+	rc = remote_open(conninfo, 5, -1, *st, "{}", &stored, r, msg,
 			 sizeof(msg));
 	if (rc)
 		printf("# %s\n", msg);
@@ -305,7 +305,7 @@ int main(int argc, char **argv)
 		   store_open(dd, &lim, "default", 0, 0, &D) == 0,
 		   "a store with a namespace of its own");
 		if (D) {
-			is_int(remote_open(conninfo, 5, D, "{}", &stored, &rd,
+			is_int(remote_open(conninfo, 5, -1, D, "{}", &stored, &rd,
 					   msg, sizeof(msg)), -EEXIST,
 			       "is refused as a replica: %s", msg);
 			store_close(D);

@@ -541,8 +541,9 @@ static int open_remote(struct kvfs *fs, const struct remote_args *ra)
 		fprintf(stderr, "kvfs: out of memory\n");
 		return 1;
 	}
-	rc = remote_open(ra->conninfo, ra->timeout_s, fs->st, limits, &stored,
-			 &fs->remote, msg, sizeof(msg));
+	rc = remote_open(ra->conninfo, ra->timeout_s,
+			 isatty(STDERR_FILENO) ? STDERR_FILENO : -1, fs->st,
+			 limits, &stored, &fs->remote, msg, sizeof(msg));
 	free(limits);
 	if (rc) {
 		fprintf(stderr, "kvfs: cannot open the remote store: %s\n",

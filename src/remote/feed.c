@@ -155,6 +155,8 @@ static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
 			bad_row(r);
 		else if (n)
 			rc = apply(r, rd, ch, (size_t)n, false);
+		for (i = 0; !rc && i < n && (!rd->pos[0] || rd->all); i++)
+			progress_add(r, 0, ch[i].size);
 		if (n)
 			idx = ch[n - 1].idx + 1;
 		PQclear(res);
@@ -248,6 +250,16 @@ static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
 		PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
 	if (!rc)
 		rc = apply(r, rd, ch, n, last);
+	if (!rc && (!rd->pos[0] || rd->all)) {
+		uint64_t keys = 0, bytes = 0;
+
+		for (i = 0; (size_t)i < n; i++)
+			if (ch[i].kind == STORE_CHANGE_KEY && !ch[i].deleted) {
+				keys++;
+				bytes += ch[i].chunked ? 0 : ch[i].size;
+			}
+		progress_add(r, keys, bytes);
+	}
 	free(ch);
 	return rc;
 }
@@ -317,7 +329,12 @@ static int round_run(struct remote *r, struct round *rd)
 {
 	struct pending p = { .n = 0 };
 	bool first = true, last = false, open = true;
-	int rc = round_begin(r, rd);
+	bool whole = !rd->pos[0] || rd->all;
+	int rc;
+
+	if (whole)
+		progress_start(r);
+	rc = round_begin(r, rd);
 
 	while (!rc && !last) {
 		PGresult *keys = feed_query(r, "FETCH " STR(ROUND_KEYS)
@@ -358,6 +375,8 @@ static int round_run(struct remote *r, struct round *rd)
 	free(p.res);
 	if (open)
 		PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
+	if (whole)
+		progress_end(r, rc == 0);
 	return rc;
 }
 

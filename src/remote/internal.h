@@ -15,6 +15,13 @@
 
 struct listener;
 
+/* A whole copy's progress, shown on a terminal (progress.c). */
+struct progress {
+	uint64_t keys, bytes;
+	struct timespec start, last;
+	bool shown;
+};
+
 /* A replica bound to the shared store (replica.c). */
 struct remote {
 	PGconn *c;		/* writes': guarded by lock, as what
@@ -43,6 +50,8 @@ struct remote {
 	struct listener *listener;	/* listen.c */
 	PGconn *feed;		/* the feed's, under feed_lock (feed.c) */
 	bool feed_session_ok;
+	int progress_fd;	/* a terminal, during remote_open; or -1 */
+	struct progress prog;	/* under feed_lock */
 };
 
 /*
@@ -115,6 +124,15 @@ int remote_resync(struct remote *r, const char *pos);
  * message in msg.
  */
 long remote_purge(PGconn *c, unsigned long keep_s, char *msg, size_t len);
+
+/*
+ * A round that copies the whole store shows its progress on
+ * r->progress_fd, if set (progress.c): progress_start as it begins,
+ * progress_add with each batch applied, progress_end once over.
+ */
+void progress_start(struct remote *r);
+void progress_add(struct remote *r, uint64_t keys, uint64_t bytes);
+void progress_end(struct remote *r, bool done);
 
 /* Whether the listener's connection is up, and it holds the sweeper's
  * lock (listen.c). */

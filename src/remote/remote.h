@@ -66,12 +66,13 @@ struct remote;
  * what it has not seen yet, and from then on commit every write of st in
  * PostgreSQL first (write.c: st's capture).  *stored as for
  * remote_schema_open.  st must be a replica already, or empty (no
- * namespace): -EEXIST.  remote_close: st writes alone again, the
- * connection closes.
+ * namespace): -EEXIST.  progress_fd: a terminal to show a whole copy's
+ * progress on (progress.c), or -1.  remote_close: st writes alone again,
+ * the connection closes.
  */
-int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
-		const char *limits, char **stored, struct remote **out,
-		char *msg, size_t len);
+int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
+		struct store *st, const char *limits, char **stored,
+		struct remote **out, char *msg, size_t len);
 void remote_close(struct remote *r);
 
 /*

@@ -48,9 +48,9 @@ static int replica_or_empty(struct store *st, char *msg, size_t len)
 	return 0;
 }
 
-int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
-		const char *limits, char **stored, struct remote **out,
-		char *msg, size_t len)
+int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
+		struct store *st, const char *limits, char **stored,
+		struct remote **out, char *msg, size_t len)
 {
 	struct remote *r = calloc(1, sizeof(*r));
 	pthread_mutexattr_t attr;
@@ -84,6 +84,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 	}
 	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
 	r->tombstone_s = REMOTE_TOMBSTONES_DEFAULT;
+	r->progress_fd = progress_fd;
 	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
@@ -109,6 +110,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, struct store *st,
 		free(r);
 		return rc;
 	}
+	r->progress_fd = -1;	/* the mount has returned */
 	store_set_capture(st, remote_capture, remote_catchup_write,
 			  remote_release, r);
 	/* what a write killed here left, dropped in PostgreSQL too */
