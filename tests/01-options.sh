@@ -26,7 +26,8 @@ for opt in max_key_size=abc max_key_size=0 max_key_size=5000 \
 	write_rate_limit=maybe default_namespace=ab 'default_namespace=a b' \
 	node_cache=99 node_cache=100000001 node_cache=1e5 max_value_size=2T \
 	max_storage=16777216T nosuchopt max_threads=abc remote_timeout=0 \
-	remote_timeout=5 tombstones=0 tombstones=315360001 tombstones=60; do
+	remote_timeout=5 tombstones=0 tombstones=315360001 tombstones=60 \
+	remote_push; do
 	err=$("$KVFS_BIN" -o "$opt" "$STORE" "$MNT" 2>&1)
 	st=$?
 	lines=$(printf '%s\n' "$err" | wc -l)

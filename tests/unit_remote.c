@@ -31,6 +31,8 @@
 static const struct store_limits lim = { .max_key_size = 4096,
 					 .max_namespaces = 100 };
 static const char *conninfo;
+static const struct remote_options ropts = { .timeout_s = 5,
+					     .progress_fd = -1 };
 
 static int bind(const char *dir, struct store **st, struct remote **r)
 {
@@ -40,7 +42,7 @@ static int bind(const char *dir, struct store **st, struct remote **r)
 	rc = store_open(dir, &lim, NULL, 0, 0, st);
 	if (rc)
 		return rc;
-	rc = remote_open(conninfo, 5, -1, *st, "{}", &stored, r, msg,
+	rc = remote_open(conninfo, &ropts, *st, "{}", &stored, r, msg,
 			 sizeof(msg));
 	if (rc)
 		printf("# %s\n", msg);
@@ -305,7 +307,7 @@ int main(int argc, char **argv)
 		   store_open(dd, &lim, "default", 0, 0, &D) == 0,
 		   "a store with a namespace of its own");
 		if (D) {
-			is_int(remote_open(conninfo, 5, -1, D, "{}", &stored, &rd,
+			is_int(remote_open(conninfo, &ropts, D, "{}", &stored, &rd,
 					   msg, sizeof(msg)), -EEXIST,
 			       "is refused as a replica: %s", msg);
 			store_close(D);

@@ -89,13 +89,15 @@
 #define KVFS_IDLE_THREADS	10
 
 enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
-       KEY_IDLE_THREADS, KEY_REMOTE, KEY_REMOTE_TIMEOUT, KEY_TOMBSTONES };
+       KEY_IDLE_THREADS, KEY_REMOTE, KEY_REMOTE_TIMEOUT, KEY_TOMBSTONES,
+       KEY_REMOTE_PUSH };
 
 /* The options of a replica (-o remote=...). */
 struct remote_args {
 	const char *conninfo;
 	unsigned timeout_s;
 	unsigned long tombstone_s;	/* 0: not given */
+	bool push;			/* -o remote_push */
 };
 
 struct cli {
@@ -108,6 +110,7 @@ struct cli {
 	char *remote;		/* -o remote=CONNINFO */
 	uint64_t remote_timeout;	/* seconds, 0: not given */
 	uint64_t tombstones;		/* seconds, 0: not given */
+	bool remote_push;		/* -o remote_push */
 };
 
 static const struct fuse_opt cli_spec[] = {
@@ -131,6 +134,7 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("remote=", KEY_REMOTE),
 	FUSE_OPT_KEY("remote_timeout=", KEY_REMOTE_TIMEOUT),
 	FUSE_OPT_KEY("tombstones=", KEY_TOMBSTONES),
+	FUSE_OPT_KEY("remote_push", KEY_REMOTE_PUSH),
 	FUSE_OPT_END
 };
 
@@ -154,6 +158,8 @@ static void usage(const char *prog)
 	       "                              in PostgreSQL that CONNINFO (a libpq string\n"
 	       "                              or URI, commas as \\,) names\n"
 	       "    -o remote_timeout=N       seconds to wait for PostgreSQL (default %d)\n"
+	       "    -o remote_push            STORE, a local store, becomes the first host\n"
+	       "                              of an empty shared store\n"
 	       "    -o tombstones=N           seconds the store keeps deletions for hosts\n"
 	       "                              away, when this host purges (default 7 days)\n"
 	       "Sizes take K, M, G and T suffixes (powers of 1024).\n"
@@ -217,6 +223,9 @@ static int cli_proc(void *data, const char *arg, int key,
 			c->bad = true;
 			return -1;
 		}
+		return 0;
+	case KEY_REMOTE_PUSH:
+		c->remote_push = true;
 		return 0;
 	case KEY_TOMBSTONES:
 		if (kvfs_parse_count(arg + strlen("tombstones="),
@@ -533,6 +542,7 @@ static void limit_told(void *ctx, const char *name, const char *was,
 static int open_remote(struct kvfs *fs, const struct remote_args *ra)
 {
 	char msg[REMOTE_MSG_MAX], why[128], *stored = NULL;
+	struct remote_options ro;
 	char *limits = kvfs_limits_json(&fs->opts);
 	struct store_limits sl;
 	int rc;
@@ -541,9 +551,11 @@ static int open_remote(struct kvfs *fs, const struct remote_args *ra)
 		fprintf(stderr, "kvfs: out of memory\n");
 		return 1;
 	}
-	rc = remote_open(ra->conninfo, ra->timeout_s,
-			 isatty(STDERR_FILENO) ? STDERR_FILENO : -1, fs->st,
-			 limits, &stored, &fs->remote, msg, sizeof(msg));
+	ro.timeout_s = ra->timeout_s;
+	ro.progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1;
+	ro.push = ra->push;
+	rc = remote_open(ra->conninfo, &ro, fs->st, limits, &stored,
+			 &fs->remote, msg, sizeof(msg));
 	free(limits);
 	if (rc) {
 		fprintf(stderr, "kvfs: cannot open the remote store: %s\n",
@@ -759,15 +771,18 @@ int main(int argc, char *argv[])
 		fo.max_threads = KVFS_MAX_THREADS;
 	if (!c.idle_threads)
 		fo.max_idle_threads = KVFS_IDLE_THREADS;
-	if ((c.remote_timeout || c.tombstones) && !c.remote) {
+	if ((c.remote_timeout || c.tombstones || c.remote_push) &&
+	    !c.remote) {
 		fprintf(stderr, "kvfs: %s needs remote=CONNINFO\n",
-			c.remote_timeout ? "remote_timeout" : "tombstones");
+			c.remote_timeout ? "remote_timeout" :
+			c.tombstones ? "tombstones" : "remote_push");
 		goto out;
 	}
 	ra.conninfo = c.remote;
 	ra.timeout_s = c.remote_timeout ? (unsigned)c.remote_timeout
 					: REMOTE_TIMEOUT_S;
 	ra.tombstone_s = (unsigned long)c.tombstones;
+	ra.push = c.remote_push;
 	status = serve(&c.opts, store, c.remote ? &ra : NULL, &args, &fo,
 		       dead);
 out:

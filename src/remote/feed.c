@@ -333,7 +333,7 @@ static int round_run(struct remote *r, struct round *rd)
 	int rc;
 
 	if (whole)
-		progress_start(r);
+		progress_start(r, "copying", "copied");
 	rc = round_begin(r, rd);
 
 	while (!rc && !last) {

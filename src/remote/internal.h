@@ -17,6 +17,7 @@ struct listener;
 
 /* A whole copy's progress, shown on a terminal (progress.c). */
 struct progress {
+	const char *doing, *done;	/* "copying", "copied" */
 	uint64_t keys, bytes;
 	struct timespec start, last;
 	bool shown;
@@ -118,6 +119,14 @@ int feed_command(struct remote *r, const char *sql, int n,
 int remote_resync(struct remote *r, const char *pos);
 
 /*
+ * Push the local store r->st, which holds namespaces and no position,
+ * into the shared store, which must be empty (push.c): 0, -EEXIST (not
+ * empty), -EIO, with the message in r->msg; the local store is then a
+ * replica.
+ */
+int remote_push(struct remote *r);
+
+/*
  * The sweeper's purge (purge.c), on connection c: delete the tombstones
  * older than keep_s seconds, and record the newest transaction whose
  * tombstones went (kvfs.store.purged): how many went, or -EIO with the
@@ -130,7 +139,7 @@ long remote_purge(PGconn *c, unsigned long keep_s, char *msg, size_t len);
  * r->progress_fd, if set (progress.c): progress_start as it begins,
  * progress_add with each batch applied, progress_end once over.
  */
-void progress_start(struct remote *r);
+void progress_start(struct remote *r, const char *doing, const char *done);
 void progress_add(struct remote *r, uint64_t keys, uint64_t bytes);
 void progress_end(struct remote *r, bool done);
 

@@ -1,7 +1,7 @@
 /*
  * progress.c - the line a terminal shows while a new host copies the
- * shared store (or a host away for long copies it anew) before its mount
- * returns: the keys and bytes so far, rewritten in place at most five
+ * shared store (or a host away for long copies it anew, or a local store
+ * is pushed into an empty one) before its mount returns: the keys and bytes so far, rewritten in place at most five
  * times a second, then what was copied and how long it took.  Only on a
  * terminal (remote_open's progress_fd), and only during remote_open.
  */
@@ -32,10 +32,12 @@ static void show(struct remote *r, const char *what, const char *end)
 		(double)p->bytes / 1048576.0, end);
 }
 
-void progress_start(struct remote *r)
+void progress_start(struct remote *r, const char *doing, const char *done)
 {
 	if (r->progress_fd < 0)
 		return;
+	r->prog.doing = doing;
+	r->prog.done = done;
 	r->prog.keys = r->prog.bytes = 0;
 	r->prog.shown = false;
 	clock_gettime(CLOCK_MONOTONIC, &r->prog.start);
@@ -53,7 +55,7 @@ void progress_add(struct remote *r, uint64_t keys, uint64_t bytes)
 	if (since(&p->last) * 1000 < PROGRESS_EVERY_MS)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &p->last);
-	show(r, "copying", "   ");
+	show(r, p->doing, "   ");
 	p->shown = true;
 }
 
@@ -65,6 +67,6 @@ void progress_end(struct remote *r, bool done)
 		return;
 	snprintf(end, sizeof(end), " in %.1f s%s\n", since(&r->prog.start),
 		 done ? "" : ", then stopped");
-	show(r, "copied", end);
+	show(r, r->prog.done, end);
 	r->prog.shown = false;
 }

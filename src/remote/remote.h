@@ -60,17 +60,27 @@ struct store;
 struct store_change;
 struct remote;
 
+/* How a replica is opened. */
+struct remote_options {
+	unsigned timeout_s;	/* to wait for the server (at least 2) */
+	int progress_fd;	/* a terminal to show a whole copy's progress
+				 * on (progress.c), or -1 */
+	bool push;		/* a local store (namespaces of its own, no
+				 * position) is pushed into an empty shared
+				 * store (push.c), to become its first host */
+};
+
 /*
  * Make store st a replica of the shared store conninfo names (replica.c):
  * connect, open the schema (limits as remote_schema_open), copy into st
  * what it has not seen yet, and from then on commit every write of st in
  * PostgreSQL first (write.c: st's capture).  *stored as for
  * remote_schema_open.  st must be a replica already, or empty (no
- * namespace): -EEXIST.  progress_fd: a terminal to show a whole copy's
- * progress on (progress.c), or -1.  remote_close: st writes alone again,
- * the connection closes.
+ * namespace), or pushed (o->push; the shared store must then be empty):
+ * else -EEXIST.  remote_close: st writes alone again, the connection
+ * closes.
  */
-int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
+int remote_open(const char *conninfo, const struct remote_options *o,
 		struct store *st, const char *limits, char **stored,
 		struct remote **out, char *msg, size_t len);
 void remote_close(struct remote *r);

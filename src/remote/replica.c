@@ -26,13 +26,18 @@ static int any_ns(void *ctx, const char *name, size_t len,
 	return 1;
 }
 
-/* A replica, or an empty store that becomes one: 0, or -EEXIST. */
-static int replica_or_empty(struct store *st, char *msg, size_t len)
+/*
+ * A replica, or an empty store that becomes one: 0; a store of its own
+ * (namespaces, no position): *push if push, else -EEXIST.
+ */
+static int replica_or_empty(struct store *st, bool push, bool *pushing,
+			    char *msg, size_t len)
 {
 	char pos[STORE_POS_MAX + 1];
 	bool some = false;
 	int rc;
 
+	*pushing = false;
 	rc = store_apply_pos(st, pos, sizeof(pos));
 	if (!rc && !pos[0])
 		rc = store_ns_list(st, "", any_ns, &some);
@@ -41,19 +46,25 @@ static int replica_or_empty(struct store *st, char *msg, size_t len)
 		return rc;
 	}
 	if (!pos[0] && some) {
+		*pushing = push;
+		if (push)
+			return 0;
 		snprintf(msg, len, "the local store has namespaces of its own "
-			 "and is no replica: a replica starts empty");
+			 "and is no replica: a replica starts empty (or push "
+			 "it into an empty shared store: -o remote_push)");
 		return -EEXIST;
 	}
 	return 0;
 }
 
-int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
+int remote_open(const char *conninfo, const struct remote_options *o,
 		struct store *st, const char *limits, char **stored,
 		struct remote **out, char *msg, size_t len)
 {
 	struct remote *r = calloc(1, sizeof(*r));
+	unsigned timeout_s = o->timeout_s;
 	pthread_mutexattr_t attr;
+	bool pushing;
 	int rc;
 
 	*stored = NULL;
@@ -61,7 +72,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
 		snprintf(msg, len, "out of memory");
 		return -ENOMEM;
 	}
-	rc = replica_or_empty(st, msg, len);
+	rc = replica_or_empty(st, o->push, &pushing, msg, len);
 	if (rc) {
 		free(r);
 		return rc;
@@ -84,7 +95,7 @@ int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
 	}
 	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
 	r->tombstone_s = REMOTE_TOMBSTONES_DEFAULT;
-	r->progress_fd = progress_fd;
+	r->progress_fd = o->progress_fd;
 	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
@@ -93,6 +104,8 @@ int remote_open(const char *conninfo, unsigned timeout_s, int progress_fd,
 	/* the feed reads on a connection of its own, in long transactions */
 	if (!rc)
 		rc = remote_connect(conninfo, timeout_s, &r->feed, msg, len);
+	if (!rc && pushing && (rc = remote_push(r)))
+		snprintf(msg, len, "%s", r->msg[0] ? r->msg : strerror(-rc));
 	if (!rc) {
 		rc = remote_catchup(r);
 		if (rc)

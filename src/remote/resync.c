@@ -71,9 +71,9 @@ static void held_clear(struct held *h)
 		free(h->k[--h->n].key);
 }
 
-static int key_cb(void *ctx, uint32_t nsid, const char *key, size_t len)
+static int key_cb(void *ctx, const struct store_change *ch)
 {
-	return held_add(ctx, nsid, key, len);
+	return held_add(ctx, ch->nsid, ch->name, ch->len);
 }
 
 static int ns_cb(void *ctx, const char *name, size_t len,

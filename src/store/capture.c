@@ -109,6 +109,13 @@ void store_capture_ids(struct store *st, struct store_ids *before,
 	after->nsid = st->next_nsid;
 }
 
+void store_next_ids(struct store *st, struct store_ids *out)
+{
+	out->ino = st->next_ino;
+	out->gen = st->next_gen;
+	out->nsid = st->next_nsid;
+}
+
 static bool cap_on(const struct store *st)
 {
 	return st->cap.fn && !st->cap.off;

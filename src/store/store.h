@@ -443,6 +443,23 @@ struct store_change {
 };
 
 /*
+ * The keys the store holds (temporary ones too), in the order of
+ * (namespace id, key bytes), from the first after (nsid, key) (len 0:
+ * from the first of namespace nsid): cb for each, with the change (a
+ * KEY) that makes it as it is, valid until cb returns, up to max of
+ * them, until cb returns nonzero (a negative errno is returned).
+ * Returns how many cb saw, or a negative errno.  For a replica comparing
+ * itself with the store it copies, whose order is the same, and a store
+ * pushed into an empty one.  store_chunks_each: the chunks of generation
+ * gen, as CHUNK changes, in order.
+ */
+typedef int (*store_key_cb)(void *ctx, const struct store_change *ch);
+int store_keys_after(struct store *st, uint32_t nsid, const char *key,
+		     size_t len, unsigned max, store_key_cb cb, void *ctx);
+int store_chunks_each(struct store *st, uint64_t gen, store_key_cb cb,
+		      void *ctx);
+
+/*
  * Hear of every change a write transaction makes to the replicated part,
  * in the order it made them, before it commits: fn returns 0 to let it
  * commit, -EAGAIN if this store is behind the one it copies (catchup is
@@ -476,19 +493,6 @@ void store_set_capture(struct store *st, store_capture_fn fn,
 bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size);
 
 /*
- * The keys the store holds (temporary ones too), in the order of
- * (namespace id, key bytes), from the first after (nsid, key) (len 0:
- * from the first of namespace nsid): cb for each, up to max of them,
- * until it returns nonzero (a negative errno is returned).  Returns how
- * many cb saw, or a negative errno.  For a replica comparing itself with
- * the store it copies, whose order is the same.
- */
-typedef int (*store_key_cb)(void *ctx, uint32_t nsid, const char *key,
-			    size_t len);
-int store_keys_after(struct store *st, uint32_t nsid, const char *key,
-		     size_t len, unsigned max, store_key_cb cb, void *ctx);
-
-/*
  * A replica's position in what it copies (an opaque string of up to
  * STORE_POS_MAX bytes, "" for none): store_capture_pos, only inside the
  * capture's callback, records it with the transaction being committed;
@@ -507,6 +511,10 @@ int store_apply_pos(struct store *st, char *buf, size_t size);
 int store_capture_pos_get(struct store *st, char *buf, size_t size);
 void store_capture_ids(struct store *st, struct store_ids *before,
 		       struct store_ids *after);
+
+/* The next identifiers, while no write runs (a store being pushed into
+ * an empty shared store before it is served). */
+void store_next_ids(struct store *st, struct store_ids *out);
 
 /*
  * Apply changes captured from another store, in order, in one write
