@@ -118,6 +118,10 @@ is "$missing" "" "every acknowledged key is on the three hosts"
 for i in $(seq 1 20); do
 	"$FSOP" put "$H1/faults/f$i" "before $i" >/dev/null
 done
+f20_on_3() {
+	[ "$(cat "$H3/faults/f20" 2>/dev/null)" = "before 20" ]
+}
+within 2000 f20_on_3 || fail "host 3 follows host 1 before the failover"
 pg_kill a
 errno_is EIO "with the primary gone, a write fails with EIO" \
 	put "$H2/faults/f1" "lost"

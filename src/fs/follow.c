@@ -37,12 +37,44 @@
 
 /* Seconds between two rounds when no one says there is something new. */
 #define FOLLOW_POLL_S	1
+/*
+ * Milliseconds at least from the start of a round to the next: a round
+ * brings every write committed before it, so that under many writes a
+ * second each round brings several, and the followers of a busy store
+ * do not cost PostgreSQL more than its writers (scripts/bench-remote).
+ */
+#define FOLLOW_MIN_MS	10
+
+/* Wait until FOLLOW_MIN_MS after the start of the last round. */
+static void follow_pace(struct kvfs *fs)
+{
+	struct timespec now, until = fs->follow_last;
+	long ns;
+
+	until.tv_nsec += FOLLOW_MIN_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long)(until.tv_sec - now.tv_sec) * 1000000000L +
+	     (until.tv_nsec - now.tv_nsec);
+	if (ns > 0 && ns <= FOLLOW_MIN_MS * 1000000L) {
+		struct timespec d = { 0, ns };
+
+		nanosleep(&d, NULL);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &fs->follow_last);
+}
 
 struct timespec follow_run(void *arg)
 {
 	struct kvfs *fs = arg;
 	struct timespec next;
-	int rc = remote_catchup(fs->remote);
+	int rc;
+
+	follow_pace(fs);
+	rc = remote_catchup(fs->remote);
 
 	if (rc && !fs->follow_failing) {
 		char msg[REMOTE_MSG_MAX];

@@ -47,6 +47,8 @@ struct kvfs {
 	struct remote *remote;	/* -o remote=: the shared store, and */
 	struct worker *follower; /* its follower (follow.c) */
 	bool follow_failing;	/* the follower said it fails */
+	struct timespec follow_last;	/* when its last round began
+					 * (CLOCK_MONOTONIC) */
 	double negative_timeout; /* how long "no such name" may be cached */
 	struct syncer *syncer;	/* fsync replies (syncer.c) */
 	struct retries *retries; /* readers sent back (retry.h) */

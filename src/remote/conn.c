@@ -208,8 +208,10 @@ int remote_session_on(struct remote *r, PGconn *c, bool idle_limit)
 
 	/* a host stopped while it holds the store's lock (write.c) holds
 	 * the others no longer than this either */
+	/* and statements of a few rows each: compiling one (JIT) would
+	 * cost a hundred times more than running it */
 	snprintf(sql, sizeof(sql), "SET statement_timeout = %u;"
-		 "SET idle_in_transaction_session_timeout = %u",
+		 "SET idle_in_transaction_session_timeout = %u; SET jit = off",
 		 r->timeout_s * 1000, idle_limit ? r->timeout_s * 1000 : 0);
 	return remote_exec(c, sql, PGRES_COMMAND_OK, NULL, r->msg,
 			   sizeof(r->msg));
@@ -219,6 +221,9 @@ int remote_session(struct remote *r)
 {
 	int rc = remote_session_on(r, r->c, true);
 
+	if (!rc)
+		rc = rows_prepare(r->c, r->msg, sizeof(r->msg));
+	atomic_store(&r->write_pid, PQbackendPID(r->c));
 	r->session_ok = rc == 0;
 	return rc;
 }
@@ -251,6 +256,67 @@ int remote_begin(struct remote *r)
 		if (!rc)
 			rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL,
 					 r->msg, sizeof(r->msg));
+	}
+	return rc;
+}
+
+int remote_send(PGconn *c, const char *sql, int n, const char *const *params,
+		const int *lengths, const int *formats, int binary, char *msg,
+		size_t len)
+{
+	if (PQsendQueryParams(c, sql, n, NULL, params, lengths, formats,
+			      binary) == 1)
+		return 0;
+	remote_say(msg, len, "the remote store: ", NULL, c);
+	return -EIO;
+}
+
+int remote_pipeline_end(PGconn *c, int n, PGresult **out, char *msg,
+			size_t len)
+{
+	int i = 0, rc = 0;
+
+	if (PQpipelineSync(c) != 1) {
+		remote_say(msg, len, "the remote store: ", NULL, c);
+		rc = -EIO;
+	}
+	for (;;) {
+		PGresult *r = PQgetResult(c);
+		ExecStatusType st;
+
+		if (!r) {
+			/* the end of one query's results; past the last
+			 * (a sync that never comes), or a broken connection:
+			 * no more */
+			if (PQstatus(c) != CONNECTION_OK || ++i > n) {
+				if (!rc) {
+					remote_say(msg, len, "the remote "
+						   "store: ", NULL, c);
+					rc = -EIO;
+				}
+				break;
+			}
+			continue;
+		}
+		st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			break;
+		}
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !rc) {
+			remote_say(msg, len, "the remote store: ", r, c);
+			rc = -EIO;
+		}
+		if (st == PGRES_TUPLES_OK && out && i < n && !out[i]) {
+			out[i] = r;
+			continue;
+		}
+		PQclear(r);
+	}
+	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF && !PQexitPipelineMode(c)) {
+		if (!rc)
+			remote_say(msg, len, "the remote store: ", NULL, c);
+		rc = -EIO;
 	}
 	return rc;
 }

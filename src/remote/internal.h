@@ -6,6 +6,7 @@
 #define KVFS_REMOTE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -38,6 +39,8 @@ struct remote {
 	unsigned long tombstone_s;	/* deletions kept this long, if
 					 * this host sweeps (purge.c) */
 	bool session_ok;	/* the session's settings are made */
+	atomic_int write_pid;	/* r->c's server process, whose
+				 * notifications the listener skips */
 	bool up;		/* the last exchange went through */
 	bool held;		/* a transaction is open, holding the
 				 * store's lock, for a write that found
@@ -78,13 +81,31 @@ int snap_add(const char *snap, uint64_t xid, char *out, size_t len);
 
 /*
  * Rows (rows.c).  rows_write: write change ch into the database in the
- * transaction open on c, with revision rev: 0 or -EIO (message in msg).
+ * transaction open on c, with revision rev: 0 or -EIO (message in msg);
+ * on a connection in pipeline mode, the statement is queued, and its
+ * result comes with remote_pipeline_end.
  * The readers turn a row of the result of ROWS_NS_SELECT or
  * ROWS_KEY_SELECT (binary format) into a change pointing into r: 0, or
  * -EIO for a row out of range.
  */
 int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 	       char *msg, size_t len);
+/*
+ * The write path's statements, prepared on a connection by rows_prepare
+ * (0 or -EIO); rows_send queues one on a connection in pipeline mode.
+ * ROWS_LOCK: ROWS_IDS_SELECT FOR UPDATE; ROWS_STALE ($1 the position):
+ * the transaction, its snapshot, a revision, and whether the last write
+ * is one the position does not show; ROWS_NOTIFY: the listeners'.
+ */
+enum rows_stmt {
+	ROWS_NS_PUT, ROWS_NS_DEL, ROWS_KEY_PUT, ROWS_KEY_DEL, ROWS_CHUNK_PUT,
+	ROWS_CHUNK_TRIM, ROWS_CHUNK_DROP, ROWS_IDS, ROWS_LOCK, ROWS_STALE,
+	ROWS_NOTIFY, ROWS_STMTS
+};
+int rows_prepare(PGconn *c, char *msg, size_t len);
+int rows_send(PGconn *c, enum rows_stmt q, int n, const char *const *params,
+	      const int *lengths, const int *formats, int binary, char *msg,
+	      size_t len);
 #define ROWS_NS_SELECT	"SELECT name, id, deleted, mode, uid, gid, atime," \
 	" mtime, ctime, btime, rev FROM kvfs.namespaces"
 #define ROWS_KEY_SELECT	"SELECT ns, key, type, ino, mode, uid, gid, size," \
@@ -165,6 +186,20 @@ void remote_release(void *ctx);
  */
 void remote_say(char *msg, size_t len, const char *prefix, const PGresult *r,
 		PGconn *c);
+
+/*
+ * Pipelines (conn.c), for a write's few round trips: remote_send queues
+ * a query on c, in pipeline mode (PQenterPipelineMode); remote_pipeline_end
+ * sends the sync, reads the results of the n queries queued, keeping
+ * those with rows in out[i] if out is not NULL (the caller clears them),
+ * and leaves pipeline mode: 0 if every query succeeded, else -EIO with
+ * the first failure's message in msg.
+ */
+int remote_send(PGconn *c, const char *sql, int n, const char *const *params,
+		const int *lengths, const int *formats, int binary, char *msg,
+		size_t len);
+int remote_pipeline_end(PGconn *c, int n, PGresult **out, char *msg,
+			size_t len);
 
 /*
  * Run sql on c, expecting status want: 0 (the result in *out if out is

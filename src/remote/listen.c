@@ -6,7 +6,9 @@
  * connection of its own (the replica's is taken by writes and the feed
  * in turns), LISTENs on it, and wakes the follower on each notification,
  * and each time it has just connected, since what came while it was away
- * was heard by no one.  A connection that breaks (a server restarted, a
+ * was heard by no one; a notification of this host's own write
+ * connection wakes no one, as its replica has that write.  A
+ * connection that breaks (a server restarted, a
  * failover: libpq tries the hosts of the string again) is made again
  * every second.  Waking is all it does: the follower reads the feed, and
  * polls it every second anyway, so that a notification lost costs no
@@ -178,9 +180,10 @@ static void *listen_thread(void *arg)
 			l->wake(l->ctx);
 			continue;
 		}
+		/* not this host's own writes: its replica has them */
 		while ((n = PQnotifies(c)) != NULL) {
+			heard |= n->be_pid != atomic_load(&l->r->write_pid);
 			PQfreemem(n);
-			heard = true;
 		}
 		if (heard)
 			l->wake(l->ctx);

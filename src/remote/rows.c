@@ -71,21 +71,6 @@ static void p_times(struct params *p, const struct kv_attr *a)
 	p_int(p, ns_of(&a->btime));
 }
 
-static int run(PGconn *c, const char *sql, struct params *p, char *msg,
-	       size_t len)
-{
-	PGresult *r = PQexecParams(c, sql, p->n, NULL, p->val, p->len, p->fmt,
-				   0);
-	int rc = 0;
-
-	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		remote_say(msg, len, "the remote store: ", r, c);
-		rc = -EIO;
-	}
-	PQclear(r);
-	return rc;
-}
-
 static const char ns_put_sql[] =
 	"INSERT INTO kvfs.namespaces (name, id, deleted, mode, uid, gid,"
 	" atime, mtime, ctime, btime, rev) VALUES ($1, $2, false, $3, $4, $5,"
@@ -132,10 +117,99 @@ static const char chunk_drop_sql[] =
 	"DELETE FROM kvfs.chunks WHERE gen = $1 AND NOT EXISTS"
 	" (SELECT 1 FROM kvfs.keys WHERE gen = $1 AND chunked AND type = 1)";
 
+/* each write's, under the store's lock: last_xid is the last writer */
 static const char ids_sql[] =
 	"UPDATE kvfs.store SET next_ino = GREATEST(next_ino, $1),"
 	" next_gen = GREATEST(next_gen, $2),"
-	" next_nsid = GREATEST(next_nsid, $3)";
+	" next_nsid = GREATEST(next_nsid, $3),"
+	" last_xid = pg_current_xact_id()";
+
+/*
+ * The transaction, a snapshot, a revision; is the last write's
+ * transaction (kvfs.store.last_xid, which each write sets under the
+ * store's lock, so that every write before it committed before it) one
+ * that the position $1 does not show?  A statement of its own, after
+ * the lock: its snapshot shows the last write.
+ */
+static const char stale_sql[] =
+	"SELECT pg_current_xact_id()::text, pg_current_snapshot()::text,"
+	" nextval('kvfs.rev')::text,"
+	" CASE WHEN $1 = '' THEN last_xid <> '0'"
+	" ELSE NOT pg_visible_in_snapshot(last_xid, $1::pg_snapshot) END"
+	" FROM kvfs.store";
+
+/*
+ * The write path's statements, prepared once on each connection of
+ * writes (rows_prepare, from remote_session): a write is a few of them,
+ * and PostgreSQL would otherwise parse and plan each every time, which
+ * costs it more than running them.
+ */
+static const struct {
+	const char *name, *sql;
+} stmts[ROWS_STMTS] = {
+	[ROWS_NS_PUT] = { "kvfs_ns_put", ns_put_sql },
+	[ROWS_NS_DEL] = { "kvfs_ns_del", ns_del_sql },
+	[ROWS_KEY_PUT] = { "kvfs_key_put", key_put_sql },
+	[ROWS_KEY_DEL] = { "kvfs_key_del", key_del_sql },
+	[ROWS_CHUNK_PUT] = { "kvfs_chunk_put", chunk_put_sql },
+	[ROWS_CHUNK_TRIM] = { "kvfs_chunk_trim", chunk_trim_sql },
+	[ROWS_CHUNK_DROP] = { "kvfs_chunk_drop", chunk_drop_sql },
+	[ROWS_IDS] = { "kvfs_ids", ids_sql },
+	[ROWS_LOCK] = { "kvfs_lock", ROWS_IDS_SELECT " FOR UPDATE" },
+	[ROWS_STALE] = { "kvfs_stale", stale_sql },
+	[ROWS_NOTIFY] = { "kvfs_notify", "SELECT pg_notify('kvfs', '')" },
+};
+
+int rows_prepare(PGconn *c, char *msg, size_t len)
+{
+	int i, rc;
+
+	/* a session set up again (after a failure) has some already */
+	rc = remote_exec(c, "DEALLOCATE ALL", PGRES_COMMAND_OK, NULL, msg,
+			 len);
+	for (i = 0; !rc && i < ROWS_STMTS; i++) {
+		PGresult *r = PQprepare(c, stmts[i].name, stmts[i].sql, 0,
+					NULL);
+
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			remote_say(msg, len, "the remote store: ", r, c);
+			rc = -EIO;
+		}
+		PQclear(r);
+	}
+	return rc;
+}
+
+int rows_send(PGconn *c, enum rows_stmt q, int n, const char *const *params,
+	      const int *lengths, const int *formats, int binary, char *msg,
+	      size_t len)
+{
+	if (PQsendQueryPrepared(c, stmts[q].name, n, params, lengths, formats,
+				binary) == 1)
+		return 0;
+	remote_say(msg, len, "the remote store: ", NULL, c);
+	return -EIO;
+}
+
+/* Run statement q (a command), or queue it on a connection in pipeline
+ * mode. */
+static int run(PGconn *c, enum rows_stmt q, struct params *p, char *msg,
+	       size_t len)
+{
+	PGresult *r;
+	int rc = 0;
+
+	if (PQpipelineStatus(c) != PQ_PIPELINE_OFF)
+		return rows_send(c, q, p->n, p->val, p->len, p->fmt, 0, msg,
+				 len);
+	r = PQexecPrepared(c, stmts[q].name, p->n, p->val, p->len, p->fmt, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		remote_say(msg, len, "the remote store: ", r, c);
+		rc = -EIO;
+	}
+	PQclear(r);
+	return rc;
+}
 
 static int write_ns(PGconn *c, const char *name, size_t namelen,
 		    const struct store_change *ch, const char *rev, char *msg,
@@ -147,7 +221,7 @@ static int write_ns(PGconn *c, const char *name, size_t namelen,
 	p_str(&p, name, namelen);
 	if (ch->deleted) {
 		p_str(&p, rev, strlen(rev));
-		return run(c, ns_del_sql, &p, msg, len);
+		return run(c, ROWS_NS_DEL, &p, msg, len);
 	}
 	p_int(&p, ch->kind == STORE_CHANGE_ROOT ? 0 : (int64_t)ch->nsid);
 	p_int(&p, a->mode);
@@ -155,7 +229,7 @@ static int write_ns(PGconn *c, const char *name, size_t namelen,
 	p_int(&p, a->gid);
 	p_times(&p, a);
 	p_str(&p, rev, strlen(rev));
-	return run(c, ns_put_sql, &p, msg, len);
+	return run(c, ROWS_NS_PUT, &p, msg, len);
 }
 
 static int write_key(PGconn *c, const struct store_change *ch,
@@ -168,7 +242,7 @@ static int write_key(PGconn *c, const struct store_change *ch,
 	p_bytes(&p, ch->name, ch->len);
 	if (ch->deleted) {
 		p_str(&p, rev, strlen(rev));
-		return run(c, key_del_sql, &p, msg, len);
+		return run(c, ROWS_KEY_DEL, &p, msg, len);
 	}
 	p_int(&p, a->type);
 	p_int(&p, (int64_t)a->ino);
@@ -189,7 +263,7 @@ static int write_key(PGconn *c, const struct store_change *ch,
 	p_int(&p, (int64_t)a->gen);
 	p_str(&p, ch->chunked ? "true" : "false", ch->chunked ? 4 : 5);
 	p_str(&p, rev, strlen(rev));
-	return run(c, key_put_sql, &p, msg, len);
+	return run(c, ROWS_KEY_PUT, &p, msg, len);
 }
 
 int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
@@ -208,19 +282,19 @@ int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 		p_int(&p, (int64_t)ch->gen);
 		p_int(&p, (int64_t)ch->idx);
 		p_bytes(&p, ch->data, ch->size);
-		return run(c, chunk_put_sql, &p, msg, len);
+		return run(c, ROWS_CHUNK_PUT, &p, msg, len);
 	case STORE_CHANGE_TRIM:
 		p_int(&p, (int64_t)ch->gen);
 		p_int(&p, (int64_t)ch->idx);
-		return run(c, chunk_trim_sql, &p, msg, len);
+		return run(c, ROWS_CHUNK_TRIM, &p, msg, len);
 	case STORE_CHANGE_DROP:
 		p_int(&p, (int64_t)ch->gen);
-		return run(c, chunk_drop_sql, &p, msg, len);
+		return run(c, ROWS_CHUNK_DROP, &p, msg, len);
 	case STORE_CHANGE_IDS:
 		p_int(&p, (int64_t)ch->ids.ino);
 		p_int(&p, (int64_t)ch->ids.gen);
 		p_int(&p, (int64_t)ch->ids.nsid);
-		return run(c, ids_sql, &p, msg, len);
+		return run(c, ROWS_IDS, &p, msg, len);
 	}
 	snprintf(msg, len, "the remote store: a change of no known kind");
 	return -EIO;

@@ -8,7 +8,9 @@
  *               id, its limits (JSON, fixed when it was made),
  *               'purged', the newest transaction whose deletions are no
  *               longer kept (purge.c: a host whose position does not
- *               show it copies anew, resync.c), and
+ *               show it copies anew, resync.c), 'last_xid', the
+ *               transaction of the last write (write.c: a host whose
+ *               position does not show it is behind), and
  *               the next inode number, generation and namespace id any
  *               host may give (a stage's chunks carry a generation before
  *               any key row does); its lock orders the writes;
@@ -58,6 +60,7 @@ static const char schema_sql[] =
 	" created timestamptz NOT NULL DEFAULT now(),"
 	" limits jsonb NOT NULL,"
 	" purged xid8 NOT NULL DEFAULT '0',"
+	" last_xid xid8 NOT NULL DEFAULT '0',"
 	" next_ino bigint NOT NULL DEFAULT 0,"
 	" next_gen bigint NOT NULL DEFAULT 0,"
 	" next_nsid bigint NOT NULL DEFAULT 0);"

@@ -7,7 +7,8 @@
  * so that the writes of all hosts take turns), and check that the
  * replica is current: its next identifiers are not behind the store's
  * (a stage elsewhere may have taken a generation no row shows yet), and
- * no row was written by a transaction its position does not show.  If
+ * its position shows the last write (kvfs.store.last_xid: the writes
+ * take turns, so it shows every one before too).  If
  * it is behind, the write was decided on an old state: roll back and
  * answer -EAGAIN, and the store catches up and runs it again; that
  * catch-up takes the lock first and holds it (r->held, feed.c), and the
@@ -30,28 +31,6 @@
 #include "common/hooks.h"
 #include "remote/internal.h"
 
-/* The transaction, a snapshot, a revision; has a row been written by a
- * transaction that the position $1 does not show? */
-static const char stale_sql[] =
-	"SELECT pg_current_xact_id()::text, pg_current_snapshot()::text,"
-	" nextval('kvfs.rev')::text,"
-	" CASE WHEN $1 = '' THEN"
-	"  EXISTS (SELECT 1 FROM kvfs.keys) OR"
-	"  EXISTS (SELECT 1 FROM kvfs.namespaces)"
-	" ELSE"
-	"  EXISTS (SELECT 1 FROM kvfs.keys WHERE"
-	"   xid >= pg_snapshot_xmin($1::pg_snapshot) AND"
-	"   NOT pg_visible_in_snapshot(xid, $1::pg_snapshot)) OR"
-	"  EXISTS (SELECT 1 FROM kvfs.namespaces WHERE"
-	"   xid >= pg_snapshot_xmin($1::pg_snapshot) AND"
-	"   NOT pg_visible_in_snapshot(xid, $1::pg_snapshot))"
-	" END";
-
-static int simple(struct remote *r, const char *sql, ExecStatusType want)
-{
-	return remote_exec(r->c, sql, want, NULL, r->msg, sizeof(r->msg));
-}
-
 /* Copy a value of res into buf: 0, or -ENAMETOOLONG if it does not fit. */
 static int copy_value(const PGresult *res, int col, char *buf, size_t len)
 {
@@ -71,45 +50,126 @@ struct begun {
 	char rev[24];
 };
 
+/* Send the first round trip: [BEGIN,] the lock and identifiers, the
+ * snapshot, revision and staleness; how many queries, or -EIO. */
+static int send_begin(struct remote *r, const char *pos)
+{
+	const char *params[] = { pos };
+	int n = 0, rc = 0;
+
+	if (!PQenterPipelineMode(r->c)) {
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
+			   r->c);
+		return -EIO;
+	}
+	if (!r->held) {
+		rc = remote_send(r->c, "BEGIN", 0, NULL, NULL, NULL, 0,
+				 r->msg, sizeof(r->msg));
+		n++;
+	}
+	if (!rc)
+		rc = rows_send(r->c, ROWS_LOCK, 0, NULL, NULL, NULL, 1,
+			       r->msg, sizeof(r->msg));
+	if (!rc)
+		rc = rows_send(r->c, ROWS_STALE, 1, params, NULL, NULL, 0,
+			       r->msg, sizeof(r->msg));
+	return rc ? rc : n + 2;
+}
+
 /*
- * Lock (in the transaction begun, or held: r->held) and check: 0,
- * -EAGAIN (behind), -EIO, -ENAMETOOLONG.
+ * Lock (in a transaction begun here, or held: r->held) and check, in one
+ * round trip (a pipeline; the check is a statement of its own, whose
+ * snapshot comes after the lock): 0, -EAGAIN (behind), -EIO,
+ * -ENAMETOOLONG.
  */
 static int begin_locked(struct remote *r, const char *pos,
 			const struct store_ids *before, struct begun *b)
 {
-	const char *params[] = { pos };
-	struct store_change ids;
-	PGresult *res;
-	int rc;
+	PGresult *res[3] = { NULL, NULL, NULL }, *ids, *st;
+	struct store_change got;
+	int n, rc, tries;
 
-	res = PQexecParams(r->c, ROWS_IDS_SELECT " FOR UPDATE", 0, NULL,
-			   NULL, NULL, NULL, 1);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 ||
-	    rows_ids(res, 0, &ids)) {
-		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
-			 r->c);
-		PQclear(res);
-		return -EIO;
+	for (tries = 0; tries < 2; tries++) {
+		rc = r->held ? 0 : remote_usable(r);
+		if (rc)
+			return rc;
+		n = send_begin(r, pos);
+		rc = remote_pipeline_end(r->c, n < 0 ? 0 : n, res, r->msg,
+					 sizeof(r->msg));
+		if (!rc && n < 0)
+			rc = n;
+		/* a connection the server closed (a restart, a failover)
+		 * shows only when used: once more on a new one, nothing
+		 * done yet */
+		if (rc != -EIO || r->held || PQstatus(r->c) == CONNECTION_OK)
+			break;
+		PQclear(res[0]);
+		PQclear(res[1]);
+		PQclear(res[2]);
+		res[0] = res[1] = res[2] = NULL;
 	}
-	PQclear(res);
-	if (ids.ids.ino > before->ino || ids.ids.gen > before->gen ||
-	    ids.ids.nsid > before->nsid)
-		return -EAGAIN;
-	res = PQexecParams(r->c, stale_sql, 1, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-		remote_say(r->msg, sizeof(r->msg), "the remote store: ", res,
-			 r->c);
-		PQclear(res);
-		return -EIO;
+	ids = res[r->held ? 0 : 1];
+	st = res[r->held ? 1 : 2];
+	if (!rc && (!ids || !st || PQntuples(ids) != 1 ||
+		    PQntuples(st) != 1 || rows_ids(ids, 0, &got))) {
+		snprintf(r->msg, sizeof(r->msg),
+			 "the remote store: a row kvfs cannot read");
+		rc = -EIO;
 	}
-	b->xid = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	rc = copy_value(res, 1, b->snap, sizeof(b->snap));
-	if (!rc)
-		rc = copy_value(res, 2, b->rev, sizeof(b->rev));
-	if (!rc && !strcmp(PQgetvalue(res, 0, 3), "t"))
+	if (!rc && (got.ids.ino > before->ino || got.ids.gen > before->gen ||
+		    got.ids.nsid > before->nsid))
 		rc = -EAGAIN;
-	PQclear(res);
+	if (!rc) {
+		b->xid = strtoull(PQgetvalue(st, 0, 0), NULL, 10);
+		rc = copy_value(st, 1, b->snap, sizeof(b->snap));
+		if (!rc)
+			rc = copy_value(st, 2, b->rev, sizeof(b->rev));
+		if (!rc && !strcmp(PQgetvalue(st, 0, 3), "t"))
+			rc = -EAGAIN;
+	}
+	PQclear(res[0]);
+	PQclear(res[1]);
+	PQclear(res[2]);
+	return rc;
+}
+
+/*
+ * The second round trip: the rows, the identifiers given out, the
+ * notification and the commit, in one pipeline: 0 or -EIO.
+ */
+static int write_commit(struct remote *r, const struct store_change *ch,
+			size_t n, const struct store_change *ids,
+			const char *rev)
+{
+	int rc = 0, q = 0;
+	size_t i;
+
+	if (!PQenterPipelineMode(r->c)) {
+		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
+			   r->c);
+		return -EIO;
+	}
+	for (i = 0; !rc && i < n; i++, q++)
+		rc = rows_write(r->c, &ch[i], rev, r->msg, sizeof(r->msg));
+	if (!rc) {
+		rc = rows_write(r->c, ids, rev, r->msg, sizeof(r->msg));
+		q++;
+	}
+	if (!rc) {
+		rc = rows_send(r->c, ROWS_NOTIFY, 0, NULL, NULL, NULL, 0,
+			       r->msg, sizeof(r->msg));
+		q++;
+	}
+	if (!rc) {
+		rc = remote_send(r->c, "COMMIT", 0, NULL, NULL, NULL, 0,
+				 r->msg, sizeof(r->msg));
+		q++;
+	}
+	if (remote_pipeline_end(r->c, q, NULL, r->msg, sizeof(r->msg)))
+		rc = -EIO;
+	/* a COMMIT of an aborted transaction answers as a ROLLBACK */
+	if (!rc && PQtransactionStatus(r->c) != PQTRANS_IDLE)
+		rc = -EIO;
 	return rc;
 }
 
@@ -120,7 +180,6 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	struct store_change ids = { .kind = STORE_CHANGE_IDS };
 	struct store_ids before;
 	struct begun b;
-	size_t i;
 	int rc;
 
 	rc = store_capture_pos_get(r->st, pos, sizeof(pos));
@@ -128,15 +187,7 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		return rc;
 	store_capture_ids(r->st, &before, &ids.ids);
 	pthread_mutex_lock(&r->lock);
-	rc = r->held ? 0 : remote_begin(r);
-	if (!rc)
-		rc = begin_locked(r, pos, &before, &b);
-	for (i = 0; !rc && i < n; i++)
-		rc = rows_write(r->c, &ch[i], b.rev, r->msg, sizeof(r->msg));
-	if (!rc)
-		rc = rows_write(r->c, &ids, b.rev, r->msg, sizeof(r->msg));
-	if (!rc)
-		rc = simple(r, "SELECT pg_notify('kvfs', '')", PGRES_TUPLES_OK);
+	rc = begin_locked(r, pos, &before, &b);
 	/* the position that shows this transaction, in the store's; if
 	 * that does not fit, the snapshot (a catch-up brings this one) */
 	if (!rc && snap_add(b.snap, b.xid, pos, sizeof(pos)))
@@ -144,7 +195,7 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	if (!rc)
 		rc = store_capture_pos(r->st, pos);
 	if (!rc)
-		rc = simple(r, "COMMIT", PGRES_COMMAND_OK);
+		rc = write_commit(r, ch, n, &ids, b.rev);
 	/* test builds: a host can die here, committed in PostgreSQL only */
 	if (!rc)
 		hook_hold("REMOTE_COMMITTED", "commit");
