@@ -271,11 +271,13 @@ int remote_send(PGconn *c, const char *sql, int n, const char *const *params,
 	return -EIO;
 }
 
-int remote_pipeline_end(PGconn *c, int n, PGresult **out, char *msg,
-			size_t len)
+int remote_pipeline_end(PGconn *c, int n, PGresult **out, int nout,
+			char *state, char *msg, size_t len)
 {
 	int i = 0, rc = 0;
 
+	if (state)
+		state[0] = '\0';
 	if (PQpipelineSync(c) != 1) {
 		remote_say(msg, len, "the remote store: ", NULL, c);
 		rc = -EIO;
@@ -304,10 +306,15 @@ int remote_pipeline_end(PGconn *c, int n, PGresult **out, char *msg,
 			break;
 		}
 		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && !rc) {
+			const char *s = PQresultErrorField(r,
+							   PG_DIAG_SQLSTATE);
+
 			remote_say(msg, len, "the remote store: ", r, c);
+			if (state && s)
+				snprintf(state, 6, "%s", s);
 			rc = -EIO;
 		}
-		if (st == PGRES_TUPLES_OK && out && i < n && !out[i]) {
+		if (st == PGRES_TUPLES_OK && i < nout && !out[i]) {
 			out[i] = r;
 			continue;
 		}

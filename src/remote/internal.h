@@ -93,15 +93,19 @@ int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 /*
  * The write path's statements, prepared on a connection by rows_prepare
  * (0 or -EIO); rows_send queues one on a connection in pipeline mode.
- * ROWS_LOCK: ROWS_IDS_SELECT FOR UPDATE; ROWS_STALE ($1 the position):
- * the transaction, its snapshot, a revision, and whether the last write
- * is one the position does not show; ROWS_NOTIFY: the listeners'.
+ * ROWS_BEGIN ($1 the position, $2-$4 the replica's next inode number,
+ * generation and namespace id): kvfs.write_begin (schema.c), the lock
+ * and the check, SQLSTATE KV001 if the replica is behind, else the
+ * transaction, its snapshot and the revision; ROWS_NOTIFY: the
+ * listeners'.  rows_write with rev NULL: the revision ROWS_BEGIN drew.
  */
 enum rows_stmt {
 	ROWS_NS_PUT, ROWS_NS_DEL, ROWS_KEY_PUT, ROWS_KEY_DEL, ROWS_CHUNK_PUT,
-	ROWS_CHUNK_TRIM, ROWS_CHUNK_DROP, ROWS_IDS, ROWS_LOCK, ROWS_STALE,
-	ROWS_NOTIFY, ROWS_STMTS
+	ROWS_CHUNK_TRIM, ROWS_CHUNK_DROP, ROWS_IDS, ROWS_BEGIN, ROWS_NOTIFY,
+	ROWS_STMTS
 };
+/* The SQLSTATE of ROWS_BEGIN for a replica behind. */
+#define ROWS_BEHIND	"KV001"
 int rows_prepare(PGconn *c, char *msg, size_t len);
 int rows_send(PGconn *c, enum rows_stmt q, int n, const char *const *params,
 	      const int *lengths, const int *formats, int binary, char *msg,
@@ -191,15 +195,16 @@ void remote_say(char *msg, size_t len, const char *prefix, const PGresult *r,
  * Pipelines (conn.c), for a write's few round trips: remote_send queues
  * a query on c, in pipeline mode (PQenterPipelineMode); remote_pipeline_end
  * sends the sync, reads the results of the n queries queued, keeping
- * those with rows in out[i] if out is not NULL (the caller clears them),
+ * those with rows of the first nout in out[i] (the caller clears them),
  * and leaves pipeline mode: 0 if every query succeeded, else -EIO with
- * the first failure's message in msg.
+ * the first failure's message in msg and, if state is not NULL, its
+ * SQLSTATE in state (6 bytes; "" if none).
  */
 int remote_send(PGconn *c, const char *sql, int n, const char *const *params,
 		const int *lengths, const int *formats, int binary, char *msg,
 		size_t len);
-int remote_pipeline_end(PGconn *c, int n, PGresult **out, char *msg,
-			size_t len);
+int remote_pipeline_end(PGconn *c, int n, PGresult **out, int nout,
+			char *state, char *msg, size_t len);
 
 /*
  * Run sql on c, expecting status want: 0 (the result in *out if out is

@@ -58,6 +58,15 @@ static void p_int(struct params *p, int64_t v)
 	p_str(p, p->num[p->n], strlen(p->num[p->n]));
 }
 
+/* The revision rev, or NULL for the write's (REV). */
+static void p_rev(struct params *p, const char *rev)
+{
+	if (rev)
+		p_str(p, rev, strlen(rev));
+	else
+		p_null(p);
+}
+
 static int64_t ns_of(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
@@ -71,10 +80,14 @@ static void p_times(struct params *p, const struct kv_attr *a)
 	p_int(p, ns_of(&a->btime));
 }
 
+/* The revision: the one given ($n), or else the write's (write_begin's
+ * nextval, in the same session). */
+#define REV(n)	"COALESCE($" #n "::bigint, currval('kvfs.rev'))"
+
 static const char ns_put_sql[] =
 	"INSERT INTO kvfs.namespaces (name, id, deleted, mode, uid, gid,"
 	" atime, mtime, ctime, btime, rev) VALUES ($1, $2, false, $3, $4, $5,"
-	" $6, $7, $8, $9, $10) ON CONFLICT (name) DO UPDATE SET"
+	" $6, $7, $8, $9, " REV(10) ") ON CONFLICT (name) DO UPDATE SET"
 	" id = EXCLUDED.id, deleted = false, mode = EXCLUDED.mode,"
 	" uid = EXCLUDED.uid, gid = EXCLUDED.gid, atime = EXCLUDED.atime,"
 	" mtime = EXCLUDED.mtime, ctime = EXCLUDED.ctime,"
@@ -82,14 +95,14 @@ static const char ns_put_sql[] =
 	" xid = pg_current_xact_id(), changed = now()";
 
 static const char ns_del_sql[] =
-	"UPDATE kvfs.namespaces SET deleted = true, rev = $2,"
+	"UPDATE kvfs.namespaces SET deleted = true, rev = " REV(2) ","
 	" xid = pg_current_xact_id(), changed = now() WHERE name = $1";
 
 static const char key_put_sql[] =
 	"INSERT INTO kvfs.keys (ns, key, type, ino, mode, uid, gid, size,"
 	" atime, mtime, ctime, btime, expiration, metadata, value, gen,"
 	" chunked, rev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-	" $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (ns, key) DO UPDATE"
+	" $12, $13, $14, $15, $16, $17, " REV(18) ") ON CONFLICT (ns, key) DO UPDATE"
 	" SET type = EXCLUDED.type, ino = EXCLUDED.ino, mode = EXCLUDED.mode,"
 	" uid = EXCLUDED.uid, gid = EXCLUDED.gid, size = EXCLUDED.size,"
 	" atime = EXCLUDED.atime, mtime = EXCLUDED.mtime,"
@@ -101,7 +114,7 @@ static const char key_put_sql[] =
 
 static const char key_del_sql[] =
 	"UPDATE kvfs.keys SET type = 0, metadata = NULL, value = NULL,"
-	" chunked = false, expiration = 0, rev = $3,"
+	" chunked = false, expiration = 0, rev = " REV(3) ","
 	" xid = pg_current_xact_id(), changed = now()"
 	" WHERE ns = $1 AND key = $2";
 
@@ -125,20 +138,6 @@ static const char ids_sql[] =
 	" last_xid = pg_current_xact_id()";
 
 /*
- * The transaction, a snapshot, a revision; is the last write's
- * transaction (kvfs.store.last_xid, which each write sets under the
- * store's lock, so that every write before it committed before it) one
- * that the position $1 does not show?  A statement of its own, after
- * the lock: its snapshot shows the last write.
- */
-static const char stale_sql[] =
-	"SELECT pg_current_xact_id()::text, pg_current_snapshot()::text,"
-	" nextval('kvfs.rev')::text,"
-	" CASE WHEN $1 = '' THEN last_xid <> '0'"
-	" ELSE NOT pg_visible_in_snapshot(last_xid, $1::pg_snapshot) END"
-	" FROM kvfs.store";
-
-/*
  * The write path's statements, prepared once on each connection of
  * writes (rows_prepare, from remote_session): a write is a few of them,
  * and PostgreSQL would otherwise parse and plan each every time, which
@@ -155,8 +154,8 @@ static const struct {
 	[ROWS_CHUNK_TRIM] = { "kvfs_chunk_trim", chunk_trim_sql },
 	[ROWS_CHUNK_DROP] = { "kvfs_chunk_drop", chunk_drop_sql },
 	[ROWS_IDS] = { "kvfs_ids", ids_sql },
-	[ROWS_LOCK] = { "kvfs_lock", ROWS_IDS_SELECT " FOR UPDATE" },
-	[ROWS_STALE] = { "kvfs_stale", stale_sql },
+	[ROWS_BEGIN] = { "kvfs_begin", "SELECT xid, snap, rev::text FROM"
+			 " kvfs.write_begin($1, $2, $3, $4)" },
 	[ROWS_NOTIFY] = { "kvfs_notify", "SELECT pg_notify('kvfs', '')" },
 };
 
@@ -220,7 +219,7 @@ static int write_ns(PGconn *c, const char *name, size_t namelen,
 
 	p_str(&p, name, namelen);
 	if (ch->deleted) {
-		p_str(&p, rev, strlen(rev));
+		p_rev(&p, rev);
 		return run(c, ROWS_NS_DEL, &p, msg, len);
 	}
 	p_int(&p, ch->kind == STORE_CHANGE_ROOT ? 0 : (int64_t)ch->nsid);
@@ -228,7 +227,7 @@ static int write_ns(PGconn *c, const char *name, size_t namelen,
 	p_int(&p, a->uid);
 	p_int(&p, a->gid);
 	p_times(&p, a);
-	p_str(&p, rev, strlen(rev));
+	p_rev(&p, rev);
 	return run(c, ROWS_NS_PUT, &p, msg, len);
 }
 
@@ -241,7 +240,7 @@ static int write_key(PGconn *c, const struct store_change *ch,
 	p_int(&p, ch->nsid);
 	p_bytes(&p, ch->name, ch->len);
 	if (ch->deleted) {
-		p_str(&p, rev, strlen(rev));
+		p_rev(&p, rev);
 		return run(c, ROWS_KEY_DEL, &p, msg, len);
 	}
 	p_int(&p, a->type);
@@ -262,7 +261,7 @@ static int write_key(PGconn *c, const struct store_change *ch,
 		p_null(&p);
 	p_int(&p, (int64_t)a->gen);
 	p_str(&p, ch->chunked ? "true" : "false", ch->chunked ? 4 : 5);
-	p_str(&p, rev, strlen(rev));
+	p_rev(&p, rev);
 	return run(c, ROWS_KEY_PUT, &p, msg, len);
 }
 

@@ -111,7 +111,30 @@ static const char schema_sql[] =
 	" gen bigint NOT NULL,"
 	" idx integer NOT NULL,"
 	" data bytea NOT NULL CHECK (octet_length(data) <= 1048576),"
-	" PRIMARY KEY (gen, idx));";
+	" PRIMARY KEY (gen, idx));"
+	/* a write's start (write.c): the store's lock, the check that the
+	 * replica is current (its position pos shows the last write, its
+	 * next identifiers are not behind), and what the write needs; one
+	 * behind is told with SQLSTATE KV001.  FOR UPDATE returns the row
+	 * as the last writer left it, and each statement after it sees
+	 * that writer committed. */
+	"CREATE FUNCTION kvfs.write_begin(pos text, ino bigint, gen bigint,"
+	" nsid bigint, OUT xid text, OUT snap text, OUT rev bigint)"
+	" LANGUAGE plpgsql AS $f$"
+	" DECLARE s record;"
+	" BEGIN"
+	"  SELECT next_ino, next_gen, next_nsid, last_xid INTO s"
+	"   FROM kvfs.store FOR UPDATE;"
+	"  IF s.next_ino > ino OR s.next_gen > gen OR s.next_nsid > nsid OR"
+	"   (CASE WHEN pos = '' THEN s.last_xid <> '0'"
+	"   ELSE NOT pg_visible_in_snapshot(s.last_xid, pos::pg_snapshot)"
+	"   END) THEN"
+	"   RAISE EXCEPTION 'this replica is behind' USING ERRCODE = 'KV001';"
+	"  END IF;"
+	"  xid := pg_current_xact_id()::text;"
+	"  snap := pg_current_snapshot()::text;"
+	"  rev := nextval('kvfs.rev');"
+	" END $f$;";
 
 /* Relations in the database's own schemas (not PostgreSQL's). */
 static const char user_relations_sql[] =

@@ -2,24 +2,26 @@
  * write.c - a replica's write committed in PostgreSQL before its own
  * store commits it: the store's capture callback.
  *
- * Under the store's write lock, with the write's changes in hand: begin,
- * take the shared store's write lock (its row in kvfs.store, FOR UPDATE,
- * so that the writes of all hosts take turns), and check that the
- * replica is current: its next identifiers are not behind the store's
- * (a stage elsewhere may have taken a generation no row shows yet), and
- * its position shows the last write (kvfs.store.last_xid: the writes
- * take turns, so it shows every one before too).  If
- * it is behind, the write was decided on an old state: roll back and
- * answer -EAGAIN, and the store catches up and runs it again; that
- * catch-up takes the lock first and holds it (r->held, feed.c), and the
- * write runs again in its transaction, so that no other host can commit
- * in between and find it behind again.  Else
- * write the rows under one new revision and the identifiers given out,
- * notify the listeners, record in the store's transaction the position
- * that shows this one too, and commit: after that commit nothing here
- * can fail.  Any failure of the server is -EIO, the write committed
- * nowhere.  (A commit whose answer is lost may have been made: the feed
- * then brings it.)
+ * Under the store's write lock, with the write's changes in hand, in one
+ * round trip (a libpq pipeline): begin; take the shared store's write
+ * lock (its row in kvfs.store, FOR UPDATE, so that the writes of all
+ * hosts take turns) and check that the replica is current: its next
+ * identifiers are not behind the store's (a stage elsewhere may have
+ * taken a generation no row shows yet), and its position shows the last
+ * write (kvfs.store.last_xid: the writes take turns, so it shows every
+ * one before too), all in kvfs.write_begin (schema.c); write the rows
+ * under the revision it drew, and the identifiers given out; notify the
+ * listeners; commit.  If the replica is behind, write_begin fails with
+ * KV001 and what follows it does nothing: the write was decided on an
+ * old state, so answer -EAGAIN, and the store catches up and runs it
+ * again; that catch-up takes the lock first and holds it (r->held,
+ * feed.c), and the write runs again in its transaction, so that no other
+ * host can commit in between and find it behind again.  Once committed,
+ * record in the store's transaction the position that shows this one
+ * too; from then on nothing here can fail but as -EIO, never run again
+ * (the feed brings the write).  Any failure of the server is -EIO, the
+ * write committed nowhere.  (A commit whose answer is lost may have been
+ * made: the feed then brings it.)
  */
 #include "config.h"
 
@@ -31,32 +33,22 @@
 #include "common/hooks.h"
 #include "remote/internal.h"
 
-/* Copy a value of res into buf: 0, or -ENAMETOOLONG if it does not fit. */
-static int copy_value(const PGresult *res, int col, char *buf, size_t len)
+/* Queue the write: [BEGIN,] write_begin, the rows, the identifiers,
+ * the notification, COMMIT; how many queries, or -EIO. */
+static int send_write(struct remote *r, const char *pos,
+		      const struct store_ids *before,
+		      const struct store_change *ch, size_t n,
+		      const struct store_change *ids)
 {
-	const char *v = PQgetvalue(res, 0, col);
-	size_t n = strlen(v);
+	char ino[24], gen[24], nsid[24];
+	const char *params[] = { pos, ino, gen, nsid };
+	int q = 0, rc = 0;
+	size_t i;
 
-	if (n >= len)
-		return -ENAMETOOLONG;
-	memcpy(buf, v, n + 1);
-	return 0;
-}
-
-/* The write's transaction, as far as its first row. */
-struct begun {
-	uint64_t xid;
-	char snap[STORE_POS_MAX + 1];
-	char rev[24];
-};
-
-/* Send the first round trip: [BEGIN,] the lock and identifiers, the
- * snapshot, revision and staleness; how many queries, or -EIO. */
-static int send_begin(struct remote *r, const char *pos)
-{
-	const char *params[] = { pos };
-	int n = 0, rc = 0;
-
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)before->ino);
+	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)before->gen);
+	snprintf(nsid, sizeof(nsid), "%llu",
+		 (unsigned long long)before->nsid);
 	if (!PQenterPipelineMode(r->c)) {
 		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
 			   r->c);
@@ -65,94 +57,17 @@ static int send_begin(struct remote *r, const char *pos)
 	if (!r->held) {
 		rc = remote_send(r->c, "BEGIN", 0, NULL, NULL, NULL, 0,
 				 r->msg, sizeof(r->msg));
-		n++;
+		q++;
 	}
-	if (!rc)
-		rc = rows_send(r->c, ROWS_LOCK, 0, NULL, NULL, NULL, 1,
-			       r->msg, sizeof(r->msg));
-	if (!rc)
-		rc = rows_send(r->c, ROWS_STALE, 1, params, NULL, NULL, 0,
-			       r->msg, sizeof(r->msg));
-	return rc ? rc : n + 2;
-}
-
-/*
- * Lock (in a transaction begun here, or held: r->held) and check, in one
- * round trip (a pipeline; the check is a statement of its own, whose
- * snapshot comes after the lock): 0, -EAGAIN (behind), -EIO,
- * -ENAMETOOLONG.
- */
-static int begin_locked(struct remote *r, const char *pos,
-			const struct store_ids *before, struct begun *b)
-{
-	PGresult *res[3] = { NULL, NULL, NULL }, *ids, *st;
-	struct store_change got;
-	int n, rc, tries;
-
-	for (tries = 0; tries < 2; tries++) {
-		rc = r->held ? 0 : remote_usable(r);
-		if (rc)
-			return rc;
-		n = send_begin(r, pos);
-		rc = remote_pipeline_end(r->c, n < 0 ? 0 : n, res, r->msg,
-					 sizeof(r->msg));
-		if (!rc && n < 0)
-			rc = n;
-		/* a connection the server closed (a restart, a failover)
-		 * shows only when used: once more on a new one, nothing
-		 * done yet */
-		if (rc != -EIO || r->held || PQstatus(r->c) == CONNECTION_OK)
-			break;
-		PQclear(res[0]);
-		PQclear(res[1]);
-		PQclear(res[2]);
-		res[0] = res[1] = res[2] = NULL;
-	}
-	ids = res[r->held ? 0 : 1];
-	st = res[r->held ? 1 : 2];
-	if (!rc && (!ids || !st || PQntuples(ids) != 1 ||
-		    PQntuples(st) != 1 || rows_ids(ids, 0, &got))) {
-		snprintf(r->msg, sizeof(r->msg),
-			 "the remote store: a row kvfs cannot read");
-		rc = -EIO;
-	}
-	if (!rc && (got.ids.ino > before->ino || got.ids.gen > before->gen ||
-		    got.ids.nsid > before->nsid))
-		rc = -EAGAIN;
 	if (!rc) {
-		b->xid = strtoull(PQgetvalue(st, 0, 0), NULL, 10);
-		rc = copy_value(st, 1, b->snap, sizeof(b->snap));
-		if (!rc)
-			rc = copy_value(st, 2, b->rev, sizeof(b->rev));
-		if (!rc && !strcmp(PQgetvalue(st, 0, 3), "t"))
-			rc = -EAGAIN;
-	}
-	PQclear(res[0]);
-	PQclear(res[1]);
-	PQclear(res[2]);
-	return rc;
-}
-
-/*
- * The second round trip: the rows, the identifiers given out, the
- * notification and the commit, in one pipeline: 0 or -EIO.
- */
-static int write_commit(struct remote *r, const struct store_change *ch,
-			size_t n, const struct store_change *ids,
-			const char *rev)
-{
-	int rc = 0, q = 0;
-	size_t i;
-
-	if (!PQenterPipelineMode(r->c)) {
-		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
-			   r->c);
-		return -EIO;
+		rc = rows_send(r->c, ROWS_BEGIN, 4, params, NULL, NULL, 0,
+			       r->msg, sizeof(r->msg));
+		q++;
 	}
 	for (i = 0; !rc && i < n; i++, q++)
-		rc = rows_write(r->c, &ch[i], rev, r->msg, sizeof(r->msg));
+		rc = rows_write(r->c, &ch[i], NULL, r->msg, sizeof(r->msg));
 	if (!rc) {
-		rc = rows_write(r->c, ids, rev, r->msg, sizeof(r->msg));
+		rc = rows_write(r->c, ids, NULL, r->msg, sizeof(r->msg));
 		q++;
 	}
 	if (!rc) {
@@ -165,12 +80,77 @@ static int write_commit(struct remote *r, const struct store_change *ch,
 				 r->msg, sizeof(r->msg));
 		q++;
 	}
-	if (remote_pipeline_end(r->c, q, NULL, r->msg, sizeof(r->msg)))
-		rc = -EIO;
+	return rc ? rc : q;
+}
+
+/*
+ * Run the write: 0 (committed, *begun its transaction, snapshot and
+ * revision), -EAGAIN (the replica is behind; its transaction still open
+ * if it was held), -EIO.
+ */
+static int run_write(struct remote *r, const char *pos,
+		     const struct store_ids *before,
+		     const struct store_change *ch, size_t n,
+		     const struct store_change *ids, PGresult **begun)
+{
+	PGresult *res[2] = { NULL, NULL };
+	char state[6];
+	int q, rc, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		rc = r->held ? 0 : remote_usable(r);
+		if (rc)
+			return rc;
+		q = send_write(r, pos, before, ch, n, ids);
+		rc = remote_pipeline_end(r->c, q < 0 ? 0 : q, res, 2, state,
+					 r->msg, sizeof(r->msg));
+		if (!rc && q < 0)
+			rc = q;
+		/* a connection the server closed (a restart, a failover)
+		 * shows only when used: once more on a new one, nothing
+		 * done yet */
+		if (rc != -EIO || r->held || PQstatus(r->c) == CONNECTION_OK)
+			break;
+		PQclear(res[0]);
+		PQclear(res[1]);
+		res[0] = res[1] = NULL;
+	}
+	if (rc && !strcmp(state, ROWS_BEHIND))
+		rc = -EAGAIN;
 	/* a COMMIT of an aborted transaction answers as a ROLLBACK */
 	if (!rc && PQtransactionStatus(r->c) != PQTRANS_IDLE)
 		rc = -EIO;
+	*begun = res[r->held ? 0 : 1];
+	PQclear(res[r->held ? 1 : 0]);
+	if (!rc && (!*begun || PQntuples(*begun) != 1)) {
+		snprintf(r->msg, sizeof(r->msg),
+			 "the remote store: a row kvfs cannot read");
+		rc = -EIO;
+	}
+	if (rc) {
+		PQclear(*begun);
+		*begun = NULL;
+	}
 	return rc;
+}
+
+/*
+ * Record the position that shows this committed write (the snapshot of
+ * its start, with its transaction); if that does not fit, the snapshot
+ * (a catch-up brings this one).  Any failure now is -EIO: the write is
+ * committed in PostgreSQL, the feed brings it.
+ */
+static int record_pos(struct remote *r, const PGresult *begun)
+{
+	const char *snap = PQgetvalue(begun, 0, 1);
+	uint64_t xid = strtoull(PQgetvalue(begun, 0, 0), NULL, 10);
+	char pos[STORE_POS_MAX + 1];
+
+	if (strlen(snap) >= sizeof(pos))
+		return -EIO;
+	if (snap_add(snap, xid, pos, sizeof(pos)))
+		strcpy(pos, snap);
+	return store_capture_pos(r->st, pos) ? -EIO : 0;
 }
 
 int remote_capture(void *ctx, const struct store_change *ch, size_t n)
@@ -179,7 +159,8 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	char pos[STORE_POS_MAX + 1];
 	struct store_change ids = { .kind = STORE_CHANGE_IDS };
 	struct store_ids before;
-	struct begun b;
+	PGresult *begun = NULL;
+	uint64_t rev;
 	int rc;
 
 	rc = store_capture_pos_get(r->st, pos, sizeof(pos));
@@ -187,20 +168,18 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		return rc;
 	store_capture_ids(r->st, &before, &ids.ids);
 	pthread_mutex_lock(&r->lock);
-	rc = begin_locked(r, pos, &before, &b);
-	/* the position that shows this transaction, in the store's; if
-	 * that does not fit, the snapshot (a catch-up brings this one) */
-	if (!rc && snap_add(b.snap, b.xid, pos, sizeof(pos)))
-		strcpy(pos, b.snap);
+	rc = run_write(r, pos, &before, ch, n, &ids, &begun);
 	if (!rc)
-		rc = store_capture_pos(r->st, pos);
-	if (!rc)
-		rc = write_commit(r, ch, n, &ids, b.rev);
+		rc = record_pos(r, begun);
 	/* test builds: a host can die here, committed in PostgreSQL only */
 	if (!rc)
 		hook_hold("REMOTE_COMMITTED", "commit");
-	if (!rc && strtoull(b.rev, NULL, 10) > r->rev)
-		r->rev = strtoull(b.rev, NULL, 10);
+	if (begun) {
+		rev = strtoull(PQgetvalue(begun, 0, 2), NULL, 10);
+		if (rev > r->rev)
+			r->rev = rev;
+		PQclear(begun);
+	}
 	r->up = rc != -EIO;
 	/* committed, or failed: a transaction held is over; one found
 	 * behind in it stays for remote_release */
