@@ -24,7 +24,7 @@ is "$(rc "$A" 5 '{"max_namespaces": 100}')" \
 is "$(q -c "SELECT string_agg(tablename, ',' ORDER BY tablename)
 	    FROM pg_tables WHERE schemaname = 'kvfs'")" \
 	"chunks,keys,namespaces,store" "its tables"
-is "$(q -c "SELECT kind, version FROM kvfs.store")" "kvfs|1" \
+is "$(q -c "SELECT kind, version FROM kvfs.store")" "kvfs|2" \
 	"its kind and version"
 is "$(q -c "SELECT string_agg(sequencename, ',' ORDER BY sequencename)
 	    FROM pg_sequences WHERE schemaname = 'kvfs'")" "rev" \
@@ -55,12 +55,17 @@ is "$(pg_psql a race -c "SELECT count(*) FROM kvfs.store")" 1 \
 # a newer schema: refused, untouched
 q -d postgres -c "CREATE DATABASE newer" >/dev/null
 "$REMOTECHECK" "$(pg_conninfo a newer)" >/dev/null 2>&1
-pg_psql a newer -c "UPDATE kvfs.store SET version = 2" >/dev/null
+pg_psql a newer -c "UPDATE kvfs.store SET version = 3" >/dev/null
 is "$(rc "$(pg_conninfo a newer)")" \
-	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 2, newer than this kvfs knows (1): upgrade kvfs")" \
+	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 3, newer than this kvfs knows (2): upgrade kvfs")" \
 	"a newer schema is refused"
-is "$(pg_psql a newer -c "SELECT version FROM kvfs.store")" 2 \
+is "$(pg_psql a newer -c "SELECT version FROM kvfs.store")" 3 \
 	"and left as it was"
+# an older one (1, which had no kvfs.store.last_xid): refused too
+pg_psql a newer -c "UPDATE kvfs.store SET version = 1" >/dev/null
+is "$(rc "$(pg_conninfo a newer)")" \
+	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 1, older than this kvfs's (2), and kvfs has no upgrade for it")" \
+	"an older schema is refused"
 
 # another kind of database: refused, untouched, nothing made
 q -d postgres -c "CREATE DATABASE other" >/dev/null

@@ -6,7 +6,9 @@
 # filesystem, in one go (the kernel is not sent back to look it up
 # again, which could race again and fail with ESTALE): O_TRUNC replaces
 # the value, a write without it lands over it, O_EXCL fails with EEXIST
-# and changes nothing, and a directory made there is EISDIR.
+# and changes nothing, and a directory made there is EISDIR.  A user the
+# key's mode does not let open it gets EACCES (host 2 mounted with
+# allow_other, so default_permissions: the kernel checks, not kvfs).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/hosts.sh"
@@ -22,10 +24,12 @@ ARM=$TEST_DIR/arm
 host_mount 1 "$CI" || fail "host 1 mounts"
 export KVFS_HOOK_LOOKUP_ABSENT=race KVFS_HOOK_LOOKUP_ABSENT_ARM="$ARM"
 export KVFS_HOOK_LOOKUP_LOG="$TEST_DIR/lookups"
-HOST_BIN=$KVFS_HOOKS host_mount 2 "$CI" || fail "host 2 mounts"
+HOST_BIN=$KVFS_HOOKS host_mount 2 "$CI" -o allow_other ||
+	fail "host 2 mounts"
 unset KVFS_HOOK_LOOKUP_ABSENT KVFS_HOOK_LOOKUP_ABSENT_ARM \
 	KVFS_HOOK_LOOKUP_LOG
 mkdir "$H1/ns1"
+chmod 0777 "$H1/ns1"
 within 2000 test -d "$H2/ns1"
 is "$?" 0 "host 2 has the namespace host 1 made"
 
@@ -45,7 +49,7 @@ race() {
 	within 2000 sh -c "! ls '$H2/ns1' | grep -qx race"
 	: > "$TEST_DIR/lookups"
 	touch "$ARM"
-	"$FSOP" "$@" > "$TEST_DIR/got" 2>&1 &
+	${RUNAS:-} "$FSOP" "$@" > "$TEST_DIR/got" 2>&1 &
 	rc_pid=$!
 	wait_for "$ARM.held" || echo "# the lookup was not held"
 	if [ "$rc_what" = dir ]; then
@@ -81,6 +85,13 @@ is "$(cat "$H2/ns1/race")" abcdef "and the value stays"
 
 race make pread "$H2/ns1/race" rdonly,creat 0 16
 is "$GOT" "OK 6 abcdef" "open(O_CREAT|O_RDONLY) reads the value made"
+
+# another user, whom the key's mode (0644, root's) does not let write:
+# the kernel is sent back, and checks
+chmod o+x "$TEST_DIR" "$TEST_DIR/h2"
+RUNAS="runuser -u nobody --" race make put "$H2/ns1/race" two
+is "$GOT" EACCES "another user's key made meanwhile, not writable: EACCES"
+is "$(cat "$H2/ns1/race")" abcdef "and the value stays"
 
 race dir put "$H2/ns1/race" two
 is "$GOT" EISDIR "a directory made meanwhile: EISDIR"

@@ -260,14 +260,41 @@ static void kvfs_open(fuse_req_t req, fuse_ino_t ino,
 }
 
 /*
+ * Whether the caller may open a key of attributes a with flags, by its
+ * mode alone: root may; its owner by the owner's bits; anyone else only
+ * if both the group's and the others' bits allow it (the caller's groups
+ * are not known here).  The kernel checks a create for nothing, the file
+ * being new.
+ */
+static bool may_open(const struct fuse_ctx *ctx, const struct kv_attr *a,
+		     int flags)
+{
+	unsigned want = 0, bits;
+
+	if (!ctx->uid)
+		return true;
+	if ((flags & O_ACCMODE) != O_WRONLY)
+		want |= 4;
+	if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+		want |= 2;
+	if (ctx->uid == a->uid)
+		bits = (a->mode >> 6) & 7;
+	else
+		bits = (a->mode >> 3) & a->mode & 7;
+	return (bits & want) == want;
+}
+
+/*
  * Make the key of a create, or, on a replica, find the one another host
  * made since the kernel looked the name up (a replica caches no absence,
  * but a lookup and a create are two requests): an open(O_CREAT) without
- * O_EXCL opens it, as on a local filesystem.  One deleted again
- * meanwhile is made again.  *existing: the key was there, *a its
- * attributes.
+ * O_EXCL opens it, as on a local filesystem, if its mode lets the caller
+ * (may_open); else -ESTALE sends the kernel to look the name up again
+ * and check the open itself.  One deleted again meanwhile is made again.
+ * *existing: the key was there, *a its attributes.
  */
-static int create_key(struct kvfs *fs, struct node *dir, const char *name,
+static int create_key(struct kvfs *fs, const struct fuse_ctx *ctx,
+		      struct node *dir, const char *name,
 		      struct fuse_file_info *fi, struct kv_attr *a,
 		      bool *existing)
 {
@@ -290,6 +317,8 @@ static int create_key(struct kvfs *fs, struct node *dir, const char *name,
 				rc = -EISDIR;
 			else if (!rc && a->type != KV_FILE)
 				rc = -EEXIST;
+			else if (!rc && !may_open(ctx, a, fi->flags))
+				rc = -ESTALE;
 			break;
 		}
 		rc = 0;
@@ -354,7 +383,7 @@ static void kvfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	a.mode = mode & 07777 & ~ctx->umask;
 	a.uid = ctx->uid;
 	a.gid = ctx->gid;
-	rc = create_key(fs, dir, name, fi, &a, &existing);
+	rc = create_key(fs, ctx, dir, name, fi, &a, &existing);
 	if (rc)
 		return (void)fuse_reply_err(req, -rc);
 	n = nodes_lookup(fs->nodes, dir, name, strlen(name), a.ino,

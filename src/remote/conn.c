@@ -1,7 +1,7 @@
 /*
- * conn.c - connecting to the shared store's PostgreSQL, connecting again
- * with the session's settings when the connection broke, and the
- * one-line messages of what went wrong.
+ * conn.c - connecting to the shared store's PostgreSQL, running
+ * statements and pipelines of them, and the one-line messages of what
+ * went wrong (the write connection's session: session.c).
  *
  * The connection string is the user's (a libpq string or URI, several
  * hosts and target_session_attrs allowed, the password from it, .pgpass
@@ -199,65 +199,6 @@ int remote_exec(PGconn *c, const char *sql, ExecStatusType want,
 	else
 		PQclear(r);
 	return 0;
-}
-
-/* The session's settings: a statement waits no longer than a connect. */
-int remote_session_on(struct remote *r, PGconn *c, bool idle_limit)
-{
-	char sql[128];
-
-	/* a host stopped while it holds the store's lock (write.c) holds
-	 * the others no longer than this either */
-	/* and statements of a few rows each: compiling one (JIT) would
-	 * cost a hundred times more than running it */
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %u;"
-		 "SET idle_in_transaction_session_timeout = %u; SET jit = off",
-		 r->timeout_s * 1000, idle_limit ? r->timeout_s * 1000 : 0);
-	return remote_exec(c, sql, PGRES_COMMAND_OK, NULL, r->msg,
-			   sizeof(r->msg));
-}
-
-int remote_session(struct remote *r)
-{
-	int rc = remote_session_on(r, r->c, true);
-
-	if (!rc)
-		rc = rows_prepare(r->c, r->msg, sizeof(r->msg));
-	atomic_store(&r->write_pid, PQbackendPID(r->c));
-	r->session_ok = rc == 0;
-	return rc;
-}
-
-int remote_usable(struct remote *r)
-{
-	if (PQstatus(r->c) == CONNECTION_OK &&
-	    PQtransactionStatus(r->c) == PQTRANS_IDLE)
-		return r->session_ok ? 0 : remote_session(r);
-	PQreset(r->c);
-	if (PQstatus(r->c) != CONNECTION_OK) {
-		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
-			   r->c);
-		return -EIO;
-	}
-	return remote_session(r);
-}
-
-int remote_begin(struct remote *r)
-{
-	int rc = remote_usable(r);
-
-	if (!rc)
-		rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL, r->msg,
-				 sizeof(r->msg));
-	/* a connection the server closed (a restart, a failover) shows
-	 * only when used: once more on a new one, nothing done yet */
-	if (rc == -EIO && PQstatus(r->c) != CONNECTION_OK) {
-		rc = remote_usable(r);
-		if (!rc)
-			rc = remote_exec(r->c, "BEGIN", PGRES_COMMAND_OK, NULL,
-					 r->msg, sizeof(r->msg));
-	}
-	return rc;
 }
 
 int remote_send(PGconn *c, const char *sql, int n, const char *const *params,

@@ -107,6 +107,11 @@ enum rows_stmt {
 /* The SQLSTATE of ROWS_BEGIN for a replica behind. */
 #define ROWS_BEHIND	"KV001"
 int rows_prepare(PGconn *c, char *msg, size_t len);
+/* The next identifiers given out, at least ids; with last, the write's
+ * transaction as kvfs.store.last_xid (it wrote key or namespace rows):
+ * as rows_write.  rows_write of an IDS change is this with last. */
+int rows_write_ids(PGconn *c, const struct store_ids *ids, bool last,
+		   char *msg, size_t len);
 int rows_send(PGconn *c, enum rows_stmt q, int n, const char *const *params,
 	      const int *lengths, const int *formats, int binary, char *msg,
 	      size_t len);
@@ -126,14 +131,16 @@ int rows_chunk(const PGresult *r, int row, struct store_change *ch);
 int rows_ids(const PGresult *r, int row, struct store_change *ch);
 
 /*
- * On the feed's connection, under feed_lock (feed.c): a query whose
+ * On the feed's connection, under feed_lock (feedconn.c): a query whose
  * result is rows (NULL on failure, the message in r->msg), a command (0
- * or -EIO).
+ * or -EIO); feed_usable: the connection, made again if it broke, with
+ * the feed's session (0 or -EIO).
  */
 PGresult *feed_query(struct remote *r, const char *sql, int n,
 		     const char *const *params, int binary);
 int feed_command(struct remote *r, const char *sql, int n,
 		 const char *const *params);
+int feed_usable(struct remote *r);
 
 /*
  * A replica away longer than deletions are kept (resync.c): delete what

@@ -27,8 +27,10 @@
 
 #include <libpq-fe.h>
 
-/* The version of the schema this kvfs creates and uses. */
-#define REMOTE_SCHEMA_VERSION	1
+/* The version of the schema this kvfs creates and uses (2: the last
+ * write's transaction in kvfs.store and kvfs.write_begin, by which a
+ * replica knows it is behind, and the index of tombstones). */
+#define REMOTE_SCHEMA_VERSION	2
 
 /* Room for a message: one line, libpq's included. */
 #define REMOTE_MSG_MAX	512

@@ -130,12 +130,14 @@ static const char chunk_drop_sql[] =
 	"DELETE FROM kvfs.chunks WHERE gen = $1 AND NOT EXISTS"
 	" (SELECT 1 FROM kvfs.keys WHERE gen = $1 AND chunked AND type = 1)";
 
-/* each write's, under the store's lock: last_xid is the last writer */
+/* each write's, under the store's lock: last_xid is the last writer of
+ * key or namespace rows ($4) */
 static const char ids_sql[] =
 	"UPDATE kvfs.store SET next_ino = GREATEST(next_ino, $1),"
 	" next_gen = GREATEST(next_gen, $2),"
 	" next_nsid = GREATEST(next_nsid, $3),"
-	" last_xid = pg_current_xact_id()";
+	" last_xid = CASE WHEN $4::boolean THEN pg_current_xact_id()"
+	" ELSE last_xid END";
 
 /*
  * The write path's statements, prepared once on each connection of
@@ -290,13 +292,22 @@ int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 		p_int(&p, (int64_t)ch->gen);
 		return run(c, ROWS_CHUNK_DROP, &p, msg, len);
 	case STORE_CHANGE_IDS:
-		p_int(&p, (int64_t)ch->ids.ino);
-		p_int(&p, (int64_t)ch->ids.gen);
-		p_int(&p, (int64_t)ch->ids.nsid);
-		return run(c, ROWS_IDS, &p, msg, len);
+		return rows_write_ids(c, &ch->ids, true, msg, len);
 	}
 	snprintf(msg, len, "the remote store: a change of no known kind");
 	return -EIO;
+}
+
+int rows_write_ids(PGconn *c, const struct store_ids *ids, bool last,
+		   char *msg, size_t len)
+{
+	struct params p = { .n = 0 };
+
+	p_int(&p, (int64_t)ids->ino);
+	p_int(&p, (int64_t)ids->gen);
+	p_int(&p, (int64_t)ids->nsid);
+	p_str(&p, last ? "true" : "false", last ? 4 : 5);
+	return run(c, ROWS_IDS, &p, msg, len);
 }
 
 /* Binary results: big-endian integers of 1, 4 or 8 bytes. */

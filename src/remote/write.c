@@ -26,6 +26,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,18 +34,33 @@
 #include "common/hooks.h"
 #include "remote/internal.h"
 
+/* Whether changes write rows of keys or namespaces (not only chunks,
+ * which no replica waits for: a value's key row comes later). */
+static bool has_rows(const struct store_change *ch, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (ch[i].kind == STORE_CHANGE_KEY ||
+		    ch[i].kind == STORE_CHANGE_NS ||
+		    ch[i].kind == STORE_CHANGE_ROOT)
+			return true;
+	return false;
+}
+
 /* Queue the write: [BEGIN,] write_begin, the rows, the identifiers,
- * the notification, COMMIT; how many queries, or -EIO. */
+ * the notification, COMMIT: 0 or -EIO; *q how many were queued. */
 static int send_write(struct remote *r, const char *pos,
 		      const struct store_ids *before,
 		      const struct store_change *ch, size_t n,
-		      const struct store_change *ids)
+		      const struct store_ids *ids, int *q)
 {
 	char ino[24], gen[24], nsid[24];
 	const char *params[] = { pos, ino, gen, nsid };
-	int q = 0, rc = 0;
+	int rc = 0;
 	size_t i;
 
+	*q = 0;
 	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)before->ino);
 	snprintf(gen, sizeof(gen), "%llu", (unsigned long long)before->gen);
 	snprintf(nsid, sizeof(nsid), "%llu",
@@ -54,33 +70,29 @@ static int send_write(struct remote *r, const char *pos,
 			   r->c);
 		return -EIO;
 	}
-	if (!r->held) {
-		rc = remote_send(r->c, "BEGIN", 0, NULL, NULL, NULL, 0,
-				 r->msg, sizeof(r->msg));
-		q++;
-	}
-	if (!rc) {
-		rc = rows_send(r->c, ROWS_BEGIN, 4, params, NULL, NULL, 0,
-			       r->msg, sizeof(r->msg));
-		q++;
-	}
-	for (i = 0; !rc && i < n; i++, q++)
-		rc = rows_write(r->c, &ch[i], NULL, r->msg, sizeof(r->msg));
-	if (!rc) {
-		rc = rows_write(r->c, ids, NULL, r->msg, sizeof(r->msg));
-		q++;
-	}
-	if (!rc) {
-		rc = rows_send(r->c, ROWS_NOTIFY, 0, NULL, NULL, NULL, 0,
-			       r->msg, sizeof(r->msg));
-		q++;
-	}
-	if (!rc) {
-		rc = remote_send(r->c, "COMMIT", 0, NULL, NULL, NULL, 0,
-				 r->msg, sizeof(r->msg));
-		q++;
-	}
-	return rc ? rc : q;
+	if (!r->held && !(rc = remote_send(r->c, "BEGIN", 0, NULL, NULL,
+					   NULL, 0, r->msg,
+					   sizeof(r->msg))))
+		(*q)++;
+	if (!rc && !(rc = rows_send(r->c, ROWS_BEGIN, 4, params, NULL, NULL,
+				    0, r->msg, sizeof(r->msg))))
+		(*q)++;
+	for (i = 0; !rc && i < n; i++)
+		if (!(rc = rows_write(r->c, &ch[i], NULL, r->msg,
+				      sizeof(r->msg))))
+			(*q)++;
+	/* the last write's transaction, if it wrote rows a replica must
+	 * hold before it writes */
+	if (!rc && !(rc = rows_write_ids(r->c, ids, has_rows(ch, n), r->msg,
+					 sizeof(r->msg))))
+		(*q)++;
+	if (!rc && !(rc = rows_send(r->c, ROWS_NOTIFY, 0, NULL, NULL, NULL, 0,
+				    r->msg, sizeof(r->msg))))
+		(*q)++;
+	if (!rc && !(rc = remote_send(r->c, "COMMIT", 0, NULL, NULL, NULL, 0,
+				      r->msg, sizeof(r->msg))))
+		(*q)++;
+	return rc;
 }
 
 /*
@@ -91,30 +103,25 @@ static int send_write(struct remote *r, const char *pos,
 static int run_write(struct remote *r, const char *pos,
 		     const struct store_ids *before,
 		     const struct store_change *ch, size_t n,
-		     const struct store_change *ids, PGresult **begun)
+		     const struct store_ids *ids, PGresult **begun)
 {
 	PGresult *res[2] = { NULL, NULL };
 	char state[6];
-	int q, rc, tries;
+	int q, rc, sent;
 
-	for (tries = 0; tries < 2; tries++) {
-		rc = r->held ? 0 : remote_usable(r);
-		if (rc)
-			return rc;
-		q = send_write(r, pos, before, ch, n, ids);
-		rc = remote_pipeline_end(r->c, q < 0 ? 0 : q, res, 2, state,
-					 r->msg, sizeof(r->msg));
-		if (!rc && q < 0)
-			rc = q;
-		/* a connection the server closed (a restart, a failover)
-		 * shows only when used: once more on a new one, nothing
-		 * done yet */
-		if (rc != -EIO || r->held || PQstatus(r->c) == CONNECTION_OK)
-			break;
-		PQclear(res[0]);
-		PQclear(res[1]);
-		res[0] = res[1] = NULL;
-	}
+	/* a connection the server closed (a restart, a failover) is made
+	 * again before (remote_usable): once the write is sent, a broken
+	 * connection cannot tell whether it was committed, so it is not
+	 * sent again (-EIO; the feed brings it if it was) */
+	*begun = NULL;
+	rc = r->held ? 0 : remote_usable(r);
+	if (rc)
+		return rc;
+	sent = send_write(r, pos, before, ch, n, ids, &q);
+	rc = remote_pipeline_end(r->c, q, res, 2, state, r->msg,
+				 sizeof(r->msg));
+	if (!rc)
+		rc = sent;
 	if (rc && !strcmp(state, ROWS_BEHIND))
 		rc = -EAGAIN;
 	/* a COMMIT of an aborted transaction answers as a ROLLBACK */
@@ -157,8 +164,7 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 {
 	struct remote *r = ctx;
 	char pos[STORE_POS_MAX + 1];
-	struct store_change ids = { .kind = STORE_CHANGE_IDS };
-	struct store_ids before;
+	struct store_ids before, ids;
 	PGresult *begun = NULL;
 	uint64_t rev;
 	int rc;
@@ -166,7 +172,7 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	rc = store_capture_pos_get(r->st, pos, sizeof(pos));
 	if (rc)
 		return rc;
-	store_capture_ids(r->st, &before, &ids.ids);
+	store_capture_ids(r->st, &before, &ids);
 	pthread_mutex_lock(&r->lock);
 	rc = run_write(r, pos, &before, ch, n, &ids, &begun);
 	if (!rc)
