@@ -49,7 +49,7 @@ race() {
 	within 2000 sh -c "! ls '$H2/ns1' | grep -qx race"
 	: > "$TEST_DIR/lookups"
 	touch "$ARM"
-	${RUNAS:-} "$FSOP" "$@" > "$TEST_DIR/got" 2>&1 &
+	${RUNAS:-} "${FSOP_AS:-$FSOP}" "$@" > "$TEST_DIR/got" 2>&1 &
 	rc_pid=$!
 	wait_for "$ARM.held" || echo "# the lookup was not held"
 	if [ "$rc_what" = dir ]; then
@@ -89,7 +89,11 @@ is "$GOT" "OK 6 abcdef" "open(O_CREAT|O_RDONLY) reads the value made"
 # another user, whom the key's mode (0644, root's) does not let write:
 # the kernel is sent back, and checks
 chmod o+x "$TEST_DIR" "$TEST_DIR/h2"
-RUNAS="runuser -u nobody --" race make put "$H2/ns1/race" two
+# a copy of fsop that user can run, wherever the build tree is
+cp "$FSOP" "$TEST_DIR/fsop"
+chmod 755 "$TEST_DIR/fsop"
+FSOP_AS=$TEST_DIR/fsop RUNAS="runuser -u nobody --" \
+	race make put "$H2/ns1/race" two
 is "$GOT" EACCES "another user's key made meanwhile, not writable: EACCES"
 is "$(cat "$H2/ns1/race")" abcdef "and the value stays"
 
