@@ -14,11 +14,7 @@
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/hosts.sh"
 
-pg_start a || { fail "the cluster starts"; done_testing; }
-CI=$(pg_conninfo a)
-H1=$(hmnt 1)
-H2=$(hmnt 2)
-H3=$(hmnt 3)
+hosts_store
 
 # the first host makes the store, with its limits
 host_mount 1 "$CI" -o min_expiration_ttl=1,remote_timeout=2 &&

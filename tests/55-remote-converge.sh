@@ -17,8 +17,7 @@
 SECS=${KVFS_CONVERGE_SECS:-60}
 NKEYS=24
 
-pg_start a || { fail "the cluster starts"; done_testing; }
-CI=$(pg_conninfo a)
+hosts_store
 for n in 1 2 3; do
 	host_mount "$n" "$CI" || fail "host $n mounts"
 done

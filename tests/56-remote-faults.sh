@@ -27,9 +27,6 @@ PB=$(cat "$PG_ROOT/b/port")
 # inside -o, a comma of the value is written \,
 CI="host=127.0.0.1\\,127.0.0.1 port=$PA\\,$PB user=kvfs \
 password=$PG_PASSWORD dbname=kvfs target_session_attrs=read-write"
-H1=$(hmnt 1)
-H2=$(hmnt 2)
-H3=$(hmnt 3)
 
 # host 1 runs the test build, which can hold a write after PostgreSQL's
 # commit (REMOTE_COMMITTED)

@@ -10,8 +10,7 @@
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/hosts.sh"
 
-pg_start a || { fail "the cluster starts"; done_testing; }
-CI=$(pg_conninfo a)
+hosts_store
 host_mount 1 "$CI" || fail "host 1 mounts"
 host_mount 2 "$CI" || fail "host 2 mounts"
 mkdir "$(hmnt 1)/big"

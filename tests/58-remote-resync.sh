@@ -11,11 +11,7 @@
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/hosts.sh"
 
-pg_start a || { fail "the cluster starts"; done_testing; }
-CI=$(pg_conninfo a)
-H1=$(hmnt 1)
-H2=$(hmnt 2)
-H3=$(hmnt 3)
+hosts_store
 
 for n in 1 2 3; do
 	host_mount "$n" "$CI" -o tombstones=2 || fail "host $n mounts"

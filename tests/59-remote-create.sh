@@ -15,10 +15,7 @@
 : "${KVFS_HOOKS:=$top_builddir/tests/kvfs-hooks}"
 [ -x "$KVFS_HOOKS" ] || skip_all "kvfs-hooks not built"
 
-pg_start a || { fail "the cluster starts"; done_testing; }
-CI=$(pg_conninfo a)
-H1=$(hmnt 1)
-H2=$(hmnt 2)
+hosts_store
 ARM=$TEST_DIR/arm
 
 host_mount 1 "$CI" || fail "host 1 mounts"

@@ -13,10 +13,7 @@
 . "$(dirname "$0")/pg.sh"
 . "$(dirname "$0")/hosts.sh"
 
-pg_start a || { fail "the cluster starts"; done_testing; }
-CI=$(pg_conninfo a)
-H1=$(hmnt 1)
-H2=$(hmnt 2)
+hosts_store
 
 # a local store of its own, at host 1's store
 LOCAL=$TEST_DIR/h1/store

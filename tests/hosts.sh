@@ -2,6 +2,9 @@
 # each with a replica of its own, standing for hosts.  Sourced after
 # lib.sh and pg.sh:
 #
+#   hosts_store         start the cluster a (else the test ends, failed)
+#                       and set CI, the connection string of its store;
+#                       H1, H2, H3 are hosts 1 to 3's mountpoints
 #   host_mount N CONNINFO [kvfs options...]
 #                       mount host N: store $TEST_DIR/hN/store at
 #                       $TEST_DIR/hN/mnt, in the foreground, with
@@ -20,6 +23,14 @@
 
 hmnt() {
 	echo "$TEST_DIR/h$1/mnt"
+}
+H1=$(hmnt 1)
+H2=$(hmnt 2)
+H3=$(hmnt 3)
+
+hosts_store() {
+	pg_start a || { fail "the cluster starts"; done_testing; }
+	CI=$(pg_conninfo a)
 }
 
 host_pid() {

@@ -48,22 +48,16 @@
 /* Wait until FOLLOW_MIN_MS after the start of the last round. */
 static void follow_pace(struct kvfs *fs)
 {
-	struct timespec now, until = fs->follow_last;
-	long ns;
+	struct timespec until = fs->follow_last;
 
 	until.tv_nsec += FOLLOW_MIN_MS * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (long)(until.tv_sec - now.tv_sec) * 1000000000L +
-	     (until.tv_nsec - now.tv_nsec);
-	if (ns > 0 && ns <= FOLLOW_MIN_MS * 1000000L) {
-		struct timespec d = { 0, ns };
-
-		nanosleep(&d, NULL);
-	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until,
+			       NULL) == EINTR)
+		;
 	clock_gettime(CLOCK_MONOTONIC, &fs->follow_last);
 }
 

@@ -344,19 +344,18 @@ static int open_existing(struct kvfs *fs, fuse_req_t req, struct handle *h,
 		free(h);
 		return rc;
 	}
-	if (!is_writer(fi->flags)) {
+	if (!is_writer(fi->flags) || !(fi->flags & O_TRUNC)) {
 		*a = h->attr;
 		return 0;
 	}
 	pthread_mutex_lock(&h->lock);
-	rc = (fi->flags & O_TRUNC) ? handle_truncate(fs, h, 0) : 0;
+	rc = handle_truncate(fs, h, 0);
 	/* an unprivileged opener clears the set-ID bits, with the commit */
-	if (!rc && (fi->flags & O_TRUNC) && fuse_req_ctx(req)->uid &&
+	if (!rc && fuse_req_ctx(req)->uid &&
 	    (h->attr.mode & (S_ISUID | S_ISGID)))
 		h->kill_priv = true;
 	*a = h->attr;
-	if (fi->flags & O_TRUNC)
-		a->size = 0;
+	a->size = 0;
 	pthread_mutex_unlock(&h->lock);
 	if (rc)
 		open_undo(fs, h);

@@ -62,6 +62,8 @@ struct round {
 	uint64_t rev;			/* the newest revision read */
 	size_t applied;			/* rows applied */
 	bool all;			/* every row, not those since pos */
+	bool whole;			/* every row: all, or no position
+					 * (a first copy) */
 };
 
 static void bad_row(struct remote *r)
@@ -119,7 +121,7 @@ static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
 			bad_row(r);
 		else if (n)
 			rc = apply(r, rd, ch, (size_t)n, false);
-		for (i = 0; !rc && i < n && (!rd->pos[0] || rd->all); i++)
+		for (i = 0; !rc && rd->whole && i < n; i++)
 			progress_add(r, 0, ch[i].size);
 		if (n)
 			idx = ch[n - 1].idx + 1;
@@ -214,7 +216,7 @@ static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
 		PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
 	if (!rc)
 		rc = apply(r, rd, ch, n, last);
-	if (!rc && (!rd->pos[0] || rd->all)) {
+	if (!rc && rd->whole) {
 		uint64_t keys = 0, bytes = 0;
 
 		for (i = 0; (size_t)i < n; i++)
@@ -237,7 +239,7 @@ static int apply_rows(struct remote *r, struct round *rd, struct pending *p,
 static int round_begin(struct remote *r, struct round *rd)
 {
 	const char *params[1] = { rd->pos };
-	bool since = rd->pos[0] && !rd->all;
+	bool since = !rd->whole;
 	PGresult *res;
 
 	if (feed_command(r, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
@@ -298,10 +300,10 @@ static int round_run(struct remote *r, struct round *rd)
 {
 	struct pending p = { .n = 0 };
 	bool first = true, last = false, open = true;
-	bool whole = !rd->pos[0] || rd->all;
 	int rc;
 
-	if (whole)
+	rd->whole = !rd->pos[0] || rd->all;
+	if (rd->whole)
 		progress_start(r, "copying", "copied");
 	rc = round_begin(r, rd);
 
@@ -344,7 +346,7 @@ static int round_run(struct remote *r, struct round *rd)
 	free(p.res);
 	if (open)
 		PQclear(PQexec(r->feed, rc ? "ROLLBACK" : "COMMIT"));
-	if (whole)
+	if (rd->whole)
 		progress_end(r, rc == 0);
 	return rc;
 }

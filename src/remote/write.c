@@ -187,15 +187,12 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		PQclear(begun);
 	}
 	r->up = rc != -EIO;
-	/* committed, or failed: a transaction held is over; one found
-	 * behind in it stays for remote_release */
-	if (rc != -EAGAIN || !r->held ||
-	    PQtransactionStatus(r->c) != PQTRANS_INTRANS) {
-		if (rc && PQstatus(r->c) == CONNECTION_OK &&
-		    PQtransactionStatus(r->c) != PQTRANS_IDLE)
-			PQclear(PQexec(r->c, "ROLLBACK"));
-		r->held = false;
-	}
+	/* committed, or failed (found behind too: KV001 ended a held
+	 * transaction, and the store catches up again): it is over */
+	if (rc && PQstatus(r->c) == CONNECTION_OK &&
+	    PQtransactionStatus(r->c) != PQTRANS_IDLE)
+		PQclear(PQexec(r->c, "ROLLBACK"));
+	r->held = false;
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }

@@ -190,11 +190,27 @@ int cap_ns(struct store *st, const char *ns, const struct kv_attr *a)
 	return 0;
 }
 
+int rec_change(const void *rec, size_t reclen, struct store_change *ch)
+{
+	struct rec r;
+
+	if (rec_decode(rec, reclen, &r))
+		return -EIO;
+	ch->a = r.a;
+	ch->chunked = r.chunked;
+	if (!r.chunked && r.a.type != KV_DIR) {
+		ch->data = r.inl;
+		ch->size = r.a.size;
+	}
+	ch->meta = r.meta;
+	ch->metalen = r.metalen;
+	return 0;
+}
+
 int cap_key(struct store *st, uint32_t nsid, const char *key, size_t len,
 	    const void *rec, size_t reclen)
 {
 	struct store_change *ch;
-	struct rec r;
 	char *mem;
 
 	if (!cap_on(st))
@@ -212,19 +228,11 @@ int cap_key(struct store *st, uint32_t nsid, const char *key, size_t len,
 		return 0;
 	}
 	memcpy(mem + len + 1, rec, reclen);
-	if (rec_decode(mem + len + 1, reclen, &r)) {
+	if (rec_change(mem + len + 1, reclen, ch)) {
 		st->cap.n--;
 		free(mem);
 		return -EIO;
 	}
-	ch->a = r.a;
-	ch->chunked = r.chunked;
-	if (!r.chunked && r.a.type != KV_DIR) {
-		ch->data = r.inl;
-		ch->size = r.a.size;
-	}
-	ch->meta = r.meta;
-	ch->metalen = r.metalen;
 	return 0;
 }
 

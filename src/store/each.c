@@ -15,24 +15,13 @@
 /* The change that makes the key under cur. */
 static int key_change(const struct kvi_cursor *cur, struct store_change *ch)
 {
-	struct rec r;
-
-	if (rec_decode(cur->rec.mv_data, cur->rec.mv_size, &r))
-		return MDB_CORRUPTED;
 	memset(ch, 0, sizeof(*ch));
 	ch->kind = STORE_CHANGE_KEY;
 	ch->nsid = cur->nsid;
 	ch->name = cur->key;
 	ch->len = cur->keylen;
-	ch->a = r.a;
-	ch->chunked = r.chunked;
-	if (!r.chunked && r.a.type != KV_DIR) {
-		ch->data = r.inl;
-		ch->size = r.a.size;
-	}
-	ch->meta = r.meta;
-	ch->metalen = r.metalen;
-	return 0;
+	return rec_change(cur->rec.mv_data, cur->rec.mv_size, ch) ?
+	       MDB_CORRUPTED : 0;
 }
 
 int store_keys_after(struct store *st, uint32_t nsid, const char *key,

@@ -185,6 +185,9 @@ int store_write_alone(struct store *st, store_txn_fn fn, void *arg);
  * empty; -ENAMETOOLONG past size - 1 bytes); pos_is: 0 if it is pos,
  * -EAGAIN if not.
  */
+/* The fields of a KEY change a record rec (reclen bytes) holds,
+ * pointing into it: 0, or -EIO if it is no record (capture.c). */
+int rec_change(const void *rec, size_t reclen, struct store_change *ch);
 int cap_root(struct store *st, const struct kv_attr *a);
 int cap_ns(struct store *st, const char *ns, const struct kv_attr *a);
 int cap_key(struct store *st, uint32_t nsid, const char *key, size_t len,
