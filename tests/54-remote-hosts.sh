@@ -128,7 +128,7 @@ rm -r "$H1/shared/moved"
 
 # an expired key is gone on all hosts
 "$FSOP" put "$H1/shared/brief" "b" >/dev/null
-within 1000 test -e "$H2/shared/brief"
+within 1000 sh -c "[ \"\$(cat '$H2/shared/brief')\" = b ]"
 setfattr -n user.kv.expiration_ttl -v 1 "$H1/shared/brief"
 within 3000 sh -c "! [ -e '$H1/shared/brief' ] && ! [ -e '$H2/shared/brief' ] \
 	&& ! [ -e '$H3/shared/brief' ]"
@@ -199,7 +199,7 @@ is "$("$FSOP" uniform "$H1/big/two" 2097152)" OK "whole"
 
 # the server stopped: writes fail with EIO and change nothing, reads go on
 "$FSOP" put "$H1/big/k" "old" >/dev/null
-within 1000 test -e "$H2/big/k"
+within 1000 sh -c "[ \"\$(cat '$H2/big/k')\" = old ]"
 pg_stop a
 t0=$(date +%s%N)
 is "$("$FSOP" put "$H1/big/k" "new")" EIO "with the server stopped, a write \

@@ -59,7 +59,7 @@ replica missed"
 
 # killed while a writer holds a key open: 6 MiB written, not closed
 "$FSOP" put "$H1/faults/k2" "v0" >/dev/null
-within 2000 test -e "$H3/faults/k2"
+within 2000 sh -c "[ \"\$(cat '$H3/faults/k2')\" = v0 ]"
 (head -c 6291456 /dev/zero | tr '\0' 'x'; sleep 30) > "$H1/faults/k2" \
 	2>/dev/null &
 wpid=$!
