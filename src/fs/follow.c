@@ -69,6 +69,8 @@ struct timespec follow_run(void *arg)
 
 	follow_pace(fs);
 	rc = remote_catchup(fs->remote);
+	/* past -o value_cache (this host's writes, a reader's close) */
+	remote_cache_trim(fs->remote);
 
 	if (rc && !fs->follow_failing) {
 		char msg[REMOTE_MSG_MAX];

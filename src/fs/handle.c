@@ -26,6 +26,7 @@
 #include "fs/notify.h"
 #include "fs/path.h"
 #include "fs/ratelimit.h"
+#include "fs/value.h"
 
 #define LOAD_CHUNK	(256u << 10)
 
@@ -35,8 +36,7 @@ static int open_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 
 	if (p->level != LEVEL_KEY)
 		return -EISDIR;
-	return store_value_open(fs->st, p->ns, p->key, p->len, &h->val,
-				&h->attr);
+	return value_open(fs, p, &h->val, &h->attr);
 }
 
 int handle_open_value(struct kvfs *fs, struct handle *h)
@@ -256,8 +256,7 @@ static int current_fn(struct kvfs *fs, const struct kpath *p, void *arg)
 
 	if (p->level != LEVEL_KEY)
 		return -EISDIR;
-	return store_value_open(fs->st, p->ns, p->key, p->len, &c->val,
-				&c->attr);
+	return value_open(fs, p, &c->val, &c->attr);
 }
 
 /* The appended value: the current one, then the bytes not yet appended. */

@@ -90,7 +90,7 @@
 
 enum { KEY_HELP, KEY_VERSION, KEY_KVOPT, KEY_ALLOW_OTHER, KEY_MAX_THREADS,
        KEY_IDLE_THREADS, KEY_REMOTE, KEY_REMOTE_TIMEOUT, KEY_TOMBSTONES,
-       KEY_REMOTE_PUSH };
+       KEY_REMOTE_PUSH, KEY_VALUE_CACHE };
 
 /* The options of a replica (-o remote=...). */
 struct remote_args {
@@ -98,6 +98,7 @@ struct remote_args {
 	unsigned timeout_s;
 	unsigned long tombstone_s;	/* 0: not given */
 	bool push;			/* -o remote_push */
+	uint64_t value_cache;		/* bytes, 0: every value */
 };
 
 struct cli {
@@ -111,6 +112,7 @@ struct cli {
 	uint64_t remote_timeout;	/* seconds, 0: not given */
 	uint64_t tombstones;		/* seconds, 0: not given */
 	bool remote_push;		/* -o remote_push */
+	uint64_t value_cache;		/* bytes, 0: not given */
 };
 
 static const struct fuse_opt cli_spec[] = {
@@ -135,6 +137,7 @@ static const struct fuse_opt cli_spec[] = {
 	FUSE_OPT_KEY("remote_timeout=", KEY_REMOTE_TIMEOUT),
 	FUSE_OPT_KEY("tombstones=", KEY_TOMBSTONES),
 	FUSE_OPT_KEY("remote_push", KEY_REMOTE_PUSH),
+	FUSE_OPT_KEY("value_cache=", KEY_VALUE_CACHE),
 	FUSE_OPT_END
 };
 
@@ -162,6 +165,9 @@ static void usage(const char *prog)
 	       "                              of an empty shared store\n"
 	       "    -o tombstones=N           seconds the store keeps deletions for hosts\n"
 	       "                              away, when this host purges (default 7 days)\n"
+	       "    -o value_cache=N          bytes of values this host keeps, the most\n"
+	       "                              recently used; the others are fetched when\n"
+	       "                              opened (default: every value)\n"
 	       "Sizes take K, M, G and T suffixes (powers of 1024).\n"
 	       "allow_other turns on default_permissions: kvfs checks none itself.\n\n"
 	       "FUSE options:\n"
@@ -234,6 +240,17 @@ static int cli_proc(void *data, const char *arg, int key,
 			fprintf(stderr, "kvfs: invalid value '%s' for option "
 				"'tombstones': seconds from 1 to %lu\n",
 				arg + strlen("tombstones="), TOMBSTONES_MAX);
+			c->bad = true;
+			return -1;
+		}
+		return 0;
+	case KEY_VALUE_CACHE:
+		if (kvfs_parse_size(arg + strlen("value_cache="),
+				    &c->value_cache) || !c->value_cache ||
+		    c->value_cache > KVFS_STORAGE_CEIL) {
+			fprintf(stderr, "kvfs: invalid value '%s' for option "
+				"'value_cache': a size of at least 1 byte\n",
+				arg + strlen("value_cache="));
 			c->bad = true;
 			return -1;
 		}
@@ -554,6 +571,7 @@ static int open_remote(struct kvfs *fs, const struct remote_args *ra)
 	ro.timeout_s = ra->timeout_s;
 	ro.progress_fd = isatty(STDERR_FILENO) ? STDERR_FILENO : -1;
 	ro.push = ra->push;
+	ro.value_cache = ra->value_cache;
 	rc = remote_open(ra->conninfo, &ro, fs->st, limits, &stored,
 			 &fs->remote, msg, sizeof(msg));
 	free(limits);
@@ -771,11 +789,12 @@ int main(int argc, char *argv[])
 		fo.max_threads = KVFS_MAX_THREADS;
 	if (!c.idle_threads)
 		fo.max_idle_threads = KVFS_IDLE_THREADS;
-	if ((c.remote_timeout || c.tombstones || c.remote_push) &&
-	    !c.remote) {
+	if ((c.remote_timeout || c.tombstones || c.remote_push ||
+	     c.value_cache) && !c.remote) {
 		fprintf(stderr, "kvfs: %s needs remote=CONNINFO\n",
 			c.remote_timeout ? "remote_timeout" :
-			c.tombstones ? "tombstones" : "remote_push");
+			c.tombstones ? "tombstones" :
+			c.remote_push ? "remote_push" : "value_cache");
 		goto out;
 	}
 	ra.conninfo = c.remote;
@@ -783,6 +802,7 @@ int main(int argc, char *argv[])
 					: REMOTE_TIMEOUT_S;
 	ra.tombstone_s = (unsigned long)c.tombstones;
 	ra.push = c.remote_push;
+	ra.value_cache = c.value_cache;
 	status = serve(&c.opts, store, c.remote ? &ra : NULL, &args, &fo,
 		       dead);
 out:

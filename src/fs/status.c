@@ -3,9 +3,13 @@
  *
  *   mode           "local", or "remote" (a replica of a shared store)
  *   value_bytes    bytes of values this host holds
- *   values_cached  "all": every value is kept here (value_cache is not
- *                  built yet)
+ *   values_cached  "all": every value is kept here; under -o value_cache
+ *                  the count of values kept (those of more than 4 KiB,
+ *                  in chunks: smaller ones live in their keys' records)
  * and for a replica:
+ *   value_cache    -o value_cache's bytes, or null (every value)
+ *   cached_bytes   bytes of the values kept (at most: a key deleted
+ *                  counts until its entry is trimmed), or null
  *   connected      the last exchange with PostgreSQL went through
  *   listening      the listener's connection is up
  *   sweeper        this host deletes expired keys in PostgreSQL
@@ -42,12 +46,22 @@ char *status_json(struct kvfs *fs)
 		return NULL;
 	if (store_usage(fs->st, &values, &file))
 		values = 0;
+	if (fs->remote)
+		remote_state(fs->remote, &rs);
 	rc = add(j, "mode", json_string(fs->remote ? "remote" : "local")) |
 	     add(j, "value_bytes", json_integer((json_int_t)values)) |
-	     add(j, "values_cached", json_string("all"));
+	     add(j, "values_cached", fs->remote && rs.cache_max ?
+		 json_integer((json_int_t)rs.cache_values) :
+		 json_string("all"));
 	if (fs->remote) {
-		remote_state(fs->remote, &rs);
-		rc |= add(j, "connected", json_boolean(rs.connected)) |
+		bool bound = rs.cache_max != 0;
+
+		rc |= add(j, "value_cache", bound ?
+			  json_integer((json_int_t)rs.cache_max) : json_null()) |
+		      add(j, "cached_bytes", bound ?
+			  json_integer((json_int_t)rs.cache_bytes) :
+			  json_null()) |
+		      add(j, "connected", json_boolean(rs.connected)) |
 		      add(j, "listening", json_boolean(rs.listening)) |
 		      add(j, "sweeper", json_boolean(rs.sweeper)) |
 		      add(j, "revision", json_integer((json_int_t)rs.rev)) |

@@ -87,12 +87,15 @@ static int apply(struct remote *r, struct round *rd,
 			     STORE_APPLY_FEED |
 			     (last ? 0 : STORE_APPLY_NOCOLLECT));
 
+	if (!rc && n)
+		vcache_seen(r, ch, n);
 	if (!rc && n && r->applied)
 		r->applied(r->applied_ctx, ch, n);
 	return rc;
 }
 
-/* The chunks of generation gen (size bytes) the replica lacks. */
+/* The chunks of generation gen (size bytes) the replica lacks; none
+ * under -o value_cache, which fetches a value when it is opened. */
 static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
 			uint64_t size)
 {
@@ -102,7 +105,7 @@ static int fetch_chunks(struct remote *r, struct round *rd, uint64_t gen,
 	uint64_t idx = 0;
 	int rc = 0, i, n;
 
-	if (store_gen_whole(r->st, gen, size))
+	if (r->vcache || store_gen_whole(r->st, gen, size))
 		return 0;
 	snprintf(sgen, sizeof(sgen), "%llu", (unsigned long long)gen);
 	do {

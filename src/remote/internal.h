@@ -15,6 +15,7 @@
 #include "store/store.h"
 
 struct listener;
+struct vcache;
 
 /* A whole copy's progress, shown on a terminal (progress.c). */
 struct progress {
@@ -54,6 +55,11 @@ struct remote {
 	struct listener *listener;	/* listen.c */
 	PGconn *feed;		/* the feed's, under feed_lock (feed.c) */
 	bool feed_session_ok;
+	struct vcache *vcache;	/* -o value_cache (vcache.c), or NULL:
+				 * every value kept */
+	void (*wake)(void *ctx);	/* the listener's: wakes the
+					 * follower (remote_listen_start) */
+	void *wake_ctx;
 	int progress_fd;	/* a terminal, during remote_open; or -1 */
 	struct progress prog;	/* under feed_lock */
 };
@@ -178,6 +184,25 @@ void progress_end(struct remote *r, bool done);
 /* Whether the listener's connection is up, and it holds the sweeper's
  * lock (listen.c). */
 void remote_listener_state(struct remote *r, bool *up, bool *sweeper);
+
+/*
+ * The values kept under -o value_cache (vcache.c).  vcache_new: r keeps
+ * at most max bytes of them; vcache_load enters those the store holds
+ * (at mount); vcache_put: key ino's value (generation gen, size bytes)
+ * is here, most recently used; vcache_seen: what changes applied or
+ * committed here mean for them, true if past the bound (a trim is due); vcache_reserve: room made for size more bytes, then gen pinned
+ * (store_gen_pin) against the trims; vcache_state: the bound, the bytes
+ * and values kept.  Without value_cache (r->vcache NULL) they do
+ * nothing, but vcache_reserve pins.
+ */
+int vcache_new(struct remote *r, uint64_t max);
+void vcache_free(struct remote *r);
+int vcache_load(struct remote *r);
+void vcache_put(struct remote *r, uint64_t ino, uint64_t gen, uint64_t size);
+bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n);
+int vcache_reserve(struct remote *r, uint64_t gen, uint64_t size);
+void vcache_state(struct remote *r, uint64_t *max, uint64_t *bytes,
+		  uint64_t *values);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);

@@ -208,6 +208,9 @@ int remote_listen_start(struct remote *r, void (*wake)(void *ctx), void *ctx)
 	l->r = r;
 	l->wake = wake;
 	l->ctx = ctx;
+	/* a write past value_cache wakes the follower too (write.c) */
+	r->wake = wake;
+	r->wake_ctx = ctx;
 	pthread_mutex_init(&l->lock, NULL);
 	rc = -pthread_create(&l->thread, NULL, listen_thread, l);
 	if (rc) {

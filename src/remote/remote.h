@@ -70,6 +70,8 @@ struct remote_options {
 	bool push;		/* a local store (namespaces of its own, no
 				 * position) is pushed into an empty shared
 				 * store (push.c), to become its first host */
+	uint64_t value_cache;	/* bytes of values kept here (vcache.c),
+				 * 0: every value */
 };
 
 /*
@@ -141,6 +143,25 @@ bool remote_sweeper(struct remote *r);
 #define REMOTE_TOMBSTONES_DEFAULT	(7ul * 24 * 3600)
 void remote_set_tombstones(struct remote *r, unsigned long secs);
 
+/*
+ * -o value_cache: the replica keeps every key's record but only the most
+ * recently used values, up to remote_options.value_cache bytes
+ * (vcache.c); the others are fetched when opened (fetch.c).
+ * remote_value_fetch: fetch the value of key ns/key (inode ino,
+ * generation gen, size bytes), which store_value_open found missing
+ * (-EREMOTE): 0; -ESTALE if the key no longer holds it here or in
+ * PostgreSQL (catch up, then look it up again); -EAGAIN while it is
+ * being evicted (open it again); -EIO.  Without value_cache it fetches
+ * too (a value the replica lacks).  remote_value_used: a reader opened
+ * that value (it is the most recently used).  remote_cache_trim: evict
+ * what is past the bound (the follower, every round).
+ */
+int remote_value_fetch(struct remote *r, const char *ns, const char *key,
+		       size_t len, uint64_t ino, uint64_t gen, uint64_t size);
+void remote_value_used(struct remote *r, uint64_t ino, uint64_t gen,
+		       uint64_t size);
+void remote_cache_trim(struct remote *r);
+
 /* Where a replica stands (remote_state). */
 struct remote_state {
 	bool connected;		/* the last exchange with the server went
@@ -153,6 +174,9 @@ struct remote_state {
 	unsigned long rounds;	/* rounds of the feed that applied changes */
 	unsigned long resyncs;	/* times it was copied anew, away longer
 				 * than deletions are kept */
+	uint64_t cache_max;	/* -o value_cache, 0: every value kept */
+	uint64_t cache_bytes;	/* bytes of the values kept (at most) */
+	uint64_t cache_values;	/* values kept (of more than 4 KiB) */
 };
 void remote_state(struct remote *r, struct remote_state *out);
 

@@ -96,7 +96,11 @@ int remote_open(const char *conninfo, const struct remote_options *o,
 	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
 	r->tombstone_s = REMOTE_TOMBSTONES_DEFAULT;
 	r->progress_fd = o->progress_fd;
-	rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
+	rc = o->value_cache ? vcache_new(r, o->value_cache) : 0;
+	if (rc)
+		snprintf(msg, len, "out of memory");
+	if (!rc)
+		rc = remote_connect(conninfo, timeout_s, &r->c, msg, len);
 	if (!rc)
 		rc = remote_schema_open(r->c, limits, stored, msg, len);
 	if (!rc && (rc = remote_session(r)))
@@ -112,7 +116,14 @@ int remote_open(const char *conninfo, const struct remote_options *o,
 			snprintf(msg, len, "%s", r->msg[0] ?
 				 r->msg : strerror(-rc));
 	}
+	/* the values a mount before kept, past the bound now evicted */
+	if (!rc && (rc = vcache_load(r)))
+		snprintf(msg, len, "cannot read the replica: %s",
+			 strerror(-rc));
+	if (!rc)
+		remote_cache_trim(r);
 	if (rc) {
+		vcache_free(r);
 		free(*stored);
 		*stored = NULL;
 		PQfinish(r->c);
@@ -140,6 +151,7 @@ void remote_close(struct remote *r)
 	store_set_capture(r->st, NULL, NULL, NULL, NULL);
 	PQfinish(r->c);
 	PQfinish(r->feed);
+	vcache_free(r);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->feed_lock);
 	free(r->conninfo);
@@ -167,6 +179,8 @@ void remote_state(struct remote *r, struct remote_state *out)
 	out->rev = r->rev;
 	out->rounds = r->catchups;
 	out->resyncs = r->resyncs;
+	vcache_state(r, &out->cache_max, &out->cache_bytes,
+		     &out->cache_values);
 	out->lag = r->current.tv_sec || r->current.tv_nsec ?
 		   (double)(now.tv_sec - r->current.tv_sec) +
 		   (double)(now.tv_nsec - r->current.tv_nsec) / 1e9 : -1;

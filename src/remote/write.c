@@ -177,6 +177,9 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	rc = run_write(r, pos, &before, ch, n, &ids, &begun);
 	if (!rc)
 		rc = record_pos(r, begun);
+	/* its values are here: past value_cache, the follower trims */
+	if (!rc && vcache_seen(r, ch, n) && r->wake)
+		r->wake(r->wake_ctx);
 	/* test builds: a host can die here, committed in PostgreSQL only */
 	if (!rc)
 		hook_hold("REMOTE_COMMITTED", "commit");

@@ -187,8 +187,8 @@ static int apply_key(struct store *st, MDB_txn *txn,
 	return 0;
 }
 
-static int apply_chunk(struct store *st, MDB_txn *txn,
-		       const struct store_change *c, unsigned flags)
+int apply_chunk(struct store *st, MDB_txn *txn, const struct store_change *c,
+		unsigned flags)
 {
 	unsigned char kb[12];
 	MDB_val k = { sizeof(kb), kb }, d = { c->size, NULL };

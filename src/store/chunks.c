@@ -21,6 +21,7 @@
 struct pin {
 	uint64_t gen;
 	unsigned long count;
+	bool evicting;		/* pin_evict_begin: no pin until its end */
 	struct pin *next;
 };
 
@@ -40,11 +41,14 @@ int pin_get(struct store *st, uint64_t gen)
 
 	pthread_mutex_lock(&st->pin_lock);
 	pp = pin_slot(st, gen);
-	if (*pp) {
+	if (*pp && (*pp)->evicting) {
+		rc = -EREMOTE;
+	} else if (*pp) {
 		(*pp)->count++;
 	} else if ((p = malloc(sizeof(*p)))) {
 		p->gen = gen;
 		p->count = 1;
+		p->evicting = false;
 		p->next = NULL;
 		*pp = p;
 	} else {
@@ -63,13 +67,47 @@ bool pin_put(struct store *st, uint64_t gen)
 	pthread_mutex_lock(&st->pin_lock);
 	pp = pin_slot(st, gen);
 	p = *pp;
-	if (p && --p->count == 0) {
+	if (p && !p->evicting && --p->count == 0) {
 		*pp = p->next;
 		free(p);
 		last = true;
 	}
 	pthread_mutex_unlock(&st->pin_lock);
 	return last;
+}
+
+int pin_evict_begin(struct store *st, uint64_t gen)
+{
+	struct pin **pp, *p;
+	int rc = 0;
+
+	pthread_mutex_lock(&st->pin_lock);
+	pp = pin_slot(st, gen);
+	if (*pp) {
+		rc = -EBUSY;
+	} else if ((p = calloc(1, sizeof(*p)))) {
+		p->gen = gen;
+		p->evicting = true;
+		*pp = p;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&st->pin_lock);
+	return rc;
+}
+
+void pin_evict_end(struct store *st, uint64_t gen)
+{
+	struct pin **pp, *p;
+
+	pthread_mutex_lock(&st->pin_lock);
+	pp = pin_slot(st, gen);
+	p = *pp;
+	if (p && p->evicting) {
+		*pp = p->next;
+		free(p);
+	}
+	pthread_mutex_unlock(&st->pin_lock);
 }
 
 static bool pinned(struct store *st, uint64_t gen)
@@ -211,20 +249,27 @@ void value_collect(struct store *st)
 	} while (n == 64);
 }
 
-bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size)
+bool gen_here(struct store *st, MDB_txn *txn, uint64_t gen, uint64_t size)
 {
 	unsigned char kb[12];
 	MDB_val k = { sizeof(kb), kb }, v;
-	MDB_txn *txn;
-	bool whole;
 
 	if (!size)
 		return true;
+	/* chunks are applied in order, and evicted all at once: the last
+	 * one there, all are */
+	chunk_key(kb, gen, (size - 1) / st->chunk);
+	return mdb_get(txn, st->data, &k, &v) == 0;
+}
+
+bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size)
+{
+	MDB_txn *txn;
+	bool whole;
+
 	if (store_read_begin(st, &txn))
 		return false;
-	/* chunks are applied in order: the last one there, all are */
-	chunk_key(kb, gen, (size - 1) / st->chunk);
-	whole = mdb_get(txn, st->data, &k, &v) == 0;
+	whole = gen_here(st, txn, gen, size);
 	store_read_end(st, txn);
 	return whole;
 }

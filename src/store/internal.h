@@ -403,6 +403,23 @@ void value_collect(struct store *st);
 void value_collect_queued(struct store *st);
 int pin_get(struct store *st, uint64_t gen);
 bool pin_put(struct store *st, uint64_t gen);
+/*
+ * An eviction (store/cache.c) of gen's chunks: pin_evict_begin fails with
+ * -EBUSY while gen is pinned, else pin_get of gen fails with -EREMOTE
+ * until pin_evict_end, and it is not collected meanwhile.
+ */
+int pin_evict_begin(struct store *st, uint64_t gen);
+void pin_evict_end(struct store *st, uint64_t gen);
+/* Whether txn holds every chunk of gen, a value of size bytes. */
+bool gen_here(struct store *st, MDB_txn *txn, uint64_t gen, uint64_t size);
+/* The record of key key of namespace ns, a value (store/value.c):
+ * -EISDIR for a directory or a link, MDB_NOTFOUND for none (or expired). */
+int value_rec(struct store *st, MDB_txn *txn, const char *ns,
+	      const char *key, size_t len, uint32_t *nsid, struct rec *r);
+/* A CHUNK change written (store/apply.c); with STORE_APPLY_FEED a chunk
+ * already there is kept. */
+int apply_chunk(struct store *st, MDB_txn *txn, const struct store_change *c,
+		unsigned flags);
 
 /*
  * A value being written (store/stage.c): chunks of a generation no key

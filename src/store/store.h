@@ -263,6 +263,8 @@ ssize_t store_value_extents(struct store *st, const struct store_value *v,
 			    struct store_extent *ext, unsigned max,
 			    unsigned *n);
 uint64_t store_value_gen(const struct store_value *v);
+/* Whether v is kept in chunks (else inline in its key's record). */
+bool store_value_chunked(const struct store_value *v);
 int store_value_dup(struct store *st, const struct store_value *v,
 		    struct store_value **out);
 void store_value_close(struct store *st, struct store_value *v);
@@ -491,6 +493,26 @@ void store_set_capture(struct store *st, store_capture_fn fn,
  * values it lacks.
  */
 bool store_gen_whole(struct store *st, uint64_t gen, uint64_t size);
+
+/*
+ * A replica that keeps only some values (-o value_cache; store/cache.c):
+ * every key's record stays, a value's chunks may not be here, and then
+ * store_value_open fails with -EREMOTE, its attr giving the key's inode
+ * number, generation and size.  store_value_fill writes chunks of
+ * generation gen fetched from the store it copies (CHUNK changes, in
+ * order, a chunk already here kept) while key ns/key still holds gen:
+ * else -ESTALE, nothing written.  store_value_evict deletes the chunks of
+ * generation gen: the bytes deleted (0: none were here), -EBUSY while a
+ * reader pins it.  Neither is captured: what a host keeps is its own.
+ * store_gen_pin holds gen's chunks against eviction (and collection)
+ * until store_gen_unpin: 0, -EREMOTE (being evicted), -ENOMEM.
+ */
+int store_value_fill(struct store *st, const char *ns, const char *key,
+		     size_t len, uint64_t gen, const struct store_change *ch,
+		     size_t n);
+int64_t store_value_evict(struct store *st, uint64_t gen);
+int store_gen_pin(struct store *st, uint64_t gen);
+void store_gen_unpin(struct store *st, uint64_t gen);
 
 /*
  * A replica's position in what it copies (an opaque string of up to

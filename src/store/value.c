@@ -32,8 +32,8 @@ struct store_value {
 };
 
 /* The record of a key, for the value functions. */
-static int value_rec(struct store *st, MDB_txn *txn, const char *ns,
-		     const char *key, size_t len, uint32_t *nsid, struct rec *r)
+int value_rec(struct store *st, MDB_txn *txn, const char *ns,
+	      const char *key, size_t len, uint32_t *nsid, struct rec *r)
 {
 	MDB_val v;
 	int rc;
@@ -100,6 +100,11 @@ int store_value_open(struct store *st, const char *ns, const char *key,
 		rc = store_read_begin(st, &txn);
 		if (!rc) {
 			rc = value_rec(st, txn, ns, key, len, &nsid, &r);
+			/* a replica keeping some values: evicted, or never
+			 * fetched (store_value_fill) */
+			if (!rc && r.a.gen == gen &&
+			    !gen_here(st, txn, gen, r.a.size))
+				rc = -EREMOTE;
 			store_read_end(st, txn);
 		}
 		if (!rc && r.a.gen == gen) {
@@ -122,6 +127,11 @@ uint64_t store_value_size(const struct store_value *v)
 uint64_t store_value_gen(const struct store_value *v)
 {
 	return v->gen;
+}
+
+bool store_value_chunked(const struct store_value *v)
+{
+	return v->chunked;
 }
 
 ssize_t store_value_read(struct store *st, struct store_value *v, void *buf,
