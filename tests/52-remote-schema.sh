@@ -24,7 +24,7 @@ is "$(rc "$A" 5 '{"max_namespaces": 100}')" \
 is "$(q -c "SELECT string_agg(tablename, ',' ORDER BY tablename)
 	    FROM pg_tables WHERE schemaname = 'kvfs'")" \
 	"chunks,keys,namespaces,store" "its tables"
-is "$(q -c "SELECT kind, version FROM kvfs.store")" "kvfs|2" \
+is "$(q -c "SELECT kind, version FROM kvfs.store")" "kvfs|3" \
 	"its kind and version"
 is "$(q -c "SELECT string_agg(sequencename, ',' ORDER BY sequencename)
 	    FROM pg_sequences WHERE schemaname = 'kvfs'")" "rev" \
@@ -55,17 +55,25 @@ is "$(pg_psql a race -c "SELECT count(*) FROM kvfs.store")" 1 \
 # a newer schema: refused, untouched
 q -d postgres -c "CREATE DATABASE newer" >/dev/null
 "$REMOTECHECK" "$(pg_conninfo a newer)" >/dev/null 2>&1
-pg_psql a newer -c "UPDATE kvfs.store SET version = 3" >/dev/null
+pg_psql a newer -c "UPDATE kvfs.store SET version = 4" >/dev/null
 is "$(rc "$(pg_conninfo a newer)")" \
-	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 3, newer than this kvfs knows (2): upgrade kvfs")" \
+	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 4, newer than this kvfs knows (3): upgrade kvfs")" \
 	"a newer schema is refused"
-is "$(pg_psql a newer -c "SELECT version FROM kvfs.store")" 3 \
+is "$(pg_psql a newer -c "SELECT version FROM kvfs.store")" 4 \
 	"and left as it was"
 # an older one (1, which had no kvfs.store.last_xid): refused too
 pg_psql a newer -c "UPDATE kvfs.store SET version = 1" >/dev/null
 is "$(rc "$(pg_conninfo a newer)")" \
-	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 1, older than this kvfs's (2), and kvfs has no upgrade for it")" \
+	"$(printf '%s\nexit 1' "EPROTO: the remote store's schema is version 1, older than this kvfs's (3), and kvfs has no upgrade for it")" \
 	"an older schema is refused"
+# version 2 (without kvfs.stage_check): upgraded in place
+pg_psql a newer -c "UPDATE kvfs.store SET version = 2;
+	DROP FUNCTION kvfs.stage_check" >/dev/null
+is "$(rc "$(pg_conninfo a newer)")" "$(printf 'ok {}\nexit 0')" \
+	"a version 2 schema opens"
+is "$(pg_psql a newer -c "SELECT version FROM kvfs.store;
+	SELECT count(*) FROM pg_proc WHERE proname = 'stage_check'")" \
+	"$(printf '3\n1')" "upgraded to version 3, with kvfs.stage_check"
 
 # another kind of database: refused, untouched, nothing made
 q -d postgres -c "CREATE DATABASE other" >/dev/null

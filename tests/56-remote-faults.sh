@@ -60,7 +60,10 @@ replica missed"
 # killed while a writer holds a key open: 6 MiB written, not closed
 "$FSOP" put "$H1/faults/k2" "v0" >/dev/null
 within 2000 sh -c "[ \"\$(cat '$H3/faults/k2')\" = v0 ]"
-(head -c 6291456 /dev/zero | tr '\0' 'x'; sleep 30) > "$H1/faults/k2" \
+# (dd alone holds it open: each process of a pipeline writing into a
+# redirection would commit the value as it closes its copy)
+(head -c 6291456 /dev/zero | tr '\0' 'x'; sleep 30) |
+	dd of="$H1/faults/k2" bs=1M iflag=fullblock status=none \
 	2>/dev/null &
 wpid=$!
 staged() {

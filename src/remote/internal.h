@@ -15,6 +15,7 @@
 #include "store/store.h"
 
 struct listener;
+struct staged;
 struct vcache;
 
 /* A whole copy's progress, shown on a terminal (progress.c). */
@@ -60,6 +61,11 @@ struct remote {
 	void (*wake)(void *ctx);	/* the listener's: wakes the
 					 * follower (remote_listen_start) */
 	void *wake_ctx;
+	unsigned long c_epoch;	/* moves each time r->c is made again
+				 * (session.c): its session locks went */
+	struct staged *staged;	/* generations this host stages
+				 * (staging.c), under lock */
+	size_t nstaged, capstaged;
 	int progress_fd;	/* a terminal, during remote_open; or -1 */
 	struct progress prog;	/* under feed_lock */
 };
@@ -108,10 +114,22 @@ int rows_write(PGconn *c, const struct store_change *ch, const char *rev,
 enum rows_stmt {
 	ROWS_NS_PUT, ROWS_NS_DEL, ROWS_KEY_PUT, ROWS_KEY_DEL, ROWS_CHUNK_PUT,
 	ROWS_CHUNK_TRIM, ROWS_CHUNK_DROP, ROWS_IDS, ROWS_BEGIN, ROWS_NOTIFY,
+	ROWS_STAGE_LOCK, ROWS_STAGE_CHECK, ROWS_STAGE_UNLOCK,
 	ROWS_STMTS
 };
-/* The SQLSTATE of ROWS_BEGIN for a replica behind. */
+/*
+ * The advisory lock of a generation being staged ($1, stage.c) is
+ * STAGE_LOCK_BASE + the generation ("stage" and three zero bytes: above
+ * the schema's and the sweeper's locks, so no generation meets them);
+ * ROWS_STAGE_LOCK and ROWS_STAGE_UNLOCK take and release it for the
+ * session, ROWS_STAGE_CHECK ($1, $2 the value's size) is
+ * kvfs.stage_check.
+ */
+#define STAGE_LOCK_BASE	"8319381508364173312"
+/* The SQLSTATE of ROWS_BEGIN for a replica behind, of ROWS_STAGE_CHECK
+ * for a staged value whose chunks went. */
 #define ROWS_BEHIND	"KV001"
+#define ROWS_STAGE_GONE	"KV002"
 int rows_prepare(PGconn *c, char *msg, size_t len);
 /* The next identifiers given out, at least ids; with last, the write's
  * transaction as kvfs.store.last_xid (it wrote key or namespace rows):
@@ -203,6 +221,28 @@ bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n);
 int vcache_reserve(struct remote *r, uint64_t gen, uint64_t size);
 void vcache_state(struct remote *r, uint64_t *max, uint64_t *bytes,
 		  uint64_t *values);
+
+/*
+ * The generations this host stages, and their advisory locks (staging.c,
+ * under r->lock): staging_plan marks what a write's changes do to them
+ * (0, -ENOMEM); staging_send queues on r->c, in pipeline mode, the
+ * statements of one step of the write (*q counts them): STAGING_LOCK
+ * after write_begin, STAGING_CHECK before the COMMIT, STAGING_UNLOCK
+ * after it; staging_done: the write committed or not.
+ */
+enum staging_step { STAGING_LOCK, STAGING_CHECK, STAGING_UNLOCK };
+int staging_plan(struct remote *r, const struct store_change *ch, size_t n);
+int staging_send(struct remote *r, enum staging_step step, int *q);
+void staging_done(struct remote *r, bool committed);
+void staging_free(struct remote *r);
+
+/*
+ * The sweeper's collection of orphan chunks (orphans.c), on connection
+ * c: those of generations no key holds and no session stages (their
+ * host died before it published or dropped them): how many generations
+ * went, or -EIO with the message in msg.
+ */
+long remote_sweep_orphans(PGconn *c, char *msg, size_t len);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);

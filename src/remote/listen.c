@@ -112,8 +112,8 @@ static PGconn *listen_connect(struct listener *l, bool *said)
 	return NULL;
 }
 
-/* Purge if the last purge is a quarter of the window old (or a
- * minute); at most once a second. */
+/* Purge, and collect orphan chunks, if the last purge is a quarter of
+ * the window old (or a minute); at most once a second. */
 static void purge_due(struct listener *l, PGconn *c, struct timespec *last)
 {
 	unsigned long every = l->r->tombstone_s / 4;
@@ -129,6 +129,9 @@ static void purge_due(struct listener *l, PGconn *c, struct timespec *last)
 		return;
 	*last = now;
 	if (remote_purge(c, l->r->tombstone_s, msg, sizeof(msg)) < 0)
+		kvfs_log(KVFS_WARN, "%s", msg);
+	/* what hosts that never came back staged (orphans.c) */
+	else if (remote_sweep_orphans(c, msg, sizeof(msg)) < 0)
 		kvfs_log(KVFS_WARN, "%s", msg);
 }
 

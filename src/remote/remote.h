@@ -29,8 +29,9 @@
 
 /* The version of the schema this kvfs creates and uses (2: the last
  * write's transaction in kvfs.store and kvfs.write_begin, by which a
- * replica knows it is behind, and the index of tombstones). */
-#define REMOTE_SCHEMA_VERSION	2
+ * replica knows it is behind, and the index of tombstones; 3:
+ * kvfs.stage_check, made when a version 2 store is opened). */
+#define REMOTE_SCHEMA_VERSION	3
 
 /* Room for a message: one line, libpq's included. */
 #define REMOTE_MSG_MAX	512

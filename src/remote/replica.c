@@ -96,6 +96,7 @@ int remote_open(const char *conninfo, const struct remote_options *o,
 	r->timeout_s = timeout_s < 2 ? 2 : timeout_s;
 	r->tombstone_s = REMOTE_TOMBSTONES_DEFAULT;
 	r->progress_fd = o->progress_fd;
+	r->c_epoch = 1;
 	rc = o->value_cache ? vcache_new(r, o->value_cache) : 0;
 	if (rc)
 		snprintf(msg, len, "out of memory");
@@ -152,6 +153,7 @@ void remote_close(struct remote *r)
 	PQfinish(r->c);
 	PQfinish(r->feed);
 	vcache_free(r);
+	staging_free(r);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->feed_lock);
 	free(r->conninfo);

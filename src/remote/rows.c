@@ -159,6 +159,13 @@ static const struct {
 	[ROWS_BEGIN] = { "kvfs_begin", "SELECT xid, snap, rev::text FROM"
 			 " kvfs.write_begin($1, $2, $3, $4)" },
 	[ROWS_NOTIFY] = { "kvfs_notify", "SELECT pg_notify('kvfs', '')" },
+	[ROWS_STAGE_LOCK] = { "kvfs_stage_lock", "SELECT pg_advisory_lock("
+			      STAGE_LOCK_BASE " + $1::bigint)" },
+	[ROWS_STAGE_CHECK] = { "kvfs_stage_check", "SELECT kvfs.stage_check("
+			       "$1::bigint, $2::bigint)" },
+	[ROWS_STAGE_UNLOCK] = { "kvfs_stage_unlock", "SELECT"
+				" pg_advisory_unlock(" STAGE_LOCK_BASE
+				" + $1::bigint)" },
 };
 
 int rows_prepare(PGconn *c, char *msg, size_t len)

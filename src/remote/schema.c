@@ -48,6 +48,29 @@
 /* The advisory lock two hosts making the schema at once take in turn. */
 #define SCHEMA_LOCK	"7022963729735102561"	/* "a kvfs" as a number */
 
+/*
+ * A value a host staged in transactions of its own, checked as its key
+ * is written (stage.c): every chunk is still there (the sweeper takes
+ * the chunks of a generation no key holds and no session locks, and a
+ * host whose connection broke while staging lost its lock); else
+ * SQLSTATE KV002, and the write fails.  New in version 3.
+ */
+#define STAGE_CHECK_SQL \
+	"CREATE FUNCTION kvfs.stage_check(g bigint, size bigint)" \
+	" RETURNS void LANGUAGE plpgsql AS $f$" \
+	" BEGIN" \
+	"  IF (SELECT coalesce(sum(octet_length(data)), 0)" \
+	"   FROM kvfs.chunks WHERE gen = g) <> size THEN" \
+	"   RAISE EXCEPTION 'the chunks of a value being written are gone'" \
+	"    USING ERRCODE = 'KV002';" \
+	"  END IF;" \
+	" END $f$;"
+
+/* Version 2 to 3: kvfs.stage_check. */
+static const char upgrade_v3_sql[] =
+	STAGE_CHECK_SQL
+	"UPDATE kvfs.store SET version = 3;";
+
 static const char schema_sql[] =
 	"CREATE SCHEMA kvfs;"
 	"COMMENT ON SCHEMA kvfs IS 'a kvfs store: keys and values that "
@@ -134,7 +157,8 @@ static const char schema_sql[] =
 	"  xid := pg_current_xact_id()::text;"
 	"  snap := pg_current_snapshot()::text;"
 	"  rev := nextval('kvfs.rev');"
-	" END $f$;";
+	" END $f$;"
+	STAGE_CHECK_SQL;
 
 /* Relations in the database's own schemas (not PostgreSQL's). */
 static const char user_relations_sql[] =
@@ -177,15 +201,19 @@ static int check_store(PGconn *c, char **stored, char *msg, size_t len)
 				 " upgrade kvfs", version,
 				 REMOTE_SCHEMA_VERSION);
 			rc = -EPROTO;
-		} else if (version < REMOTE_SCHEMA_VERSION) {
+		} else if (version < 2) {
 			snprintf(msg, len, "the remote store's schema is "
 				 "version %ld, older than this kvfs's (%d), "
 				 "and kvfs has no upgrade for it", version,
 				 REMOTE_SCHEMA_VERSION);
 			rc = -EPROTO;
 		} else {
-			*stored = strdup(PQgetvalue(r, 0, 2));
-			if (!*stored) {
+			/* version 2 is upgraded in place */
+			if (version == 2)
+				rc = remote_exec(c, upgrade_v3_sql,
+						 PGRES_COMMAND_OK, NULL, msg,
+						 len);
+			if (!rc && !(*stored = strdup(PQgetvalue(r, 0, 2)))) {
 				snprintf(msg, len, "out of memory");
 				rc = -ENOMEM;
 			}

@@ -65,6 +65,7 @@ int remote_usable(struct remote *r)
 	if (alive(r->c) && PQtransactionStatus(r->c) == PQTRANS_IDLE)
 		return r->session_ok ? 0 : remote_session(r);
 	PQreset(r->c);
+	r->c_epoch++;		/* its advisory locks went (staging.c) */
 	if (PQstatus(r->c) != CONNECTION_OK) {
 		remote_say(r->msg, sizeof(r->msg), "the remote store: ", NULL,
 			   r->c);

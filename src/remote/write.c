@@ -77,6 +77,8 @@ static int send_write(struct remote *r, const char *pos,
 	if (!rc && !(rc = rows_send(r->c, ROWS_BEGIN, 4, params, NULL, NULL,
 				    0, r->msg, sizeof(r->msg))))
 		(*q)++;
+	if (!rc)
+		rc = staging_send(r, STAGING_LOCK, q);
 	for (i = 0; !rc && i < n; i++)
 		if (!(rc = rows_write(r->c, &ch[i], NULL, r->msg,
 				      sizeof(r->msg))))
@@ -86,12 +88,17 @@ static int send_write(struct remote *r, const char *pos,
 	if (!rc && !(rc = rows_write_ids(r->c, ids, has_rows(ch, n), r->msg,
 					 sizeof(r->msg))))
 		(*q)++;
+	if (!rc)
+		rc = staging_send(r, STAGING_CHECK, q);
 	if (!rc && !(rc = rows_send(r->c, ROWS_NOTIFY, 0, NULL, NULL, NULL, 0,
 				    r->msg, sizeof(r->msg))))
 		(*q)++;
 	if (!rc && !(rc = remote_send(r->c, "COMMIT", 0, NULL, NULL, NULL, 0,
 				      r->msg, sizeof(r->msg))))
 		(*q)++;
+	/* after the COMMIT: the chunks are a key's, or gone */
+	if (!rc)
+		rc = staging_send(r, STAGING_UNLOCK, q);
 	return rc;
 }
 
@@ -115,8 +122,12 @@ static int run_write(struct remote *r, const char *pos,
 	 * sent again (-EIO; the feed brings it if it was) */
 	*begun = NULL;
 	rc = r->held ? 0 : remote_usable(r);
-	if (rc)
+	if (!rc)
+		rc = staging_plan(r, ch, n);
+	if (rc) {
+		staging_done(r, false);
 		return rc;
+	}
 	sent = send_write(r, pos, before, ch, n, ids, &q);
 	rc = remote_pipeline_end(r->c, q, res, 2, state, r->msg,
 				 sizeof(r->msg));
@@ -138,6 +149,7 @@ static int run_write(struct remote *r, const char *pos,
 		PQclear(*begun);
 		*begun = NULL;
 	}
+	staging_done(r, !rc);
 	return rc;
 }
 
