@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 
 #include "fs/fs.h"
 #include "fs/value.h"
@@ -19,11 +20,16 @@
 int value_open(struct kvfs *fs, const struct kpath *p,
 	       struct store_value **out, struct kv_attr *attr)
 {
+	bool pinned = false;	/* a fetched generation, until opened */
+	uint64_t gen = 0;
 	int rc, tries;
 
 	for (tries = 0; tries < FETCH_TRIES; tries++) {
 		rc = store_value_open(fs->st, p->ns, p->key, p->len, out,
 				      attr);
+		if (pinned)
+			store_gen_unpin(fs->st, gen);
+		pinned = false;
 		if (rc != -EREMOTE)
 			break;
 		if (!fs->remote)
@@ -35,9 +41,15 @@ int value_open(struct kvfs *fs, const struct kpath *p,
 			remote_catchup(fs->remote);
 			return -ESTALE;
 		}
-		if (rc && rc != -EAGAIN)
+		if (!rc) {
+			pinned = true;
+			gen = attr->gen;
+		} else if (rc != -EAGAIN) {
 			return rc;
+		}
 	}
+	if (pinned)
+		store_gen_unpin(fs->st, gen);
 	if (rc == -EREMOTE)
 		return -EIO;
 	if (!rc && fs->remote && store_value_chunked(*out))

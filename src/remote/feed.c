@@ -88,7 +88,7 @@ static int apply(struct remote *r, struct round *rd,
 			     (last ? 0 : STORE_APPLY_NOCOLLECT));
 
 	if (!rc && n)
-		vcache_seen(r, ch, n);
+		vcache_seen(r, ch, n, false);
 	if (!rc && n && r->applied)
 		r->applied(r->applied_ctx, ch, n);
 	return rc;

@@ -207,8 +207,9 @@ void remote_listener_state(struct remote *r, bool *up, bool *sweeper);
  * The values kept under -o value_cache (vcache.c).  vcache_new: r keeps
  * at most max bytes of them; vcache_load enters those the store holds
  * (at mount); vcache_put: key ino's value (generation gen, size bytes)
- * is here, most recently used; vcache_seen: what changes applied or
- * committed here mean for them, true if past the bound (a trim is due); vcache_reserve: room made for size more bytes, then gen pinned
+ * is here, most recently used; vcache_seen: what changes applied (own:
+ * committed by this host, between staging_plan and staging_done) mean
+ * for them, true if past the bound (a trim is due); vcache_reserve: room made for size more bytes, then gen pinned
  * (store_gen_pin) against the trims; vcache_state: the bound, the bytes
  * and values kept.  Without value_cache (r->vcache NULL) they do
  * nothing, but vcache_reserve pins.
@@ -217,7 +218,8 @@ int vcache_new(struct remote *r, uint64_t max);
 void vcache_free(struct remote *r);
 int vcache_load(struct remote *r);
 void vcache_put(struct remote *r, uint64_t ino, uint64_t gen, uint64_t size);
-bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n);
+bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n,
+		 bool own);
 int vcache_reserve(struct remote *r, uint64_t gen, uint64_t size);
 void vcache_state(struct remote *r, uint64_t *max, uint64_t *bytes,
 		  uint64_t *values);
@@ -234,15 +236,20 @@ enum staging_step { STAGING_LOCK, STAGING_CHECK, STAGING_UNLOCK };
 int staging_plan(struct remote *r, const struct store_change *ch, size_t n);
 int staging_send(struct remote *r, enum staging_step step, int *q);
 void staging_done(struct remote *r, bool committed);
+/* Between staging_plan and staging_done: whether the write publishes
+ * generation gen, which this host staged (its chunks are here). */
+bool staging_publishes(struct remote *r, uint64_t gen);
 void staging_free(struct remote *r);
 
 /*
  * The sweeper's collection of orphan chunks (orphans.c), on connection
  * c: those of generations no key holds and no session stages (their
- * host died before it published or dropped them): how many generations
- * went, or -EIO with the message in msg.
+ * host died before it published or dropped them), up to 256 of them
+ * after generation *after, which it moves for the next sweep: how many
+ * generations went, or -EIO with the message in msg.
  */
-long remote_sweep_orphans(PGconn *c, char *msg, size_t len);
+long remote_sweep_orphans(PGconn *c, uint64_t *after, char *msg,
+			  size_t len);
 
 /* The store's capture callback: the write committed here first. */
 int remote_capture(void *ctx, const struct store_change *ch, size_t n);

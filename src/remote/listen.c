@@ -54,6 +54,8 @@ struct listener {
 	pthread_mutex_t lock;
 	bool up;		/* connected and listening */
 	bool sweeper;		/* holding SWEEP_LOCK */
+	uint64_t orphans_after;	/* where the next sweep of orphan chunks
+				 * starts (orphans.c) */
 };
 
 static void set_up(struct listener *l, bool up, bool sweeper)
@@ -131,7 +133,8 @@ static void purge_due(struct listener *l, PGconn *c, struct timespec *last)
 	if (remote_purge(c, l->r->tombstone_s, msg, sizeof(msg)) < 0)
 		kvfs_log(KVFS_WARN, "%s", msg);
 	/* what hosts that never came back staged (orphans.c) */
-	else if (remote_sweep_orphans(c, msg, sizeof(msg)) < 0)
+	else if (remote_sweep_orphans(c, &l->orphans_after, msg,
+				      sizeof(msg)) < 0)
 		kvfs_log(KVFS_WARN, "%s", msg);
 }
 

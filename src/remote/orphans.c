@@ -30,10 +30,12 @@
 #define STR_(x)		#x
 #define STR(x)		STR_(x)
 
+/* in the order of generations, from after the last sweep's, so that
+ * generations a host stages do not hide the others */
 static const char orphans_sql[] =
-	"SELECT DISTINCT gen FROM kvfs.chunks c WHERE NOT EXISTS"
+	"SELECT DISTINCT gen FROM kvfs.chunks c WHERE gen > $1 AND NOT EXISTS"
 	" (SELECT 1 FROM kvfs.keys k WHERE k.gen = c.gen AND k.chunked"
-	" AND k.type = 1) LIMIT " STR(ORPHANS_MAX);
+	" AND k.type = 1) ORDER BY gen LIMIT " STR(ORPHANS_MAX);
 
 static const char lock_sql[] =
 	"SELECT pg_try_advisory_xact_lock(" STAGE_LOCK_BASE " + $1::bigint)";
@@ -77,15 +79,25 @@ static int sweep_gen(PGconn *c, const char *gen, char *msg, size_t len)
 	return rc;
 }
 
-long remote_sweep_orphans(PGconn *c, char *msg, size_t len)
+long remote_sweep_orphans(PGconn *c, uint64_t *after, char *msg,
+			  size_t len)
 {
-	PGresult *res = NULL;
+	char from[24];
+	const char *params[] = { from };
+	PGresult *res;
 	long went = 0;
 	int i, n, rc;
 
-	if (remote_exec(c, orphans_sql, PGRES_TUPLES_OK, &res, msg, len))
+	snprintf(from, sizeof(from), "%llu", (unsigned long long)*after);
+	res = PQexecParams(c, orphans_sql, 1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		remote_say(msg, len, "the remote store: ", res, c);
 		went = -EIO;
-	n = res ? PQntuples(res) : 0;
+	}
+	n = went ? 0 : PQntuples(res);
+	/* the next sweep goes on after these, or from the first */
+	*after = n == ORPHANS_MAX ?
+		 strtoull(PQgetvalue(res, n - 1, 0), NULL, 10) : 0;
 	for (i = 0; went >= 0 && i < n; i++) {
 		rc = sweep_gen(c, PQgetvalue(res, i, 0), msg, len);
 		if (rc < 0)

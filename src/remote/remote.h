@@ -30,7 +30,9 @@
 /* The version of the schema this kvfs creates and uses (2: the last
  * write's transaction in kvfs.store and kvfs.write_begin, by which a
  * replica knows it is behind, and the index of tombstones; 3:
- * kvfs.stage_check, made when a version 2 store is opened). */
+ * kvfs.stage_check, and hosts that lock what they stage, which the
+ * sweeper of orphan chunks relies on: a store of version 2, whose hosts
+ * do not, is refused rather than upgraded under them). */
 #define REMOTE_SCHEMA_VERSION	3
 
 /* Room for a message: one line, libpq's included. */
@@ -150,9 +152,10 @@ void remote_set_tombstones(struct remote *r, unsigned long secs);
  * (vcache.c); the others are fetched when opened (fetch.c).
  * remote_value_fetch: fetch the value of key ns/key (inode ino,
  * generation gen, size bytes), which store_value_open found missing
- * (-EREMOTE): 0; -ESTALE if the key no longer holds it here or in
- * PostgreSQL (catch up, then look it up again); -EAGAIN while it is
- * being evicted (open it again); -EIO.  Without value_cache it fetches
+ * (-EREMOTE): 0, with generation gen pinned (store_gen_pin) until the
+ * caller has opened it and calls store_gen_unpin; -ESTALE if the key no
+ * longer holds it here or in PostgreSQL (catch up, then look it up
+ * again); -EAGAIN while it is being evicted (open it again); -EIO.  Without value_cache it fetches
  * too (a value the replica lacks).  remote_value_used: a reader opened
  * that value (it is the most recently used).  remote_cache_trim: evict
  * what is past the bound (the follower, every round).

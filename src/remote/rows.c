@@ -159,8 +159,14 @@ static const struct {
 	[ROWS_BEGIN] = { "kvfs_begin", "SELECT xid, snap, rev::text FROM"
 			 " kvfs.write_begin($1, $2, $3, $4)" },
 	[ROWS_NOTIFY] = { "kvfs_notify", "SELECT pg_notify('kvfs', '')" },
-	[ROWS_STAGE_LOCK] = { "kvfs_stage_lock", "SELECT pg_advisory_lock("
-			      STAGE_LOCK_BASE " + $1::bigint)" },
+	/* once per session: a lock held already is not counted twice */
+	[ROWS_STAGE_LOCK] = { "kvfs_stage_lock", "SELECT pg_advisory_lock(k)"
+			      " FROM (SELECT " STAGE_LOCK_BASE " + $1::bigint"
+			      " AS k) s WHERE NOT EXISTS (SELECT 1 FROM"
+			      " pg_locks WHERE locktype = 'advisory' AND"
+			      " pid = pg_backend_pid() AND objsubid = 1 AND"
+			      " classid = (s.k >> 32)::oid AND"
+			      " objid = (s.k & 4294967295)::oid)" },
 	[ROWS_STAGE_CHECK] = { "kvfs_stage_check", "SELECT kvfs.stage_check("
 			       "$1::bigint, $2::bigint)" },
 	[ROWS_STAGE_UNLOCK] = { "kvfs_stage_unlock", "SELECT"

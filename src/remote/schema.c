@@ -53,7 +53,8 @@
  * is written (stage.c): every chunk is still there (the sweeper takes
  * the chunks of a generation no key holds and no session locks, and a
  * host whose connection broke while staging lost its lock); else
- * SQLSTATE KV002, and the write fails.  New in version 3.
+ * SQLSTATE KV002, and the write fails.  New in version 3, with the
+ * locks of staged values.
  */
 #define STAGE_CHECK_SQL \
 	"CREATE FUNCTION kvfs.stage_check(g bigint, size bigint)" \
@@ -65,11 +66,6 @@
 	"    USING ERRCODE = 'KV002';" \
 	"  END IF;" \
 	" END $f$;"
-
-/* Version 2 to 3: kvfs.stage_check. */
-static const char upgrade_v3_sql[] =
-	STAGE_CHECK_SQL
-	"UPDATE kvfs.store SET version = 3;";
 
 static const char schema_sql[] =
 	"CREATE SCHEMA kvfs;"
@@ -201,22 +197,15 @@ static int check_store(PGconn *c, char **stored, char *msg, size_t len)
 				 " upgrade kvfs", version,
 				 REMOTE_SCHEMA_VERSION);
 			rc = -EPROTO;
-		} else if (version < 2) {
+		} else if (version < REMOTE_SCHEMA_VERSION) {
 			snprintf(msg, len, "the remote store's schema is "
 				 "version %ld, older than this kvfs's (%d), "
 				 "and kvfs has no upgrade for it", version,
 				 REMOTE_SCHEMA_VERSION);
 			rc = -EPROTO;
-		} else {
-			/* version 2 is upgraded in place */
-			if (version == 2)
-				rc = remote_exec(c, upgrade_v3_sql,
-						 PGRES_COMMAND_OK, NULL, msg,
-						 len);
-			if (!rc && !(*stored = strdup(PQgetvalue(r, 0, 2)))) {
-				snprintf(msg, len, "out of memory");
-				rc = -ENOMEM;
-			}
+		} else if (!(*stored = strdup(PQgetvalue(r, 0, 2)))) {
+			snprintf(msg, len, "out of memory");
+			rc = -ENOMEM;
 		}
 	}
 	PQclear(r);

@@ -17,7 +17,11 @@
  * so the publishing write checks, before it commits, that every byte of
  * the value is there (kvfs.stage_check, schema.c): else it fails with
  * KV002, -EIO for the writer, and nothing is published.  The next chunks
- * of a generation whose lock went take it again.
+ * of a generation whose lock went take it again, and so does the write
+ * that publishes it, before the check: a sweep of it under way ends
+ * first, and the check sees what it deleted.  Taking the lock is a no-op
+ * for a session that holds it already (a transaction that took it and
+ * then failed), so that one release frees it.
  *
  * Each generation staged has an entry, under r->lock (the write path's):
  * staging_plan marks what a write's changes mean for them, staging_send
@@ -69,6 +73,13 @@ static struct staged *add(struct remote *r, uint64_t gen)
 	return e;
 }
 
+bool staging_publishes(struct remote *r, uint64_t gen)
+{
+	struct staged *e = find(r, gen);
+
+	return e && e->publish;
+}
+
 /* Whether changes ch write the key that holds generation gen. */
 static bool publishes(const struct store_change *ch, size_t n, uint64_t gen)
 {
@@ -107,6 +118,11 @@ int staging_plan(struct remote *r, const struct store_change *ch, size_t n)
 				break;
 			e->publish = true;
 			e->size = c->a.size;
+			/* its lock went with a connection made again: taken
+			 * again, so that a sweep under way ends before the
+			 * check reads the chunks */
+			if (e->epoch != r->c_epoch)
+				e->lock = true;
 			break;
 		case STORE_CHANGE_DROP:
 			if ((e = find(r, c->gen)))
@@ -135,7 +151,7 @@ int staging_send(struct remote *r, enum staging_step step, int *q)
 		else if (step == STAGING_CHECK && e->publish)
 			s = ROWS_STAGE_CHECK;
 		else if (step == STAGING_UNLOCK && (e->publish || e->drop) &&
-			 e->epoch == r->c_epoch)
+			 (e->epoch == r->c_epoch || e->lock))
 			s = ROWS_STAGE_UNLOCK;
 		else
 			continue;

@@ -129,6 +129,17 @@ static void list_front(struct vcache *vc, struct ventry *e)
 	vc->head = e;
 }
 
+static void list_back(struct vcache *vc, struct ventry *e)
+{
+	e->next = NULL;
+	e->prev = vc->tail;
+	if (vc->tail)
+		vc->tail->next = e;
+	else
+		vc->head = e;
+	vc->tail = e;
+}
+
 /* Take entry e out (vc->lock held; *pp is e's slot). */
 static void take(struct vcache *vc, struct ventry **pp, struct ventry *e)
 {
@@ -210,7 +221,8 @@ static bool writes_chunks(const struct store_change *ch, size_t n,
 	return false;
 }
 
-bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n)
+bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n,
+		 bool own)
 {
 	struct vcache *vc = r->vcache;
 	bool over;
@@ -227,17 +239,21 @@ bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n)
 			continue;
 		/*
 		 * Its chunks are here if the same changes write them (a
-		 * value this host writes), or earlier ones did (a stage, a
-		 * value kept and now renamed, a write PostgreSQL committed
-		 * and this replica did not); else only its record is (the
-		 * feed's, a change of the record of a value evicted).
+		 * value this host writes) or this host staged them; else,
+		 * for this host's write (a rename, a new mode), its entry
+		 * says (under the store's write lock, which this runs in,
+		 * the store is not read).  For the feed's, if the store has
+		 * them (a value kept and renamed elsewhere, a write
+		 * PostgreSQL committed and this replica did not); else only
+		 * the record is here.
 		 */
 		here = writes_chunks(ch, n, c->a.gen) ||
-		       store_gen_whole(r->st, c->a.gen, c->a.size);
+		       (own ? staging_publishes(r, c->a.gen) :
+			store_gen_whole(r->st, c->a.gen, c->a.size));
 		pthread_mutex_lock(&vc->lock);
 		if (here)
 			put_locked(vc, c->a.ino, c->a.gen, c->a.size, true);
-		else
+		else if (!own)
 			forget_locked(vc, c->a.ino);
 		pthread_mutex_unlock(&vc->lock);
 	}
@@ -247,12 +263,15 @@ bool vcache_seen(struct remote *r, const struct store_change *ch, size_t n)
 	return over;
 }
 
-/* Where the walk of the store's keys is (vcache_load). */
+/* Where the walk of the store's keys is (vcache_load), and the values
+ * found there in part (a fetch cut short by a crash). */
 struct load {
 	struct remote *r;
 	uint32_t nsid;
 	char *key;
 	size_t len;
+	uint64_t *part;
+	size_t npart, cappart;
 };
 
 static int load_cb(void *ctx, const struct store_change *c)
@@ -260,7 +279,21 @@ static int load_cb(void *ctx, const struct store_change *c)
 	struct load *l = ctx;
 	char *k;
 
-	vcache_seen(l->r, c, 1);
+	vcache_seen(l->r, c, 1, false);
+	if (c->kind == STORE_CHANGE_KEY && !c->deleted && c->chunked &&
+	    c->a.type == KV_FILE && store_gen_whole(l->r->st, c->a.gen, 1) &&
+	    !store_gen_whole(l->r->st, c->a.gen, c->a.size)) {
+		if (l->npart == l->cappart) {
+			size_t cap = l->cappart ? l->cappart * 2 : 16;
+			uint64_t *p = realloc(l->part, cap * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			l->part = p;
+			l->cappart = cap;
+		}
+		l->part[l->npart++] = c->a.gen;
+	}
 	k = realloc(l->key, c->len + 1);
 	if (!k)
 		return -ENOMEM;
@@ -274,7 +307,8 @@ static int load_cb(void *ctx, const struct store_change *c)
 
 int vcache_load(struct remote *r)
 {
-	struct load l = { r, 0, NULL, 0 };
+	struct load l = { .r = r };
+	size_t i;
 	int got;
 
 	if (!r->vcache)
@@ -283,6 +317,10 @@ int vcache_load(struct remote *r)
 		got = store_keys_after(r->st, l.nsid, l.key ? l.key : "",
 				       l.len, LOAD_KEYS, load_cb, &l);
 	while (got == LOAD_KEYS);
+	/* outside the walk's read transaction */
+	for (i = 0; got >= 0 && i < l.npart; i++)
+		store_value_evict(r->st, l.part[i]);
+	free(l.part);
 	free(l.key);
 	return got < 0 ? got : 0;
 }
@@ -309,18 +347,22 @@ static void trim(struct remote *r, uint64_t room)
 		got = store_value_evict(r->st, e->gen);
 		pthread_mutex_lock(&vc->lock);
 		pp = slot(vc, e->ino);
-		if (got == -EBUSY && !*pp) {
-			/* a reader holds it open: kept, as in use */
-			e->hnext = NULL;
-			*pp = e;
-			list_front(vc, e);
-			vc->bytes += e->size;
-			vc->n++;
-		} else {
-			free(e);
+		if (got >= 0 || *pp) {
+			free(e);	/* gone, or entered anew meanwhile */
+			continue;
 		}
-		if (got < 0 && got != -EBUSY)
-			break;		/* the store failed: the next trim */
+		/* a reader holds it open: kept, as in use; or the store
+		 * failed: kept where it was, for the next trim */
+		e->hnext = NULL;
+		*pp = e;
+		vc->bytes += e->size;
+		vc->n++;
+		if (got == -EBUSY) {
+			list_front(vc, e);
+			continue;
+		}
+		list_back(vc, e);
+		break;
 	}
 	pthread_mutex_unlock(&vc->lock);
 }

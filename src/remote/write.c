@@ -105,7 +105,8 @@ static int send_write(struct remote *r, const char *pos,
 /*
  * Run the write: 0 (committed, *begun its transaction, snapshot and
  * revision), -EAGAIN (the replica is behind; its transaction still open
- * if it was held), -EIO.
+ * if it was held), -ENODATA (a value it publishes lost chunks it
+ * staged: KV002), -EIO.
  */
 static int run_write(struct remote *r, const char *pos,
 		     const struct store_ids *before,
@@ -135,6 +136,9 @@ static int run_write(struct remote *r, const char *pos,
 		rc = sent;
 	if (rc && !strcmp(state, ROWS_BEHIND))
 		rc = -EAGAIN;
+	/* a staged value lost chunks (staging.c): the server answered */
+	if (rc && !strcmp(state, ROWS_STAGE_GONE))
+		rc = -ENODATA;
 	/* a COMMIT of an aborted transaction answers as a ROLLBACK */
 	if (!rc && PQtransactionStatus(r->c) != PQTRANS_IDLE)
 		rc = -EIO;
@@ -149,6 +153,9 @@ static int run_write(struct remote *r, const char *pos,
 		PQclear(*begun);
 		*begun = NULL;
 	}
+	/* its values are here: past value_cache, the follower trims */
+	if (!rc && vcache_seen(r, ch, n, true) && r->wake)
+		r->wake(r->wake_ctx);
 	staging_done(r, !rc);
 	return rc;
 }
@@ -189,9 +196,6 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 	rc = run_write(r, pos, &before, ch, n, &ids, &begun);
 	if (!rc)
 		rc = record_pos(r, begun);
-	/* its values are here: past value_cache, the follower trims */
-	if (!rc && vcache_seen(r, ch, n) && r->wake)
-		r->wake(r->wake_ctx);
 	/* test builds: a host can die here, committed in PostgreSQL only */
 	if (!rc)
 		hook_hold("REMOTE_COMMITTED", "commit");
@@ -202,6 +206,8 @@ int remote_capture(void *ctx, const struct store_change *ch, size_t n)
 		PQclear(begun);
 	}
 	r->up = rc != -EIO;
+	if (rc == -ENODATA)
+		rc = -EIO;	/* for the writer, as any failed write */
 	/* committed, or failed (found behind too: KV001 ended a held
 	 * transaction, and the store catches up again): it is over */
 	if (rc && PQstatus(r->c) == CONNECTION_OK &&
