@@ -62,7 +62,9 @@ within 2000 sh -c "[ \"\$(cat '$H3/orph/k3')\" = old ]"
 slow_write "$H2/orph/k2" live
 within 10000 staging
 is "$?" 0 "host 2's chunks reach PostgreSQL as it writes"
+# until it has sent what it will before its close
 n0=$(staged_chunks)
+while sleep 0.5; n1=$(staged_chunks); [ "$n1" != "$n0" ]; do n0=$n1; done
 sleep 3
 is "$(staged_chunks)" "$n0" "three seconds of sweeps (one a second) \
 leave them"
